@@ -1,0 +1,52 @@
+# LabelVault: `make run` starts a server, `make test` runs every test.
+VENV ?= .venv
+PYTHON ?= python3
+BIN := $(VENV)/bin
+RUN_STAMP := $(VENV)/.installed-run
+TEST_STAMP := $(VENV)/.installed-test
+
+.PHONY: run test install install-test services lint format bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(RUN_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e .
+	touch $@
+
+$(TEST_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@ $(RUN_STAMP)
+
+install: $(RUN_STAMP)
+
+install-test: $(TEST_STAMP)
+
+## Start LabelVault on the embedded default (SQLite + local disk + in-process worker).
+run: install
+	$(BIN)/labelvault serve
+
+## Start the services tests use (PostgreSQL, Redis) if they are down.
+services:
+	bash scripts/ensure-services.sh
+
+## Install test extras, start services, run the whole suite on SQLite and PostgreSQL.
+test: install-test services
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	LABELVAULT_REQUIRE_POSTGRES=1 $(BIN)/pytest
+
+lint:
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format:
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: install-test services
+	$(BIN)/python bench/annotations.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Users, groups, passwords, sessions, access tokens and permissions."""

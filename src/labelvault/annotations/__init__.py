@@ -1,0 +1,1 @@
+"""Tags, shapes and tracks of jobs and tasks."""

@@ -1,0 +1,130 @@
+"""The ASGI application: wires routers, error handling, the queue and the lifespan."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse
+
+from labelvault import __version__
+from labelvault.accounts import service as account_service
+from labelvault.accounts.api import router as accounts_router
+from labelvault.annotations.api import router as annotations_router
+from labelvault.background import service as background_service
+from labelvault.background.api import router as requests_router
+from labelvault.background.queue import Queue
+from labelvault.config import Settings
+from labelvault.db import Database
+from labelvault.db.migrate import upgrade
+from labelvault.media import jobs as _media_jobs  # noqa: F401  (registers handlers)
+from labelvault.media.api import router as media_router
+from labelvault.projects.api import router as projects_router
+from labelvault.server_api import router as server_router
+from labelvault.tasks.api import router as tasks_router
+
+log = logging.getLogger("labelvault")
+
+
+class TrailingSlash:
+    """Serve `/api/x/` and `/api/x` alike, never by redirect.
+
+    The SDK mixes both forms and a redirect on POST/PATCH would break uploads.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            path = scope["path"]
+            if len(path) > 1 and path.endswith("/") and path.startswith("/api/"):
+                scope = dict(scope, path=path.rstrip("/"))
+        await self.app(scope, receive, send)
+
+
+def prepare(settings: Settings) -> tuple[Database, str | None]:
+    """Create folders, migrate the schema and ensure the admin; returns a new admin password."""
+    settings.ensure_dirs()
+    db = Database(settings.resolved_database_url)
+    upgrade(db.engine)
+    with db.session() as session:
+        generated = account_service.ensure_admin(
+            session, settings.admin_user, settings.admin_password
+        )
+    return db, generated
+
+
+def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        nonlocal db
+        if db is None:
+            db, generated = prepare(settings)
+            if generated:
+                print(
+                    f"Created admin '{settings.admin_user}' with password: {generated}\n"
+                    "  (shown once; set LABELVAULT_ADMIN_PASSWORD to choose your own)",
+                    flush=True,
+                )
+        app.state.db = db
+        interrupted = background_service.recover_interrupted(db)
+        if interrupted:
+            log.warning("%d requests were interrupted by a restart", len(interrupted))
+        queue = Queue(settings, db)
+        app.state.queue = queue
+        if settings.queue_url == "embedded":
+            queue.start_embedded_worker()
+        try:
+            yield
+        finally:
+            queue.stop()
+
+    app = FastAPI(
+        title="LabelVault",
+        version=__version__,
+        lifespan=lifespan,
+        openapi_url="/api/schema",
+        docs_url="/api/docs",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.router.redirect_slashes = False
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = []
+        for err in exc.errors()[:20]:
+            loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path")]
+            errors.append(f"{'.'.join(loc) or 'request'}: {err.get('msg')}")
+        return JSONResponse(
+            {"detail": errors[0] if errors else "invalid request", "errors": errors},
+            status_code=400,
+        )
+
+    for router in (
+        server_router,
+        accounts_router,
+        projects_router,
+        tasks_router,
+        media_router,
+        annotations_router,
+        requests_router,
+    ):
+        app.include_router(router)
+
+    @app.get("/", include_in_schema=False)
+    def index() -> HTMLResponse:
+        return HTMLResponse(
+            "<!doctype html><title>LabelVault</title><h1>LabelVault</h1>"
+            "<p>The REST API is at <a href='/api/docs'>/api/docs</a>.</p>"
+        )
+
+    app.add_middleware(TrailingSlash)
+    return app

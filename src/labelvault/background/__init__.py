@@ -1,0 +1,1 @@
+"""Long-running requests: queue, progress and status."""

@@ -1,0 +1,246 @@
+"""The `labelvault` command: serve, worker, user and token management, migrations."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from labelvault import __version__
+from labelvault.config import Settings
+
+
+def storage_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """--data-dir and --database-url, shared by every command that opens the database."""
+
+    @click.option(
+        "--data-dir",
+        type=click.Path(path_type=Path),
+        default=None,
+        help="Data folder [env LABELVAULT_DATA_DIR; default ./labelvault-data]",
+    )
+    @click.option(
+        "--database-url",
+        default=None,
+        help="SQLAlchemy URL, e.g. postgresql+psycopg://user@host/db "
+        "[env LABELVAULT_DATABASE_URL; default SQLite in the data dir]",
+    )
+    @functools.wraps(func)
+    def wrapper(*args: Any, data_dir: Path | None, database_url: str | None, **kwargs: Any) -> Any:
+        return func(*args, overrides={"data_dir": data_dir, "database_url": database_url}, **kwargs)
+
+    return wrapper
+
+
+def make_settings(overrides: dict[str, Any]) -> Settings:
+    return Settings(**{k: v for k, v in overrides.items() if v is not None})
+
+
+def open_db(overrides: dict[str, Any]):  # type: ignore[no-untyped-def]
+    from labelvault.db import Database
+    from labelvault.db.migrate import upgrade
+
+    settings = make_settings(overrides)
+    settings.ensure_dirs()
+    db = Database(settings.resolved_database_url)
+    upgrade(db.engine)
+    return db
+
+
+@click.group()
+@click.version_option(__version__, prog_name="labelvault")
+def main() -> None:
+    """LabelVault: self-hosted image annotation that speaks CVAT's REST API."""
+
+
+@main.command()
+@storage_options
+@click.option("--host", default=None, help="Address to listen on [default 127.0.0.1]")
+@click.option("--port", type=int, default=None, help="Port [default 8080]")
+@click.option(
+    "--queue-url",
+    default=None,
+    help="'embedded' (default) or redis://host:6379/0 for separate workers",
+)
+@click.option("--workers", type=int, default=None, help="Background worker threads")
+@click.option("--admin-user", default=None, help="Admin ensured at start [default admin]")
+@click.option(
+    "--admin-password",
+    default=None,
+    help="Its password (env LABELVAULT_ADMIN_PASSWORD); generated on first start",
+)
+def serve(overrides: dict[str, Any], **options: Any) -> None:
+    """Run the server."""
+    import uvicorn
+
+    from labelvault.app import create_app, prepare
+
+    settings = make_settings(overrides | options)
+    db, generated = prepare(settings)
+    url = f"http://{settings.host}:{settings.port}"
+    click.echo(
+        f"LabelVault {__version__} at {url}  (data: {settings.data_dir.resolve()}, "
+        f"database: {db.engine.url.render_as_string(hide_password=True)})"
+    )
+    if generated:
+        click.echo(
+            f"Log in as '{settings.admin_user}' with the generated password: {generated}"
+            "\n  (shown once; only its hash is stored. Set LABELVAULT_ADMIN_PASSWORD "
+            "to choose it.)"
+        )
+    else:
+        click.echo(
+            f"Log in as '{settings.admin_user}' with the password you set "
+            "(LABELVAULT_ADMIN_PASSWORD or --admin-password)."
+        )
+    click.echo(f"cvat-cli: cvat-cli --server-host {url} --auth {settings.admin_user} task ls")
+    app = create_app(settings, db)
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level="info",
+        proxy_headers=True,
+        timeout_graceful_shutdown=30,
+    )
+
+
+@main.command()
+@storage_options
+@click.option("--queue-url", required=True, help="redis://host:6379/0, as given to serve")
+@click.option("--workers", type=int, default=None)
+def worker(overrides: dict[str, Any], **options: Any) -> None:
+    """Run a background worker for a server started with the same --queue-url."""
+    from labelvault.background.queue import Queue
+    from labelvault.media import jobs as _  # noqa: F401  (registers handlers)
+
+    settings = make_settings(overrides | options)
+    db = open_db(overrides)
+    Queue(settings, db).run_worker()
+
+
+@main.command()
+@storage_options
+def migrate(overrides: dict[str, Any]) -> None:
+    """Apply database migrations and exit."""
+    open_db(overrides)
+    click.echo("Database is up to date.")
+
+
+@main.group()
+def user() -> None:
+    """Manage user accounts."""
+
+
+def _fail(message: str) -> None:
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(1)
+
+
+@user.command("create")
+@storage_options
+@click.argument("username")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@click.option("--role", type=click.Choice(["admin", "user", "worker"]), default="user")
+@click.option("--email", default="")
+def user_create(
+    overrides: dict[str, Any], username: str, password: str, role: str, email: str
+) -> None:
+    """Create a user."""
+    from labelvault.accounts import service
+
+    db = open_db(overrides)
+    try:
+        with db.session() as session:
+            service.create_user(session, username, password, role=role, email=email)
+    except service.AccountError as exc:
+        _fail(str(exc))
+    click.echo(f"Created {role} '{username}'.")
+
+
+@user.command("passwd")
+@storage_options
+@click.argument("username")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+def user_passwd(overrides: dict[str, Any], username: str, password: str) -> None:
+    """Set a user's password (ends their browser sessions)."""
+    from labelvault.accounts import service
+
+    db = open_db(overrides)
+    try:
+        with db.session() as session:
+            found = service.get_by_username(session, username)
+            if found is None:
+                raise service.AccountError(f"no user named '{username}'")
+            service.set_password(session, found, password)
+    except service.AccountError as exc:
+        _fail(str(exc))
+    click.echo(f"Password of '{username}' changed.")
+
+
+@user.command("list")
+@storage_options
+def user_list(overrides: dict[str, Any]) -> None:
+    """List users."""
+    from sqlalchemy import select
+
+    from labelvault.accounts.models import User
+
+    db = open_db(overrides)
+    with db.session() as session:
+        users = list(session.scalars(select(User).order_by(User.id)))
+        click.echo(f"{'id':>4}  {'username':<24} {'role':<7} {'active':<6} email")
+        for u in users:
+            click.echo(
+                f"{u.id:>4}  {u.username:<24} {u.role:<7} "
+                f"{'yes' if u.is_active else 'no':<6} {u.email}"
+            )
+
+
+@user.command("delete")
+@storage_options
+@click.argument("username")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation")
+def user_delete(overrides: dict[str, Any], username: str, yes: bool) -> None:
+    """Delete a user (their projects and tasks stay, without an owner)."""
+    from labelvault.accounts import service
+
+    db = open_db(overrides)
+    with db.session() as session:
+        found = service.get_by_username(session, username)
+        if found is None:
+            _fail(f"no user named '{username}'")
+        if not yes:
+            click.confirm(f"Delete user '{username}'?", abort=True)
+        service.delete_user(session, found)
+    click.echo(f"Deleted '{username}'.")
+
+
+@main.group()
+def token() -> None:
+    """Manage personal access tokens."""
+
+
+@token.command("create")
+@storage_options
+@click.argument("username")
+@click.option("--name", default="cli", help="A name to recognise the token by")
+def token_create(overrides: dict[str, Any], username: str, name: str) -> None:
+    """Create an access token for USERNAME and print it (shown once)."""
+    from labelvault.accounts import service
+
+    db = open_db(overrides)
+    with db.session() as session:
+        found = service.get_by_username(session, username)
+        if found is None:
+            _fail(f"no user named '{username}'")
+        _, raw = service.create_token(session, found, name)
+    click.echo(raw)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,53 @@
+"""Settings of a LabelVault instance, read from LABELVAULT_* variables and CLI flags."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything an operator can set; each field is also a flag of `labelvault serve`."""
+
+    model_config = SettingsConfigDict(env_prefix="LABELVAULT_", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    data_dir: Path = Path("./labelvault-data")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; a SQLite file in the data dir by default"
+    )
+    admin_user: str = "admin"
+    admin_password: str | None = None
+    # Background work: "embedded" runs a worker thread inside the server (SQLite-backed
+    # queue in the data dir); a redis:// URL moves the queue to Redis for `labelvault worker`.
+    queue_url: str = "embedded"
+    workers: int = 2
+    # Sessions last two weeks, as Django's default which CVAT keeps.
+    session_age_seconds: int = 14 * 24 * 3600
+    # Upload limits guard memory and disk; TUS handles anything bigger than one request.
+    max_upload_bytes: int = 100 * 1024 * 1024 * 1024
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'labelvault.db').resolve()}"
+
+    @property
+    def media_dir(self) -> Path:
+        return self.data_dir / "media"
+
+    @property
+    def uploads_dir(self) -> Path:
+        return self.data_dir / "uploads"
+
+    @property
+    def exports_dir(self) -> Path:
+        return self.data_dir / "exports"
+
+    def ensure_dirs(self) -> None:
+        for path in (self.data_dir, self.media_dir, self.uploads_dir, self.exports_dir):
+            path.mkdir(parents=True, exist_ok=True)

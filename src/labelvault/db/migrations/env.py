@@ -1,0 +1,29 @@
+"""Alembic environment: runs on the connection handed over by labelvault.db.migrate."""
+
+from alembic import context
+from sqlalchemy import create_engine
+
+import labelvault.models  # noqa: F401  (registers every table on Base.metadata)
+from labelvault.db.base import Base
+
+config = context.config
+target_metadata = Base.metadata
+
+
+def run() -> None:
+    connection = config.attributes.get("connection")
+    if connection is not None:
+        context.configure(
+            connection=connection, target_metadata=target_metadata, render_as_batch=True
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+        return
+    engine = create_engine(config.get_main_option("sqlalchemy.url"))
+    with engine.begin() as conn:
+        context.configure(connection=conn, target_metadata=target_metadata, render_as_batch=True)
+        with context.begin_transaction():
+            context.run_migrations()
+
+
+run()

@@ -1,0 +1,133 @@
+"""Shared HTTP plumbing for every domain's router: DB sessions, paging, errors, URLs."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from typing import Any
+
+from fastapi import HTTPException, Request
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from labelvault.config import Settings
+
+
+def db_session(request: Request) -> Iterator[Session]:
+    """One session per request, committed when the endpoint returns without error."""
+    with request.app.state.db.session() as session:
+        yield session
+
+
+def settings_of(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+class ApiError(HTTPException):
+    """An error the user can fix; `detail` says what and how."""
+
+    def __init__(self, status_code: int, detail: Any) -> None:
+        super().__init__(status_code=status_code, detail=detail)
+
+
+def bad_request(detail: Any) -> ApiError:
+    return ApiError(400, detail)
+
+
+def not_found(what: str) -> ApiError:
+    return ApiError(404, f"{what} not found")
+
+
+def forbidden(detail: str = "You do not have permission to perform this action.") -> ApiError:
+    return ApiError(403, detail)
+
+
+def base_url(request: Request) -> str:
+    """The scheme://host the client used, honouring a reverse proxy's forwarded headers.
+
+    The SDK hands URLs we return (TUS Location, result_url) straight to urllib3, so they
+    must be absolute and reachable from the client.
+    """
+    headers = request.headers
+    host = headers.get("x-forwarded-host") or headers.get("host")
+    scheme = headers.get("x-forwarded-proto") or request.url.scheme
+    if not host:
+        host = f"{request.url.hostname}:{request.url.port}" if request.url.port else "localhost"
+    return f"{scheme}://{host.split(',')[0].strip()}"
+
+
+def absolute(request: Request, path: str) -> str:
+    return base_url(request) + path
+
+
+def parse_bool(value: str | bool | None, default: bool = False) -> bool:
+    """Booleans in query strings arrive as true/false/True/False/1/0 (the SDK sends Python's)."""
+    if value is None or value == "":
+        return default
+    if isinstance(value, bool):
+        return value
+    lowered = value.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise bad_request(f"'{value}' is not a boolean: use true or false")
+
+
+MAX_PAGE_SIZE = 1000
+
+
+def page_params(request: Request) -> tuple[int, int]:
+    query = request.query_params
+    try:
+        page = int(query.get("page", "1") or 1)
+        raw_size = query.get("page_size", "10") or "10"
+        page_size = 10**9 if raw_size == "all" else int(raw_size)
+    except ValueError as exc:
+        raise bad_request("page and page_size must be integers") from exc
+    if page < 1 or page_size < 1:
+        raise bad_request("page and page_size must be positive")
+    return page, min(page_size, MAX_PAGE_SIZE)
+
+
+def paginate(request: Request, session: Session, query: Select, serialize: Any) -> dict[str, Any]:
+    """CVAT's paging envelope: count, next, previous (absolute URLs or null), results."""
+    page, page_size = page_params(request)
+    count = session.execute(select(func.count()).select_from(query.order_by(None).subquery()))
+    total = count.scalar_one()
+    rows = session.execute(query.limit(page_size).offset((page - 1) * page_size)).scalars().all()
+    pages = max(1, math.ceil(total / page_size))
+
+    def link(number: int) -> str:
+        return str(request.url.include_query_params(page=number))
+
+    return {
+        "count": total,
+        "next": link(page + 1) if page < pages else None,
+        "previous": link(page - 1) if page > 1 else None,
+        "results": serialize(rows),
+    }
+
+
+SORT_SEPARATOR = ","
+
+
+def apply_sort(query: Select, sort: str | None, columns: dict[str, Any], default: Any) -> Select:
+    """`sort=name,-id` as CVAT's UI sends it; unknown fields are a 400 naming them."""
+    if not sort:
+        return query.order_by(default)
+    order = []
+    for item in sort.split(SORT_SEPARATOR):
+        item = item.strip()
+        descending = item.startswith("-")
+        key = item.lstrip("-")
+        if key not in columns:
+            raise bad_request(f"cannot sort by '{key}'; use one of: {', '.join(sorted(columns))}")
+        column = columns[key]
+        order.append(column.desc() if descending else column.asc())
+    return query.order_by(*order, default)
+
+
+async def raw_body(request: Request) -> bytes:
+    """The request body, read before a sync endpoint runs in the thread pool."""
+    return await request.body()

@@ -1,0 +1,1 @@
+"""Data ingestion, frames and frame serving."""

@@ -1,0 +1,27 @@
+"""Imports every domain's models so the metadata (and Alembic) sees all tables."""
+
+from labelvault.accounts.models import AccessToken, Group, Session, User, UserGroup
+from labelvault.annotations.models import LabeledImage, LabeledShape, LabeledTrack, TrackedShape
+from labelvault.background.models import Request
+from labelvault.media.models import Frame
+from labelvault.projects.models import AttributeSpec, Label, Project
+from labelvault.tasks.models import Job, Task
+
+__all__ = [
+    "AccessToken",
+    "AttributeSpec",
+    "Frame",
+    "Group",
+    "Job",
+    "Label",
+    "LabeledImage",
+    "LabeledShape",
+    "LabeledTrack",
+    "Project",
+    "Request",
+    "Session",
+    "Task",
+    "TrackedShape",
+    "User",
+    "UserGroup",
+]

@@ -1,0 +1,1 @@
+"""Tasks, segments and jobs."""

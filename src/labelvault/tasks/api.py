@@ -1,0 +1,489 @@
+"""Endpoints for tasks and jobs (/api/tasks, /api/jobs)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request, Response
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from labelvault.accounts import permissions
+from labelvault.accounts.api import basic_user, users_by_id
+from labelvault.accounts.auth import current_user
+from labelvault.accounts.models import User
+from labelvault.db.base import utcnow
+from labelvault.http import absolute, apply_sort, bad_request, db_session, not_found, paginate
+from labelvault.projects import service as project_service
+from labelvault.projects.models import Project
+from labelvault.tasks import service
+from labelvault.tasks.models import Job, Task
+from labelvault.tasks.schemas import JobRead, JobWrite, TaskRead, TaskWrite
+
+router = APIRouter(tags=["tasks", "jobs"])
+
+
+def _job_statuses(session: Session, task_ids: list[int]) -> dict[int, list[str]]:
+    result: dict[int, list[str]] = {tid: [] for tid in task_ids}
+    if task_ids:
+        rows = session.execute(
+            select(Job.task_id, Job.stage, Job.state).where(Job.task_id.in_(task_ids))
+        )
+        for tid, stage, state in rows:
+            result[tid].append(service.job_status(stage, state))
+    return result
+
+
+def tasks_json(request: Request, session: Session, tasks: list[Task]) -> list[dict[str, Any]]:
+    statuses = _job_statuses(session, [t.id for t in tasks])
+    users = users_by_id(session, {t.owner_id for t in tasks} | {t.assignee_id for t in tasks})
+    project_ids = {t.project_id for t in tasks if t.project_id}
+    projects = (
+        {p.id: p for p in session.scalars(select(Project).where(Project.id.in_(project_ids)))}
+        if project_ids
+        else {}
+    )
+    out = []
+    for t in tasks:
+        job_states = statuses[t.id]
+        has_data = t.data_state == "ready"
+        project = projects.get(t.project_id) if t.project_id else None
+        out.append(
+            {
+                "url": absolute(request, f"/api/tasks/{t.id}"),
+                "id": t.id,
+                "name": t.name,
+                "project_id": t.project_id,
+                "project_name": project.name if project else None,
+                "mode": t.mode,
+                "owner": basic_user(request, users.get(t.owner_id)),
+                "assignee": basic_user(request, users.get(t.assignee_id)),
+                "bug_tracker": t.bug_tracker,
+                "created_date": t.created_date,
+                "updated_date": t.updated_date,
+                "overlap": t.overlap,
+                "segment_size": t.segment_size,
+                "status": service.task_status(job_states),
+                "data_chunk_size": t.chunk_size if has_data else None,
+                "data_compressed_chunk_type": "imageset" if has_data else None,
+                "data_original_chunk_type": "imageset" if has_data else None,
+                "guide_id": None,
+                "size": t.size,
+                "image_quality": t.image_quality,
+                "data": t.id if has_data else None,
+                "dimension": t.dimension,
+                "subset": t.subset,
+                "organization": None,
+                "organization_id": None,
+                "target_storage": None,
+                "source_storage": None,
+                "jobs": {
+                    "count": len(job_states),
+                    "completed": job_states.count("completed"),
+                    "validation": job_states.count("validation"),
+                    "url": absolute(request, f"/api/jobs?task_id={t.id}"),
+                },
+                "labels": {"url": absolute(request, f"/api/labels?task_id={t.id}")},
+                "assignee_updated_date": t.assignee_updated_date,
+                "validation_mode": None,
+                "consensus_enabled": False,
+                "data_cloud_storage_id": None,
+                "media_type": "image" if has_data else "",
+                "initial_replicas": 0,
+                "data_state": t.data_state,
+            }
+        )
+    return out
+
+
+def visible_task(session: Session, user: User, task_id: int) -> Task:
+    task = session.scalars(
+        select(Task).where(Task.id == task_id, permissions.task_filter(user))
+    ).first()
+    if task is None:
+        raise not_found("Task")
+    return task
+
+
+def project_of(session: Session, task: Task) -> Project | None:
+    return session.get(Project, task.project_id) if task.project_id else None
+
+
+def require_task_manager(session: Session, user: User, task: Task) -> None:
+    permissions.require(
+        permissions.manages_task(user, task, project_of(session, task)),
+        "Only the task's owner or assignee (or its project's) may do this.",
+    )
+
+
+TASK_SORT = {
+    "id": Task.id,
+    "name": Task.name,
+    "created_date": Task.created_date,
+    "updated_date": Task.updated_date,
+    "owner": Task.owner_id,
+    "assignee": Task.assignee_id,
+    "project_id": Task.project_id,
+    "subset": Task.subset,
+    "mode": Task.mode,
+    "dimension": Task.dimension,
+}
+
+
+@router.get("/api/tasks")
+def list_tasks(
+    request: Request,
+    user: User = Depends(current_user),
+    session: Session = Depends(db_session),
+    name: str | None = None,
+    search: str | None = None,
+    owner: str | None = None,
+    assignee: str | None = None,
+    project_id: int | None = None,
+    project_name: str | None = None,
+    subset: str | None = None,
+    mode: str | None = None,
+    status: str | None = None,
+    sort: str | None = None,
+    id: int | None = None,
+) -> dict[str, Any]:
+    query = select(Task).where(permissions.task_filter(user))
+    if id is not None:
+        query = query.where(Task.id == id)
+    if name:
+        query = query.where(Task.name.ilike(f"%{name}%"))
+    if search:
+        owners = select(User.id).where(User.username.ilike(f"%{search}%"))
+        query = query.where(or_(Task.name.ilike(f"%{search}%"), Task.owner_id.in_(owners)))
+    for value, column in ((owner, Task.owner_id), (assignee, Task.assignee_id)):
+        if value:
+            query = query.where(column.in_(select(User.id).where(User.username == value)))
+    if project_id is not None:
+        query = query.where(Task.project_id == project_id)
+    if project_name:
+        query = query.where(
+            Task.project_id.in_(select(Project.id).where(Project.name.ilike(f"%{project_name}%")))
+        )
+    if subset:
+        query = query.where(Task.subset == subset)
+    if mode:
+        query = query.where(Task.mode == mode)
+    if status:
+        # Status is derived from jobs: a task is "annotation" while any job is in annotation.
+        annotating = select(Job.task_id).where(Job.stage == "annotation")
+        not_done = select(Job.task_id).where(
+            or_(Job.stage != "acceptance", Job.state != "completed")
+        )
+        if status == "annotation":
+            query = query.where(or_(Task.id.in_(annotating), ~Task.id.in_(select(Job.task_id))))
+        elif status == "validation":
+            query = query.where(~Task.id.in_(annotating), Task.id.in_(not_done))
+        elif status == "completed":
+            query = query.where(Task.id.in_(select(Job.task_id)), ~Task.id.in_(not_done))
+        else:
+            raise bad_request("status must be annotation, validation or completed")
+    query = apply_sort(query, sort, TASK_SORT, Task.id.desc() if not sort else Task.id)
+    return paginate(request, session, query, lambda rows: tasks_json(request, session, rows))
+
+
+def _check_user(session: Session, user_id: int | None, field: str) -> None:
+    if user_id is not None and session.get(User, user_id) is None:
+        raise bad_request({field: [f"user {user_id} does not exist"]})
+
+
+@router.post("/api/tasks", status_code=201, response_model=TaskRead)
+def create_task(
+    body: TaskWrite,
+    request: Request,
+    user: User = Depends(current_user),
+    session: Session = Depends(db_session),
+) -> dict[str, Any]:
+    permissions.require_creator(user)
+    project = None
+    if body.project_id is not None:
+        project = session.scalars(
+            select(Project).where(Project.id == body.project_id, permissions.project_filter(user))
+        ).first()
+        if project is None:
+            raise bad_request({"project_id": [f"project {body.project_id} not found"]})
+        permissions.require(
+            permissions.manages_project(user, project),
+            "Only the project's owner or assignee may add tasks to it.",
+        )
+    _check_user(session, body.assignee_id, "assignee_id")
+    owner_id = body.owner_id if (body.owner_id and user.is_admin) else user.id
+    try:
+        task = service.create_task(
+            session,
+            name=body.name or "",
+            owner_id=owner_id,
+            project=project,
+            labels=body.labels or [],
+            segment_size=body.segment_size or 0,
+            overlap=body.overlap,
+            bug_tracker=body.bug_tracker or "",
+            subset=body.subset or "",
+            assignee_id=body.assignee_id,
+        )
+    except (service.TaskError, project_service.LabelError) as exc:
+        raise bad_request({"detail": str(exc)}) from exc
+    return tasks_json(request, session, [task])[0]
+
+
+@router.get("/api/tasks/{task_id}", response_model=TaskRead)
+def get_task(
+    task_id: int,
+    request: Request,
+    user: User = Depends(current_user),
+    session: Session = Depends(db_session),
+) -> dict[str, Any]:
+    return tasks_json(request, session, [visible_task(session, user, task_id)])[0]
+
+
+@router.patch("/api/tasks/{task_id}", response_model=TaskRead)
+def update_task(
+    task_id: int,
+    body: TaskWrite,
+    request: Request,
+    user: User = Depends(current_user),
+    session: Session = Depends(db_session),
+) -> dict[str, Any]:
+    task = visible_task(session, user, task_id)
+    require_task_manager(session, user, task)
+    fields = body.model_fields_set
+    try:
+        if "name" in fields and body.name is not None:
+            if not body.name.strip():
+                raise service.TaskError("a task needs a name")
+            task.name = body.name.strip()
+        if "bug_tracker" in fields:
+            task.bug_tracker = body.bug_tracker or ""
+        if "subset" in fields:
+            task.subset = body.subset or ""
+        if "assignee_id" in fields:
+            _check_user(session, body.assignee_id, "assignee_id")
+            task.assignee_id = body.assignee_id
+            task.assignee_updated_date = utcnow()
+        if "owner_id" in fields and body.owner_id is not None:
+            permissions.require(
+                user.is_admin or user.id == task.owner_id, "Only the owner may hand a task over."
+            )
+            _check_user(session, body.owner_id, "owner_id")
+            task.owner_id = body.owner_id
+        if "project_id" in fields and body.project_id != task.project_id:
+            if body.project_id is None:
+                raise service.TaskError("a task cannot leave its project")
+            project = session.scalars(
+                select(Project).where(
+                    Project.id == body.project_id, permissions.project_filter(user)
+                )
+            ).first()
+            if project is None:
+                raise bad_request({"project_id": [f"project {body.project_id} not found"]})
+            permissions.require(
+                permissions.manages_project(user, project),
+                "Only the project's owner or assignee may add tasks to it.",
+            )
+            service.move_to_project(session, task, project)
+        if body.labels:
+            if task.project_id is not None:
+                raise service.TaskError("this task uses its project's labels; change those")
+            project_service.update_labels(session, body.labels, task_id=task.id)
+    except (service.TaskError, project_service.LabelError) as exc:
+        raise bad_request({"detail": str(exc)}) from exc
+    service.touch(session, task)
+    session.flush()
+    return tasks_json(request, session, [task])[0]
+
+
+@router.delete("/api/tasks/{task_id}", status_code=204)
+def delete_task(
+    task_id: int,
+    request: Request,
+    user: User = Depends(current_user),
+    session: Session = Depends(db_session),
+) -> Response:
+    task = visible_task(session, user, task_id)
+    project = project_of(session, task)
+    allowed = (
+        user.is_admin
+        or user.id == task.owner_id
+        or (project is not None and user.id == project.owner_id)
+    )
+    permissions.require(allowed, "Only the task's owner (or its project's owner) may delete it.")
+    service.delete_task(request.app.state.settings, session, task)
+    return Response(status_code=204)
+
+
+# ---- jobs --------------------------------------------------------------------------------
+
+
+def jobs_json(request: Request, session: Session, jobs: list[Job]) -> list[dict[str, Any]]:
+    task_ids = {j.task_id for j in jobs}
+    tasks = {t.id: t for t in session.scalars(select(Task).where(Task.id.in_(task_ids)))}
+    users = users_by_id(session, {j.assignee_id for j in jobs})
+    project_ids = {t.project_id for t in tasks.values() if t.project_id}
+    projects = (
+        dict(
+            session.execute(
+                select(Project.id, Project.name).where(Project.id.in_(project_ids))
+            ).all()
+        )
+        if project_ids
+        else {}
+    )
+    return [
+        {
+            "url": absolute(request, f"/api/jobs/{j.id}"),
+            "id": j.id,
+            "task_id": j.task_id,
+            "project_id": tasks[j.task_id].project_id,
+            "assignee": basic_user(request, users.get(j.assignee_id)),
+            "guide_id": None,
+            "dimension": tasks[j.task_id].dimension,
+            "bug_tracker": tasks[j.task_id].bug_tracker or None,
+            "status": service.job_status(j.stage, j.state),
+            "stage": j.stage,
+            "state": j.state,
+            "mode": tasks[j.task_id].mode,
+            "frame_count": len(service.job_frames(j)),
+            "start_frame": j.start_frame,
+            "stop_frame": j.stop_frame,
+            "data_chunk_size": tasks[j.task_id].chunk_size,
+            "data_compressed_chunk_type": "imageset",
+            "data_original_chunk_type": "imageset",
+            "created_date": j.created_date,
+            "updated_date": j.updated_date,
+            "issues": {"url": absolute(request, f"/api/issues?job_id={j.id}"), "count": 0},
+            "labels": {"url": absolute(request, f"/api/labels?job_id={j.id}")},
+            "type": j.type,
+            "organization": None,
+            "target_storage": None,
+            "source_storage": None,
+            "assignee_updated_date": j.assignee_updated_date,
+            "parent_job_id": None,
+            "replicas_count": 0,
+            "task_name": tasks[j.task_id].name,
+            "project_name": projects.get(tasks[j.task_id].project_id),
+            "media_type": "image",
+        }
+        for j in jobs
+    ]
+
+
+def visible_job(session: Session, user: User, job_id: int) -> Job:
+    job = session.scalars(select(Job).where(Job.id == job_id, permissions.job_filter(user))).first()
+    if job is None:
+        raise not_found("Job")
+    return job
+
+
+JOB_SORT = {
+    "id": Job.id,
+    "task_id": Job.task_id,
+    "assignee": Job.assignee_id,
+    "stage": Job.stage,
+    "state": Job.state,
+    "start_frame": Job.start_frame,
+    "updated_date": Job.updated_date,
+}
+
+
+@router.get("/api/jobs")
+def list_jobs(
+    request: Request,
+    user: User = Depends(current_user),
+    session: Session = Depends(db_session),
+    task_id: int | None = None,
+    project_id: int | None = None,
+    assignee: str | None = None,
+    stage: str | None = None,
+    state: str | None = None,
+    type: str | None = None,
+    task_name: str | None = None,
+    sort: str | None = None,
+) -> dict[str, Any]:
+    query = select(Job).where(permissions.job_filter(user))
+    if task_id is not None:
+        query = query.where(Job.task_id == task_id)
+    if project_id is not None:
+        query = query.where(Job.task_id.in_(select(Task.id).where(Task.project_id == project_id)))
+    if task_name:
+        query = query.where(
+            Job.task_id.in_(select(Task.id).where(Task.name.ilike(f"%{task_name}%")))
+        )
+    if assignee:
+        query = query.where(Job.assignee_id.in_(select(User.id).where(User.username == assignee)))
+    if stage:
+        query = query.where(Job.stage == stage)
+    if state:
+        query = query.where(Job.state == state)
+    if type:
+        query = query.where(Job.type == type)
+    if not sort and user.role == "worker":
+        # Workers see their own jobs first.
+        query = query.order_by((Job.assignee_id == user.id).desc())
+    query = apply_sort(query, sort, JOB_SORT, Job.id)
+    return paginate(request, session, query, lambda rows: jobs_json(request, session, rows))
+
+
+@router.get("/api/jobs/{job_id}", response_model=JobRead)
+def get_job(
+    job_id: int,
+    request: Request,
+    user: User = Depends(current_user),
+    session: Session = Depends(db_session),
+) -> dict[str, Any]:
+    return jobs_json(request, session, [visible_job(session, user, job_id)])[0]
+
+
+@router.patch("/api/jobs/{job_id}", response_model=JobRead)
+def update_job(
+    job_id: int,
+    body: JobWrite,
+    request: Request,
+    user: User = Depends(current_user),
+    session: Session = Depends(db_session),
+) -> dict[str, Any]:
+    job = visible_job(session, user, job_id)
+    task = session.get(Task, job.task_id)
+    manager = permissions.manages_task(user, task, project_of(session, task))
+    fields = body.model_fields_set
+    if ("assignee" in fields or "stage" in fields) and not manager:
+        raise permissions.forbidden(
+            "Only the task's or project's owner or assignee may change a job's stage or assignee."
+        )
+    if "state" in fields and not (manager or job.assignee_id == user.id):
+        raise permissions.forbidden("Only the job's assignee may change its state.")
+    if "assignee" in fields:
+        _check_user(session, body.assignee, "assignee")
+    try:
+        service.update_job(
+            job,
+            stage=body.stage,
+            state=body.state,
+            assignee_id=body.assignee,
+            assignee_set="assignee" in fields,
+        )
+    except service.TaskError as exc:
+        raise bad_request({"detail": str(exc)}) from exc
+    service.touch(session, task)
+    return jobs_json(request, session, [job])[0]
+
+
+@router.get("/api/jobs/{job_id}/issues")
+def job_issues(
+    job_id: int, user: User = Depends(current_user), session: Session = Depends(db_session)
+) -> list[Any]:
+    visible_job(session, user, job_id)
+    return []
+
+
+@router.get("/api/issues")
+def list_issues(user: User = Depends(current_user)) -> dict[str, Any]:
+    # Review issues are not built yet; an empty page keeps CVAT clients working.
+    return {"count": 0, "next": None, "previous": None, "results": []}
+
+
+def count_jobs(session: Session, task_id: int) -> int:
+    return session.execute(select(func.count()).where(Job.task_id == task_id)).scalar_one()

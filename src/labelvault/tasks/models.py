@@ -1,0 +1,74 @@
+"""Tables of tasks (with their data parameters) and jobs (a frame range for one annotator)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from labelvault.db.base import Base, utcnow
+
+
+class Task(Base):
+    __tablename__ = "tasks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(256))
+    project_id: Mapped[int | None] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), nullable=True, index=True
+    )
+    owner_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    assignee_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    assignee_updated_date: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), nullable=True
+    )
+    bug_tracker: Mapped[str] = mapped_column(String(2000), default="")
+    subset: Mapped[str] = mapped_column(String(64), default="")
+    segment_size: Mapped[int] = mapped_column(Integer, default=0)
+    overlap: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # "" until data is attached, then "annotation" (images) or "interpolation" (video).
+    mode: Mapped[str] = mapped_column(String(16), default="")
+    dimension: Mapped[str] = mapped_column(String(2), default="2d")
+    created_date: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_date: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # Data parameters (CVAT keeps them in a separate Data row; one task has one data set).
+    size: Mapped[int] = mapped_column(Integer, default=0)
+    image_quality: Mapped[int] = mapped_column(Integer, default=70)
+    chunk_size: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    start_frame: Mapped[int] = mapped_column(Integer, default=0)
+    stop_frame: Mapped[int] = mapped_column(Integer, default=0)
+    frame_filter: Mapped[str] = mapped_column(String(256), default="")
+    sorting_method: Mapped[str] = mapped_column(String(32), default="lexicographical")
+    storage: Mapped[str] = mapped_column(String(16), default="local")
+    # "none" → "uploading" → "ready"; a task whose data failed goes back to "none".
+    data_state: Mapped[str] = mapped_column(String(16), default="none")
+    deleted_frames: Mapped[list] = mapped_column(JSON, default=list)
+
+
+class Job(Base):
+    __tablename__ = "jobs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), index=True)
+    start_frame: Mapped[int] = mapped_column(Integer)
+    stop_frame: Mapped[int] = mapped_column(Integer)
+    # Explicit frame list for jobs made from a job_file_mapping; None means the whole range.
+    frames: Mapped[list | None] = mapped_column(JSON, nullable=True)
+    assignee_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    assignee_updated_date: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), nullable=True
+    )
+    stage: Mapped[str] = mapped_column(String(16), default="annotation")
+    state: Mapped[str] = mapped_column(String(16), default="new")
+    type: Mapped[str] = mapped_column(String(32), default="annotation")
+    created_date: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_date: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # Bumped by every annotation write, returned as `version` in the annotation JSON.
+    annotation_version: Mapped[int] = mapped_column(Integer, default=0)

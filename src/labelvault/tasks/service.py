@@ -1,0 +1,232 @@
+"""Rules of tasks and jobs: creation, segments → jobs, stage/state, derived statuses."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterable
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from labelvault.config import Settings
+from labelvault.db.base import utcnow
+from labelvault.projects import service as project_service
+from labelvault.projects.models import Project
+from labelvault.projects.schemas import LabelWrite
+from labelvault.tasks.models import Job, Task
+
+STAGES = ("annotation", "validation", "acceptance")
+STATES = ("new", "in progress", "completed", "rejected")
+# CVAT's default ceiling; more jobs than this make a task unusable in its UI anyway.
+MAX_JOBS_PER_TASK = 10_000
+
+
+class TaskError(ValueError):
+    """A task or job rule was broken; the message says what to change."""
+
+
+def task_media_dir(settings: Settings, task_id: int) -> Path:
+    return settings.media_dir / "tasks" / str(task_id)
+
+
+def create_task(
+    session: Session,
+    *,
+    name: str,
+    owner_id: int,
+    project: Project | None,
+    labels: list[LabelWrite],
+    segment_size: int = 0,
+    overlap: int | None = None,
+    bug_tracker: str = "",
+    subset: str = "",
+    assignee_id: int | None = None,
+) -> Task:
+    name = name.strip()
+    if not name:
+        raise TaskError("a task needs a name")
+    if segment_size < 0:
+        raise TaskError("segment_size must be 0 (one job) or positive")
+    if overlap is not None and overlap < 0:
+        raise TaskError("overlap must not be negative")
+    if project is not None and labels:
+        raise TaskError("a task in a project uses the project's labels; send labels: []")
+    if project is None and not labels:
+        raise TaskError("a task needs labels, or a project_id whose labels it uses")
+    now = utcnow()
+    task = Task(
+        name=name,
+        owner_id=owner_id,
+        project_id=project.id if project else None,
+        segment_size=segment_size,
+        overlap=overlap,
+        bug_tracker=bug_tracker or "",
+        subset=subset or "",
+        assignee_id=assignee_id,
+        created_date=now,
+        updated_date=now,
+        assignee_updated_date=now if assignee_id else None,
+        deleted_frames=[],
+    )
+    session.add(task)
+    session.flush()
+    if labels:
+        project_service.create_labels(session, labels, task_id=task.id)
+    if project is not None:
+        project_service.touch(project)
+    return task
+
+
+def segment_ranges(size: int, segment_size: int, overlap: int) -> list[tuple[int, int]]:
+    """Frame ranges [start, stop] of the jobs of a task of `size` frames."""
+    if size <= 0:
+        return []
+    if segment_size <= 0 or segment_size >= size:
+        return [(0, size - 1)]
+    overlap = min(overlap, segment_size - 1)
+    step = segment_size - overlap
+    ranges = []
+    start = 0
+    while True:
+        stop = min(start + segment_size - 1, size - 1)
+        ranges.append((start, stop))
+        if stop == size - 1:
+            return ranges
+        start += step
+
+
+def create_jobs(
+    session: Session, task: Task, frame_sets: Iterable[list[int]] | None = None
+) -> None:
+    """Cut the task's frames into jobs, by segment_size/overlap or an explicit mapping."""
+    now = utcnow()
+    if frame_sets is not None:
+        jobs = [
+            Job(
+                task_id=task.id,
+                start_frame=min(f),
+                stop_frame=max(f),
+                frames=sorted(f),
+                created_date=now,
+                updated_date=now,
+            )
+            for f in frame_sets
+            if f
+        ]
+    else:
+        ranges = segment_ranges(task.size, task.segment_size, task.overlap or 0)
+        jobs = [
+            Job(task_id=task.id, start_frame=a, stop_frame=b, created_date=now, updated_date=now)
+            for a, b in ranges
+        ]
+    if len(jobs) > MAX_JOBS_PER_TASK:
+        raise TaskError(
+            f"this would make {len(jobs)} jobs (limit {MAX_JOBS_PER_TASK}); "
+            "use a larger segment_size"
+        )
+    session.add_all(jobs)
+
+
+def job_frames(job: Job) -> range | list[int]:
+    return job.frames if job.frames is not None else range(job.start_frame, job.stop_frame + 1)
+
+
+def job_status(stage: str, state: str) -> str:
+    if stage == "annotation":
+        return "annotation"
+    if stage == "acceptance" and state == "completed":
+        return "completed"
+    return "validation"
+
+
+def task_status(job_statuses: list[str]) -> str:
+    """A task is as far as its least advanced job (CVAT's rule)."""
+    if not job_statuses or "annotation" in job_statuses:
+        return "annotation"
+    if "validation" in job_statuses:
+        return "validation"
+    return "completed"
+
+
+def update_job(
+    job: Job, *, stage: str | None, state: str | None, assignee_id: int | None, assignee_set: bool
+) -> None:
+    if stage is not None:
+        if stage not in STAGES:
+            raise TaskError(f"stage must be one of {', '.join(STAGES)}")
+        if stage != job.stage and state is None:
+            state = "new"  # a job moved to another stage starts that stage afresh
+        job.stage = stage
+    if state is not None:
+        if state not in STATES:
+            raise TaskError(f"state must be one of {', '.join(STATES)}")
+        job.state = state
+    if assignee_set:
+        job.assignee_id = assignee_id
+        job.assignee_updated_date = utcnow()
+    job.updated_date = utcnow()
+
+
+def touch(session: Session, task: Task) -> None:
+    task.updated_date = utcnow()
+    if task.project_id is not None:
+        project = session.get(Project, task.project_id)
+        if project is not None:
+            project_service.touch(project)
+
+
+def move_to_project(session: Session, task: Task, project: Project) -> None:
+    """Move a task into a project, mapping its labels onto the project's by name."""
+    from sqlalchemy import update
+
+    from labelvault.annotations.models import LabeledImage, LabeledShape, LabeledTrack
+
+    if task.project_id is not None:
+        raise TaskError("the task already belongs to a project")
+    own = project_service.labels_of(session, task_id=task.id)
+    target = {
+        (lbl.name, lbl.parent_id is None): lbl
+        for lbl in project_service.labels_of(session, project_id=project.id)
+    }
+    parents = {lbl.id: lbl for lbl in own}
+    mapping = {}
+    for lbl in own:
+        key = (lbl.name, lbl.parent_id is None)
+        if key not in target:
+            raise TaskError(f"the project has no label '{lbl.name}'; add it to the project first")
+        if lbl.parent_id is not None:
+            parent = parents[lbl.parent_id]
+            sub = [
+                t
+                for t in project_service.labels_of(session, project_id=project.id)
+                if t.name == lbl.name and t.parent_id == target[(parent.name, True)].id
+            ]
+            if not sub:
+                raise TaskError(f"the project's skeleton '{parent.name}' has no '{lbl.name}'")
+            mapping[lbl.id] = sub[0].id
+        else:
+            mapping[lbl.id] = target[key].id
+    job_ids = select(Job.id).where(Job.task_id == task.id)
+    for table in (LabeledImage, LabeledShape, LabeledTrack):
+        for old, new in mapping.items():
+            session.execute(
+                update(table)
+                .where(table.job_id.in_(job_ids), table.label_id == old)
+                .values(label_id=new)
+            )
+    task.project_id = project.id
+    session.flush()
+    for lbl in own:
+        if lbl.parent_id is None:
+            session.delete(lbl)
+
+
+def delete_task(settings: Settings, session: Session, task: Task) -> None:
+    session.delete(task)
+    session.flush()
+    shutil.rmtree(task_media_dir(settings, task.id), ignore_errors=True)
+
+
+def jobs_of(session: Session, task_id: int) -> list[Job]:
+    return list(session.scalars(select(Job).where(Job.task_id == task_id).order_by(Job.id)))
