@@ -9,9 +9,9 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import JSONResponse
 
-from labelvault import __version__
+from labelvault import __version__, web
 from labelvault.accounts import service as account_service
 from labelvault.accounts.api import router as accounts_router
 from labelvault.annotations.api import router as annotations_router
@@ -119,12 +119,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     ):
         app.include_router(router)
 
-    @app.get("/", include_in_schema=False)
-    def index() -> HTMLResponse:
-        return HTMLResponse(
-            "<!doctype html><title>LabelVault</title><h1>LabelVault</h1>"
-            "<p>The REST API is at <a href='/api/docs'>/api/docs</a>.</p>"
-        )
+    web.mount(app)
 
     app.add_middleware(TrailingSlash)
     return app
