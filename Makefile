@@ -33,9 +33,11 @@ services:
 
 ## Install test extras, start services, run the whole suite on SQLite and PostgreSQL.
 test: install-test services
+	bash scripts/ensure-test-tools.sh
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	LABELVAULT_REQUIRE_POSTGRES=1 $(BIN)/pytest
+	LABELVAULT_REQUIRE_POSTGRES=1 DATUMARO_PYTHON=$(CURDIR)/.venv-datumaro/bin/python \
+	  $(BIN)/pytest
 
 lint:
 	$(BIN)/ruff check .

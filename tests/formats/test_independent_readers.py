@@ -60,12 +60,13 @@ def test_pycocotools_reads_coco(source, tmp_path) -> None:
 
 
 def _datumaro_python() -> str | None:
-    """An interpreter with datumaro: ours, $DATUMARO_PYTHON, or a side venv at /tmp/dmvenv.
+    """An interpreter with datumaro: ours, $DATUMARO_PYTHON, or the side venv .venv-datumaro that `make test` makes.
 
     datumaro pins pillow~=12 while the project runs on newer Pillow, so it usually lives
     in its own virtualenv and runs as a subprocess.
     """
-    candidates = [os.environ.get("DATUMARO_PYTHON"), sys.executable, "/tmp/dmvenv/bin/python"]
+    repo_venv = str(Path(__file__).resolve().parents[2] / ".venv-datumaro" / "bin" / "python")
+    candidates = [os.environ.get("DATUMARO_PYTHON"), sys.executable, repo_venv]
     for py in candidates:
         if not py or not shutil.which(py):
             continue

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Tools the tests use beyond the Python venv: Debian's Chromium for the browser tests, and
+# datumaro in a side venv (it pins an older Pillow than ours) as an independent reader.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null; then
+    echo "Installing Debian chromium for the browser tests"
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    echo "chromium is missing and cannot be installed here; browser tests will be skipped" >&2
+  fi
+fi
+
+DM_VENV=${DATUMARO_VENV:-.venv-datumaro}
+if [ ! -x "$DM_VENV/bin/datumaro" ] && [ ! -f "$DM_VENV/.installed" ]; then
+  echo "Installing datumaro into $DM_VENV (independent reader for format tests)"
+  python3 -m venv "$DM_VENV"
+  "$DM_VENV/bin/pip" install -q --upgrade pip >/dev/null
+  if "$DM_VENV/bin/pip" install -q datumaro; then
+    touch "$DM_VENV/.installed"
+  else
+    echo "datumaro could not be installed; its reader tests will be skipped" >&2
+  fi
+fi
