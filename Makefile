@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 RUN_STAMP := $(VENV)/.installed-run
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: run test install install-test services lint format bench clean
+.PHONY: run test install install-test services lint format bench bench-peers bench-load clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,8 +47,19 @@ format:
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+BENCH_ARGS ?=
+## LabelVault alone: annotation bulk paths, then the workloads and load test (N=1000 K=100;
+## BENCH_ARGS="--postgres" or "-n 50 -k 10").
 bench: install-test services
 	$(BIN)/python bench/annotations.py
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+## Side by side with Label Studio (installed into bench/.peers/, git-ignored).
+bench-peers: install-test services
+	$(BIN)/python bench/peers.py $(BENCH_ARGS)
+
+bench-load: install-test services
+	$(BIN)/python bench/load.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -75,6 +75,7 @@ def settings(tmp_path: Path) -> Settings:
         admin_user=ADMIN[0],
         admin_password=ADMIN[1],
         queue_url="immediate",
+        backups=False,
     )
 
 
@@ -189,7 +190,7 @@ def upload_images(
         client.post(f"/api/tasks/{task_id}/data/", headers={"Upload-Start": ""}).status_code == 202
     )
     files = [
-        ("client_files[%d]" % i, (f"/abs/path/{name}", png_bytes(64 + i, 48), "image/png"))
+        (f"client_files[{i}]", (f"/abs/path/{name}", png_bytes(64 + i, 48), "image/png"))
         for i, name in enumerate(names)
     ]
     response = client.post(

@@ -18,6 +18,8 @@ from labelvault.annotations.api import router as annotations_router
 from labelvault.background import service as background_service
 from labelvault.background.api import router as requests_router
 from labelvault.background.queue import Queue
+from labelvault.backups import service as backups
+from labelvault.backups.api import router as backups_router
 from labelvault.config import Settings
 from labelvault.db import Database
 from labelvault.db.migrate import upgrade
@@ -81,10 +83,17 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         app.state.queue = queue
         if settings.queue_url == "embedded":
             queue.start_embedded_worker()
+        if settings.backups:
+            # Checks the storage (a clear error on bad credentials), cleans what a killed
+            # run left and starts the backup scheduler.
+            backups.on_startup(app)
         try:
             yield
         finally:
+            # In-flight work finishes first, then the snapshot on exit sees all of it.
             queue.stop()
+            if settings.backups:
+                backups.on_shutdown(app)
 
     app = FastAPI(
         title="LabelVault",
@@ -116,6 +125,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         media_router,
         annotations_router,
         requests_router,
+        backups_router,
     ):
         app.include_router(router)
 

@@ -116,7 +116,8 @@ def serve(overrides: dict[str, Any], **options: Any) -> None:
 def worker(overrides: dict[str, Any], **options: Any) -> None:
     """Run a background worker for a server started with the same --queue-url."""
     from labelvault.background.queue import Queue
-    from labelvault.media import jobs as _  # noqa: F401  (registers handlers)
+    from labelvault.backups import jobs as _backup_jobs  # noqa: F401  (registers handlers)
+    from labelvault.media import jobs as _media_jobs  # noqa: F401
 
     settings = make_settings(overrides | options)
     db = open_db(overrides)
@@ -241,6 +242,15 @@ def token_create(overrides: dict[str, Any], username: str, name: str) -> None:
         _, raw = service.create_token(session, found, name)
     click.echo(raw)
 
+
+def _register_backup_commands() -> None:
+    from labelvault.backups.cli import backup, instance, snapshot
+
+    for command in (backup, instance, snapshot):
+        main.add_command(command)
+
+
+_register_backup_commands()
 
 if __name__ == "__main__":
     main()

@@ -29,6 +29,15 @@ class Settings(BaseSettings):
     session_age_seconds: int = 14 * 24 * 3600
     # Upload limits guard memory and disk; TUS handles anything bigger than one request.
     max_upload_bytes: int = 100 * 1024 * 1024 * 1024
+    # Where snapshots, backups and the connected share live: a folder, webdav+https://…,
+    # s3://…, az://…, gs://…. By default a folder next to the data dir (not inside it, so
+    # `labelvault instance delete` keeps the snapshot it writes).
+    storage_url: str | None = None
+    backups: bool = True
+    backup_quota: str | None = None
+    snapshot_interval: str | None = None
+    snapshot_on_exit: bool = True
+    restore_snapshot: str | None = None
 
     @property
     def resolved_database_url(self) -> str:

@@ -3,20 +3,47 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 from typing import Any
 
 from fastapi import HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from labelvault.config import Settings
 
 
-def db_session(request: Request) -> Iterator[Session]:
-    """One session per request, committed when the endpoint returns without error."""
-    with request.app.state.db.session() as session:
-        yield session
+async def db_session(request: Request) -> Session:
+    """One session per request, committed when the endpoint returns without error.
+
+    The commit happens *before* the reply is sent: FastAPI ends `yield` dependencies after
+    the response by default, so a client could read stale data right after a 2xx (the SDK
+    logs in and at once sends the next request) or get a 2xx for a write whose commit then
+    failed. The endpoint's own exit stack closes before the response goes out.
+    """
+    stack = request.scope.get("fastapi_function_astack")
+    if stack is None:  # pragma: no cover - guards a FastAPI upgrade that moves this hook
+        raise RuntimeError("FastAPI no longer provides the endpoint exit stack")
+    session: Session = request.app.state.db.sessionmaker()
+
+    def finish(failed: bool) -> None:
+        try:
+            if failed:
+                session.rollback()
+            else:
+                session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+    async def on_exit(exc_type: Any, exc: Any, tb: Any) -> bool:
+        await run_in_threadpool(finish, exc_type is not None)
+        return False
+
+    stack.push_async_exit(on_exit)
+    return session
 
 
 def settings_of(request: Request) -> Settings:
@@ -27,6 +54,10 @@ class ApiError(HTTPException):
     """An error the user can fix; `detail` says what and how."""
 
     def __init__(self, status_code: int, detail: Any) -> None:
+        # `{"detail": msg}` would reach the client as {"detail": {"detail": msg}}; one level
+        # is what DRF sends and what clients (our UI, the SDK's error print) read.
+        if isinstance(detail, dict) and set(detail) == {"detail"}:
+            detail = detail["detail"]
         super().__init__(status_code=status_code, detail=detail)
 
 
@@ -99,7 +130,9 @@ def paginate(request: Request, session: Session, query: Select, serialize: Any) 
     pages = max(1, math.ceil(total / page_size))
 
     def link(number: int) -> str:
-        return str(request.url.include_query_params(page=number))
+        # Same origin as every other URL we return (a proxy's forwarded host, not ours).
+        url = request.url.include_query_params(page=number)
+        return absolute(request, url.path + (f"?{url.query}" if url.query else ""))
 
     return {
         "count": total,

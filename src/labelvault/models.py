@@ -3,6 +3,7 @@
 from labelvault.accounts.models import AccessToken, Group, Session, User, UserGroup
 from labelvault.annotations.models import LabeledImage, LabeledShape, LabeledTrack, TrackedShape
 from labelvault.background.models import Request
+from labelvault.backups.models import BackupRecord, BackupStatus
 from labelvault.media.models import Frame
 from labelvault.projects.models import AttributeSpec, Label, Project
 from labelvault.tasks.models import Job, Task
@@ -10,6 +11,8 @@ from labelvault.tasks.models import Job, Task
 __all__ = [
     "AccessToken",
     "AttributeSpec",
+    "BackupRecord",
+    "BackupStatus",
     "Frame",
     "Group",
     "Job",

@@ -78,9 +78,8 @@ def _version(session: Session, job_ids: list[int]) -> int:
 
 
 def _rejected(exc: service.AnnotationError) -> ApiError:
-    return bad_request(
-        {"detail": f"Annotations were not saved: {exc.errors[0]}", "errors": exc.errors}
-    )
+    # One string naming every offending object and field: the CLI prints the body as is.
+    return bad_request("Annotations were not saved: " + "; ".join(exc.errors))
 
 
 def _reply(body: bytes, status: int = 200) -> Response:

@@ -64,34 +64,39 @@ async def upload_data(
         return Response(status_code=202)
     if kind == "tus":
         return area.tus_create(request, f"/api/tasks/{task.id}/data", settings.max_upload_bytes)
-    if kind == "multiple":
-        form = await request.form()
-        for _, value in form.multi_items():
-            if hasattr(value, "filename"):
-                await area.save_part(value)  # type: ignore[arg-type]
-        return Response(status_code=200)
-    if kind == "finish":
-        params = await _json_body(request)
-    else:
-        content_type = request.headers.get("content-type", "")
-        if content_type.startswith("multipart/form-data"):
-            area.reset()
+    try:
+        if kind == "multiple":
             form = await request.form()
-            params = {}
-            for key, value in form.multi_items():
+            for _, value in form.multi_items():
                 if hasattr(value, "filename"):
                     await area.save_part(value)  # type: ignore[arg-type]
-                else:
-                    params[key] = value
-        else:
+            return Response(status_code=200)
+        if kind == "finish":
             params = await _json_body(request)
-            if params.get("server_files") or params.get("remote_files"):
-                raise ApiError(
-                    400,
-                    "server_files and remote_files are not supported yet; "
-                    "upload the files (client_files)",
-                )
-    return _start_creation(request, session, user, task, params, len(area.files()))
+        else:
+            content_type = request.headers.get("content-type", "")
+            if content_type.startswith("multipart/form-data"):
+                area.reset()
+                form = await request.form()
+                params = {}
+                for key, value in form.multi_items():
+                    if hasattr(value, "filename"):
+                        await area.save_part(value)  # type: ignore[arg-type]
+                    else:
+                        params[key] = value
+            else:
+                params = await _json_body(request)
+                if params.get("server_files") or params.get("remote_files"):
+                    raise ApiError(
+                        400,
+                        "server_files and remote_files are not supported yet; "
+                        "upload the files (client_files)",
+                    )
+        return _start_creation(request, session, user, task, params, len(area.files()))
+    except ApiError:
+        # A rejected upload ends the upload session: nothing half-received stays behind.
+        area.discard()
+        raise
 
 
 def _upload_kind(request: Request) -> str:
@@ -111,7 +116,7 @@ def _start_creation(
     try:
         service.DataParams.from_request(params)
     except service.DataError as exc:
-        raise bad_request({"detail": str(exc)}) from exc
+        raise bad_request(str(exc)) from exc
     if file_count == 0:
         raise bad_request("no files were uploaded; send client_files first")
     task.data_state = "uploading"

@@ -21,6 +21,10 @@ def create_task_data(ctx: JobContext) -> None:
     try:
         params = service.DataParams.from_request(ctx.params)
         files = area.files()
+        # Keep the order files arrived in: "predefined" sorting without upload_file_order
+        # means the client's upload order.
+        arrival = {name: i for i, name in enumerate(area.order())}
+        files.sort(key=lambda f: (arrival.get(f.name, len(arrival)), f.name))
         ctx.progress(0.0, f"Preparing {len(files)} files")
         count = service.create_data(
             ctx.db.session, ctx.settings, ctx.task_id, files, params, ctx.progress

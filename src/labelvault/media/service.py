@@ -42,6 +42,10 @@ class DataError(ValueError):
     """Uploaded data cannot become a task; the message names the file and what to fix."""
 
 
+def _or(value: int | None, default: int) -> int:
+    return default if value is None else value
+
+
 @dataclass
 class DataParams:
     image_quality: int = 70
@@ -66,9 +70,9 @@ class DataParams:
                 raise DataError(f"{key} must be an integer, not {value!r}") from exc
 
         params = cls(
-            image_quality=integer("image_quality", 70) or 70,
+            image_quality=_or(integer("image_quality", 70), 70),
             sorting_method=str(raw.get("sorting_method") or "lexicographical"),
-            start_frame=integer("start_frame", 0) or 0,
+            start_frame=_or(integer("start_frame", 0), 0),
             stop_frame=integer("stop_frame", None),
             frame_filter=str(raw.get("frame_filter") or ""),
             chunk_size=integer("chunk_size", None),
@@ -79,10 +83,14 @@ class DataParams:
             raise DataError("image_quality must be between 1 and 100")
         if params.sorting_method not in SORTING_METHODS:
             raise DataError(f"sorting_method must be one of {', '.join(SORTING_METHODS)}")
-        if params.frame_filter and not re.fullmatch(r"step=\d+", params.frame_filter):
-            raise DataError("frame_filter must look like step=N")
+        if params.frame_filter and not re.fullmatch(r"step=[1-9]\d*", params.frame_filter):
+            raise DataError("frame_filter must look like step=N with N ≥ 1")
         if params.chunk_size is not None and params.chunk_size < 1:
             raise DataError("chunk_size must be positive")
+        if params.start_frame < 0:
+            raise DataError("start_frame must not be negative")
+        if params.stop_frame is not None and params.stop_frame < params.start_frame:
+            raise DataError("stop_frame must not be before start_frame")
         return params
 
     @property

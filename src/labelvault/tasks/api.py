@@ -226,7 +226,7 @@ def create_task(
             assignee_id=body.assignee_id,
         )
     except (service.TaskError, project_service.LabelError) as exc:
-        raise bad_request({"detail": str(exc)}) from exc
+        raise bad_request(str(exc)) from exc
     return tasks_json(request, session, [task])[0]
 
 
@@ -290,7 +290,7 @@ def update_task(
                 raise service.TaskError("this task uses its project's labels; change those")
             project_service.update_labels(session, body.labels, task_id=task.id)
     except (service.TaskError, project_service.LabelError) as exc:
-        raise bad_request({"detail": str(exc)}) from exc
+        raise bad_request(str(exc)) from exc
     service.touch(session, task)
     session.flush()
     return tasks_json(request, session, [task])[0]
@@ -466,7 +466,7 @@ def update_job(
             assignee_set="assignee" in fields,
         )
     except service.TaskError as exc:
-        raise bad_request({"detail": str(exc)}) from exc
+        raise bad_request(str(exc)) from exc
     service.touch(session, task)
     return jobs_json(request, session, [job])[0]
 

@@ -1,0 +1,310 @@
+"""Load test: simulated annotators open jobs, fetch frames and autosave 100-shape patches."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psutil
+from clients import LabelVaultClient
+from dataset import HEIGHT, WIDTH, load_or_make
+from servers import (
+    RssSampler,
+    create_postgres_db,
+    drop_postgres_db,
+    machine_info,
+    start_labelvault,
+    tree_cpu_seconds,
+    tree_rss,
+)
+from workloads import percentile
+
+# Hard bounds: this sends traffic only to 127.0.0.1 and must stop by itself.
+MAX_ANNOTATORS = 200
+MAX_DURATION_S = 600.0
+FRAMES_PER_JOB = 5
+
+
+@dataclass
+class Stats:
+    """Latencies per kind of request, and errors with a few samples to read."""
+
+    latencies: dict[str, list[float]] = field(default_factory=dict)
+    errors: dict[str, int] = field(default_factory=dict)
+    error_samples: list[str] = field(default_factory=list)
+
+    def record(self, kind: str, seconds: float, error: str | None) -> None:
+        self.latencies.setdefault(kind, []).append(seconds * 1000)
+        if error is not None:
+            self.errors[kind] = self.errors.get(kind, 0) + 1
+            if len(self.error_samples) < 10:
+                self.error_samples.append(f"{kind}: {error}")
+
+
+async def _call(
+    stats: Stats, kind: str, http: httpx.AsyncClient, method: str, url: str, **kwargs: Any
+) -> httpx.Response | None:
+    start = time.perf_counter()
+    try:
+        response = await http.request(method, url, **kwargs)
+        # Read the whole body: an annotator's browser does, and latency must include it.
+        await response.aread()
+    except httpx.HTTPError as exc:
+        stats.record(kind, time.perf_counter() - start, f"{type(exc).__name__}: {exc}")
+        return None
+    error = None if response.status_code < 400 else f"{response.status_code} {response.text[:200]}"
+    stats.record(kind, time.perf_counter() - start, error)
+    return response if error is None else None
+
+
+def _patch_shapes(rng: random.Random, frame: int, label_ids: list[int]) -> list[dict[str, Any]]:
+    shapes = []
+    for _ in range(100):
+        w, h = rng.uniform(16, 200), rng.uniform(16, 150)
+        x, y = rng.uniform(0, WIDTH - w), rng.uniform(0, HEIGHT - h)
+        shapes.append(
+            {
+                "type": "rectangle",
+                "frame": frame,
+                "label_id": rng.choice(label_ids),
+                "points": [x, y, x + w, y + h],
+                "source": "manual",
+                "occluded": False,
+                "z_order": 0,
+                "attributes": [],
+            }
+        )
+    return shapes
+
+
+async def annotator(
+    index: int,
+    url: str,
+    headers: dict[str, str],
+    job_id: int,
+    stop_at: float,
+    interval: float,
+    stats: Stats,
+) -> None:
+    """Open the job, then every interval: show the next frame and autosave 100 shapes."""
+    rng = random.Random(index)
+    # People do not start in lockstep: spread the first save over one interval.
+    await asyncio.sleep(rng.uniform(0, interval))
+    async with httpx.AsyncClient(base_url=url, headers=headers, timeout=30.0) as http:
+        job = await _call(stats, "open", http, "GET", f"/api/jobs/{job_id}")
+        await _call(stats, "open", http, "GET", f"/api/jobs/{job_id}/data/meta")
+        labels = await _call(stats, "open", http, "GET", "/api/labels", params={"job_id": job_id})
+        await _call(stats, "open", http, "GET", f"/api/jobs/{job_id}/annotations/")
+        if job is None or labels is None:
+            return
+        start_frame, stop_frame = job.json()["start_frame"], job.json()["stop_frame"]
+        label_ids = [label["id"] for label in labels.json()["results"]]
+        saved: dict[int, list[dict[str, Any]]] = {}
+        tick = 0
+        next_at = time.monotonic()
+        while time.monotonic() < stop_at:
+            frame = start_frame + tick % (stop_frame - start_frame + 1)
+            await _call(
+                stats,
+                "frame",
+                http,
+                "GET",
+                f"/api/jobs/{job_id}/data",
+                params={"type": "frame", "number": frame, "quality": "compressed"},
+            )
+            # First visit to a frame creates its 100 shapes; later visits move them all,
+            # as the editor's autosave sends created and changed objects.
+            if frame in saved:
+                shapes = saved[frame]
+                for shape in shapes:
+                    shape["points"] = [p + rng.uniform(-2, 2) for p in shape["points"]]
+                action = "update"
+            else:
+                shapes = _patch_shapes(rng, frame, label_ids)
+                action = "create"
+            body = {"version": 0, "tags": [], "shapes": shapes, "tracks": []}
+            response = await _call(
+                stats,
+                "save",
+                http,
+                "PATCH",
+                f"/api/jobs/{job_id}/annotations/",
+                params={"action": action},
+                json=body,
+            )
+            if response is not None and action == "create":
+                saved[frame] = [s for s in response.json()["shapes"] if s["frame"] == frame]
+            tick += 1
+            next_at += interval
+            await asyncio.sleep(max(0.0, next_at - time.monotonic()))
+
+
+def prepare(client: LabelVaultClient, annotators: int, seed: int) -> list[int]:
+    """A task whose jobs give every annotator one job of FRAMES_PER_JOB frames."""
+    dataset = load_or_make(annotators * FRAMES_PER_JOB, 0, seed)
+    project_id = client.create_project("load test")
+    task = client.http.post(
+        "/api/tasks",
+        json={"name": "load", "project_id": project_id, "segment_size": FRAMES_PER_JOB},
+    )
+    task_id = int(client.check(task).json()["id"])
+    url = f"/api/tasks/{task_id}/data/"
+    client.check(client.http.post(url, headers={"Upload-Start": ""}))
+    for start in range(0, dataset.n, 100):
+        files = [
+            (f"client_files[{i}]", (p.name, p.read_bytes(), "image/jpeg"))
+            for i, p in enumerate(dataset.images[start : start + 100])
+        ]
+        client.check(client.http.post(url, headers={"Upload-Multiple": ""}, files=files))
+    finish = client.http.post(url, headers={"Upload-Finish": ""}, json=client.data_params)
+    client.wait(client.check(finish).json()["rq_id"])
+    jobs = client.http.get("/api/jobs", params={"task_id": task_id, "page_size": 10_000})
+    return [job["id"] for job in client.check(jobs).json()["results"]][:annotators]
+
+
+def run_load(
+    url: str,
+    username: str,
+    password: str,
+    server: psutil.Process,
+    annotators: int = 50,
+    duration: float = 60.0,
+    interval: float = 2.0,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Run the simulated annotators against a running LabelVault; returns the figures."""
+    annotators = max(1, min(annotators, MAX_ANNOTATORS))
+    duration = max(1.0, min(duration, MAX_DURATION_S))
+    client = LabelVaultClient(url, username, password, None)
+    try:
+        job_ids = prepare(client, annotators, seed)
+        headers = dict(client.http.headers)
+    finally:
+        client.close()
+    stats = Stats()
+    rss_before = tree_rss(server)
+    cpu_before = tree_cpu_seconds(server)
+    client_cpu_before = sum(psutil.Process().cpu_times()[:2])
+    started = time.monotonic()
+
+    async def main() -> None:
+        stop_at = time.monotonic() + duration
+        await asyncio.gather(
+            *(
+                annotator(i, url, headers, job_id, stop_at, interval, stats)
+                for i, job_id in enumerate(job_ids)
+            )
+        )
+
+    with RssSampler(server) as sampler:
+        # The bound holds even if a request hangs: every request also has a 30 s timeout.
+        asyncio.run(asyncio.wait_for(main(), timeout=duration + 120))
+    wall = time.monotonic() - started
+    all_latencies = [v for values in stats.latencies.values() for v in values]
+    summary: dict[str, Any] = {}
+    for kind, values in [("all", all_latencies), *sorted(stats.latencies.items())]:
+        summary[kind] = {
+            "count": len(values),
+            "p50": percentile(values, 50),
+            "p95": percentile(values, 95),
+            "p99": percentile(values, 99),
+            "max": max(values),
+            "errors": sum(stats.errors.values()) if kind == "all" else stats.errors.get(kind, 0),
+        }
+    return {
+        "annotators": len(job_ids),
+        "duration_s": wall,
+        "interval_s": interval,
+        "shapes_per_save": 100,
+        "requests": len(all_latencies),
+        "errors": sum(stats.errors.values()),
+        "error_samples": stats.error_samples,
+        "latency_ms": summary,
+        "server_cpu_cores": (tree_cpu_seconds(server) - cpu_before) / wall,
+        "client_cpu_cores": (sum(psutil.Process().cpu_times()[:2]) - client_cpu_before) / wall,
+        "rss_before_mb": rss_before / 2**20,
+        "rss_peak_mb": sampler.peak / 2**20,
+    }
+
+
+def run_with_own_server(
+    postgres: bool, annotators: int, duration: float, seed: int = 0
+) -> dict[str, Any]:
+    """Start a fresh LabelVault, run the load test against it, stop it."""
+    work = Path(tempfile.mkdtemp(prefix="lv-load-"))
+    db_name = f"labelvault_load_{psutil.Process().pid}"
+    database_url = create_postgres_db(db_name) if postgres else None
+    server = start_labelvault(work, database_url)
+    try:
+        result = run_load(
+            server.url,
+            server.extra["username"],
+            server.extra["password"],
+            server.ps,
+            annotators,
+            duration,
+            seed=seed,
+        )
+        result["database"] = "postgresql" if postgres else "sqlite"
+        if result["errors"]:
+            # Keep the server's log: errors are what someone will want to read next.
+            result["server_log"] = str(server.log_path)
+        return result
+    finally:
+        server.stop()
+        if postgres:
+            drop_postgres_db(db_name)
+        for path in work.iterdir():
+            if path != server.log_path:
+                shutil.rmtree(path, ignore_errors=True)
+
+
+def print_summary(result: dict[str, Any]) -> None:
+    print(
+        f"load: {result['annotators']} annotators for {result['duration_s']:.0f} s on "
+        f"{result.get('database', '?')}: {result['requests']} requests, "
+        f"{result['errors']} errors, server CPU {result['server_cpu_cores']:.2f} cores "
+        f"(client {result['client_cpu_cores']:.2f}), RSS peak {result['rss_peak_mb']:.0f} MB"
+    )
+    for kind, s in result["latency_ms"].items():
+        print(
+            f"  {kind:<6} n={s['count']:<6} p50 {s['p50']:7.1f} ms  p95 {s['p95']:7.1f} ms  "
+            f"p99 {s['p99']:7.1f} ms  max {s['max']:7.1f} ms  errors {s['errors']}"
+        )
+    for sample in result["error_samples"]:
+        print(f"  error: {sample}")
+    if result.get("server_log"):
+        print(f"  server log: {result['server_log']}")
+
+
+def main() -> None:
+    from report import RESULTS_DIR, write_json
+
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--annotators", type=int, default=50, help=f"≤ {MAX_ANNOTATORS}")
+    parser.add_argument(
+        "--duration", type=float, default=60.0, help=f"seconds, ≤ {MAX_DURATION_S:.0f}"
+    )
+    parser.add_argument("--postgres", action="store_true", help="LabelVault on PostgreSQL")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    result = run_with_own_server(args.postgres, args.annotators, args.duration, args.seed)
+    result["machine"] = machine_info()
+    print_summary(result)
+    path = write_json(result, f"load-{result['database']}-a{result['annotators']}")
+    print(f"wrote {path.relative_to(RESULTS_DIR.parent.parent)}")
+    if result["errors"]:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

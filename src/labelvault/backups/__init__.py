@@ -1,0 +1,1 @@
+"""Instance snapshots, periodic project backups, their schedule, rotation and restore."""

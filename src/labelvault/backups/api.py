@@ -1,0 +1,281 @@
+"""Endpoints for snapshots (/api/snapshots) and project backups (/api/backups)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel
+from sqlalchemy import or_, select, true
+from sqlalchemy.orm import Session
+
+from labelvault.accounts.auth import admin_user, current_user
+from labelvault.accounts.models import User
+from labelvault.background import service as background
+from labelvault.backups import jobs as _jobs  # noqa: F401  (registers the handlers)
+from labelvault.backups import snapshots
+from labelvault.backups.models import BackupRecord
+from labelvault.backups.service import BackupService, record_json, status_json
+from labelvault.http import ApiError, bad_request, db_session, not_found, paginate
+from labelvault.projects.models import Project
+from labelvault.storage import StorageError
+from labelvault.tasks.models import Task
+
+router = APIRouter(tags=["backups"])
+
+
+def backup_service(request: Request) -> BackupService:
+    """One service per app, built on first use from the app's settings and database."""
+    app = request.app
+    service = getattr(app.state, "backup_service", None)
+    if service is None:
+        service = BackupService(app.state.settings, app.state.db)
+        app.state.backup_service = service
+    return service
+
+
+class BackupCreate(BaseModel):
+    project_id: int | None = None
+    task_id: int | None = None
+    kind: str = "annotations"
+
+
+class RestoreRequest(BaseModel):
+    mode: str = "new"  # "new" | "replace" (full backups); ignored for annotation backups
+
+
+def _managed_projects(user: User) -> Any:
+    return select(Project.id).where(
+        or_(Project.owner_id == user.id, Project.assignee_id == user.id)
+    )
+
+
+def _managed_standalone_tasks(user: User) -> Any:
+    return select(Task.id).where(
+        Task.project_id.is_(None), or_(Task.owner_id == user.id, Task.assignee_id == user.id)
+    )
+
+
+def _record_filter(user: User) -> Any:
+    """Owners see (and restore) their projects' backups; admins see all."""
+    if user.is_admin:
+        return true()
+    return or_(
+        BackupRecord.owner_id == user.id,
+        (BackupRecord.target_type == "project")
+        & BackupRecord.target_id.in_(_managed_projects(user)),
+        (BackupRecord.target_type == "task")
+        & BackupRecord.target_id.in_(_managed_standalone_tasks(user)),
+    )
+
+
+def _visible_record(session: Session, user: User, backup_id: int) -> BackupRecord:
+    record = session.scalars(
+        select(BackupRecord).where(BackupRecord.id == backup_id, _record_filter(user))
+    ).first()
+    if record is None:
+        raise not_found("Backup")
+    return record
+
+
+def _queue(request: Request, rq_id: str) -> Response:
+    request.app.state.queue.enqueue(rq_id)
+    return Response(f'{{"rq_id":"{rq_id}"}}', status_code=202, media_type="application/json")
+
+
+# ---- project backups ----------------------------------------------------------------------
+
+
+@router.get("/api/backups")
+def list_backups(
+    request: Request,
+    project_id: int | None = None,
+    task_id: int | None = None,
+    kind: str | None = None,
+    user: User = Depends(current_user),
+    session: Session = Depends(db_session),
+) -> dict[str, Any]:
+    query = select(BackupRecord).where(_record_filter(user))
+    if project_id is not None:
+        query = query.where(
+            BackupRecord.target_type == "project", BackupRecord.target_id == project_id
+        )
+    if task_id is not None:
+        query = query.where(BackupRecord.target_type == "task", BackupRecord.target_id == task_id)
+    if kind is not None:
+        if kind not in ("annotations", "full"):
+            raise bad_request("kind must be 'annotations' or 'full'")
+        query = query.where(BackupRecord.kind == kind)
+    query = query.order_by(BackupRecord.created_date.desc(), BackupRecord.id.desc())
+    return paginate(request, session, query, lambda rows: [record_json(r) for r in rows])
+
+
+@router.post("/api/backups", status_code=202)
+def create_backup(
+    body: BackupCreate,
+    request: Request,
+    user: User = Depends(current_user),
+    session: Session = Depends(db_session),
+) -> Response:
+    if body.kind not in ("annotations", "full"):
+        raise bad_request("kind must be 'annotations' or 'full'")
+    if (body.project_id is None) == (body.task_id is None):
+        raise bad_request("give either project_id or task_id (of a task outside a project)")
+    if body.project_id is not None:
+        target_type, target_id = "project", body.project_id
+        project = session.get(Project, target_id)
+        allowed = project is not None and (
+            user.is_admin or user.id in (project.owner_id, project.assignee_id)
+        )
+    else:
+        target_type, target_id = "task", int(body.task_id)  # type: ignore[arg-type]
+        task = session.get(Task, target_id)
+        allowed = (
+            task is not None
+            and task.project_id is None
+            and (user.is_admin or user.id in (task.owner_id, task.assignee_id))
+        )
+    if not allowed:
+        raise not_found("Project" if target_type == "project" else "Task")
+    rq_id = background.create(
+        request.app.state.db,
+        operation="backup:create",
+        target=target_type,
+        owner_id=user.id,
+        params={"target_type": target_type, "target_id": target_id, "kind": body.kind},
+        project_id=target_id if target_type == "project" else None,
+        task_id=target_id if target_type == "task" else None,
+    )
+    return _queue(request, rq_id)
+
+
+@router.get("/api/backups/status")
+def backups_status(
+    request: Request,
+    user: User = Depends(current_user),
+    session: Session = Depends(db_session),
+) -> dict[str, Any]:
+    config = backup_service(request).config
+    ids = None if user.is_admin else set(session.scalars(_managed_projects(user)))
+    return status_json(session, config, ids)
+
+
+@router.get("/api/backups/{backup_id}")
+def get_backup(
+    backup_id: int, user: User = Depends(current_user), session: Session = Depends(db_session)
+) -> dict[str, Any]:
+    return record_json(_visible_record(session, user, backup_id))
+
+
+@router.get("/api/backups/{backup_id}/download")
+def download_backup(
+    backup_id: int,
+    request: Request,
+    user: User = Depends(current_user),
+    session: Session = Depends(db_session),
+) -> StreamingResponse:
+    record = _visible_record(session, user, backup_id)
+    periodic = backup_service(request).periodic
+    try:
+        chunks = periodic.iter_bytes(record.path)
+    except StorageError as exc:
+        raise ApiError(502, f"the backup cannot be read from the storage: {exc}") from exc
+    name = record.path.rsplit("/", 1)[-1]
+    return StreamingResponse(
+        chunks,
+        media_type="application/zip",
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "Content-Length": str(record.size),
+        },
+    )
+
+
+@router.delete("/api/backups/{backup_id}", status_code=204)
+def delete_backup(
+    backup_id: int,
+    request: Request,
+    user: User = Depends(current_user),
+    session: Session = Depends(db_session),
+) -> Response:
+    record = _visible_record(session, user, backup_id)
+    session.commit()
+    try:
+        backup_service(request).delete(record.id)
+    except StorageError as exc:
+        raise ApiError(502, f"the backup cannot be deleted from the storage: {exc}") from exc
+    return Response(status_code=204)
+
+
+@router.post("/api/backups/{backup_id}/restore", status_code=202)
+def restore_backup(
+    backup_id: int,
+    request: Request,
+    body: RestoreRequest | None = None,
+    user: User = Depends(current_user),
+    session: Session = Depends(db_session),
+) -> Response:
+    record = _visible_record(session, user, backup_id)
+    mode = (body or RestoreRequest()).mode
+    if mode not in ("new", "replace"):
+        raise bad_request("mode must be 'new' or 'replace'")
+    if record.status != "good":
+        raise bad_request(f"backup {record.id} is marked corrupt and cannot be restored")
+    rq_id = background.create(
+        request.app.state.db,
+        operation="backup:restore",
+        target=record.target_type,
+        owner_id=user.id,
+        params={"backup_id": record.id, "mode": mode},
+        project_id=record.target_id if record.target_type == "project" else None,
+        task_id=record.target_id if record.target_type == "task" else None,
+    )
+    return _queue(request, rq_id)
+
+
+# ---- instance snapshots (admins) ------------------------------------------------------------
+
+
+def _storage_call(func: Any, *args: Any) -> Any:
+    try:
+        return func(*args)
+    except snapshots.SnapshotError as exc:
+        raise not_found(str(exc)) from exc
+    except StorageError as exc:
+        raise ApiError(502, f"the storage failed: {exc}") from exc
+
+
+@router.get("/api/snapshots")
+def list_snapshots(request: Request, _: User = Depends(admin_user)) -> dict[str, Any]:
+    found = _storage_call(snapshots.list_snapshots, backup_service(request).storage)
+    return {
+        "count": len(found),
+        "next": None,
+        "previous": None,
+        "results": [s.to_json() for s in found],
+    }
+
+
+@router.post("/api/snapshots", status_code=202)
+def create_snapshot(request: Request, user: User = Depends(admin_user)) -> Response:
+    rq_id = background.create(
+        request.app.state.db,
+        operation="snapshot:create",
+        target="instance",
+        owner_id=user.id,
+        params={"reason": "manual"},
+    )
+    return _queue(request, rq_id)
+
+
+@router.get("/api/snapshots/{name}")
+def get_snapshot(name: str, request: Request, _: User = Depends(admin_user)) -> dict[str, Any]:
+    info = _storage_call(snapshots.get_snapshot, backup_service(request).storage, name)
+    return info.to_json()
+
+
+@router.delete("/api/snapshots/{name}", status_code=204)
+def delete_snapshot(name: str, request: Request, _: User = Depends(admin_user)) -> Response:
+    _storage_call(snapshots.delete_snapshot, backup_service(request).storage, name)
+    return Response(status_code=204)

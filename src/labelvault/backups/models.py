@@ -1,0 +1,58 @@
+"""Tables of the backup catalog (every periodic backup made) and per-target backup status."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from labelvault.db.base import Base, utcnow
+
+
+class BackupRecord(Base):
+    """One backup file in `<storage>/backups-periodic/`, verified after upload."""
+
+    __tablename__ = "backup_records"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # No foreign key to projects/tasks: a backup must outlive the project it saves.
+    target_type: Mapped[str] = mapped_column(String(16))  # "project" | "task"
+    target_id: Mapped[int] = mapped_column(Integer)
+    target_name: Mapped[str] = mapped_column(String(256), default="")
+    owner_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    kind: Mapped[str] = mapped_column(String(16))  # "annotations" | "full"
+    reason: Mapped[str] = mapped_column(String(16), default="scheduled")
+    path: Mapped[str] = mapped_column(String(1024), unique=True)
+    size: Mapped[int] = mapped_column(BigInteger, default=0)
+    sha256: Mapped[str] = mapped_column(String(64))
+    # What the target looked like (updated dates, annotation versions) when it was saved.
+    fingerprint: Mapped[str] = mapped_column(String(64), default="")
+    created_date: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    status: Mapped[str] = mapped_column(String(16), default="good")  # "good" | "corrupt"
+
+    __table_args__ = (
+        Index("ix_backup_records_target", "target_type", "target_id", "kind", "created_date"),
+    )
+
+
+class BackupStatus(Base):
+    """Schedule state of one target and kind; target_type "instance" holds the snapshots'."""
+
+    __tablename__ = "backup_status"
+
+    target_type: Mapped[str] = mapped_column(String(16), primary_key=True)
+    target_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    target_name: Mapped[str] = mapped_column(String(256), default="")
+    last_attempt: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    last_success: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    last_failure: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    next_due: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    last_size: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    last_fingerprint: Mapped[str] = mapped_column(String(64), default="")
+    warning: Mapped[str] = mapped_column(Text, default="")

@@ -1,0 +1,464 @@
+// Annotation workspace (the job page): wires renderer, tools, panel, shortcuts, undo and autosave.
+import { get, listAll, patch } from '../api.js';
+import { setLeaveGuard } from '../router.js';
+import { icon } from '../icons.js';
+import { errorBox, h, modal, toast } from '../ui.js';
+import { Autosave } from '../workspace/autosave.js';
+import { ObjectsPanel } from '../workspace/panel.js';
+import { Renderer } from '../workspace/renderer.js';
+import { Keymap, comboOf } from '../workspace/shortcuts.js';
+import { AnnotationStore, snapshot } from '../workspace/store.js';
+import { BoxTool } from '../workspace/tools/box.js';
+import { BrushTool } from '../workspace/tools/brush.js';
+import { PolyTool } from '../workspace/tools/poly.js';
+import { SelectTool } from '../workspace/tools/select.js';
+
+const KEYMAP_KEY = 'labelvault:keymap';
+const TOOLS = [
+  ['select', 'Select'], ['rectangle', 'Rectangle'], ['polygon', 'Polygon'], ['polyline', 'Polyline'],
+  ['points', 'Points'], ['ellipse', 'Ellipse'], ['brush', 'Brush'], ['eraser', 'Eraser'],
+];
+
+export async function render(el, params, query) {
+  const jobId = Number(params.jid);
+  let job; let meta; let labels; let data;
+  el.append(h('p', { class: 'muted page' }, 'Opening the job…'));
+  try {
+    [job, meta, labels, data] = await Promise.all([
+      get(`/api/jobs/${jobId}`), get(`/api/jobs/${jobId}/data/meta`),
+      listAll('/api/labels', { job_id: jobId }), get(`/api/jobs/${jobId}/annotations`),
+    ]);
+  } catch (err) { el.replaceChildren(errorBox(err, 'Opening the job')); return null; }
+  el.replaceChildren();
+  const ws = new Workspace(el, job, meta, labels.filter((l) => !l.has_parent), data);
+  await ws.start(query.frame != null ? Number(query.frame) : null);
+  return ws;
+}
+
+class Workspace {
+  constructor(root, job, meta, labels, data) {
+    this.job = job;
+    this.meta = meta;
+    this.labels = labels;
+    this.labelById = new Map(labels.map((l) => [l.id, l]));
+    this.currentLabelId = labels.find((l) => l.type !== 'tag')?.id ?? labels[0]?.id;
+    this.frames = meta.included_frames || range(job.start_frame, job.stop_frame);
+    this.frame = this.frames[0];
+    this.images = new Map();
+    this.clipboard = null;
+    this.store = new AnnotationStore();
+    this.store.load(data);
+    this.keymap = new Keymap(JSON.parse(localStorage.getItem(KEYMAP_KEY) || '{}'));
+    this.buildDom(root);
+    this.renderer = new Renderer(this.canvasBox, this.store);
+    for (const l of labels) this.renderer.colors.set(l.id, l.color);
+    this.renderer.labelText = (o) => this.labelById.get(o.label_id)?.name;
+    this.panel = new ObjectsPanel(this);
+    this.panelBox.replaceWith(this.panel.el);
+    this.panel.setLabels(labels);
+    this.tools = {
+      select: new SelectTool(this), rectangle: new BoxTool(this, 'rectangle'), ellipse: new BoxTool(this, 'ellipse'),
+      polygon: new PolyTool(this, 'polygon'), polyline: new PolyTool(this, 'polyline'), points: new PolyTool(this, 'points'),
+      brush: new BrushTool(this),
+    };
+    this.tools.eraser = this.tools.brush;
+    this.lastDrawTool = 'rectangle';
+    this.autosave = new Autosave(job.id, this.store, data.version ?? 0);
+    this.bindEvents();
+    window.labelvault = this; // handle for the e2e tests and the benchmark
+  }
+
+  buildDom(root) {
+    this.frameInput = h('input', { type: 'number', class: 'frame-input', 'aria-label': 'Frame number', min: this.frames[0], max: this.frames.at(-1),
+      onchange: (e) => this.goTo(Number(e.target.value)) });
+    this.slider = h('input', { type: 'range', 'aria-label': 'Frame slider', min: 0, max: this.frames.length - 1, value: 0,
+      oninput: (e) => this.goTo(this.frames[Number(e.target.value)]) });
+    this.frameName = h('span', { class: 'muted small frame-name' });
+    this.saveState = h('span', { class: 'save-state', role: 'status', 'aria-label': 'Save status', 'aria-live': 'polite' }, 'Saved');
+    this.zoomText = h('span', { class: 'muted small', 'aria-label': 'Zoom level' }, '100%');
+    const btn = (label, onclick, text = label, extra = {}) => h('button', { type: 'button', 'aria-label': label, title: label, onclick, ...extra }, text);
+    const adjust = (label, min, max, value, oninput) => h('label', { class: 'adjust' }, label, h('input', { type: 'range', min, max, value, 'aria-label': label, oninput }));
+    this.adjustments = { brightness: 100, contrast: 100 };
+    const applyFilter = () => { this.renderer.imageCanvas.style.filter = `brightness(${this.adjustments.brightness}%) contrast(${this.adjustments.contrast}%)`; };
+    this.toolButtons = new Map();
+    const toolbar = h('nav', { class: 'ws-tools', role: 'toolbar', 'aria-label': 'Tools', 'aria-orientation': 'vertical' },
+      TOOLS.map(([id, name]) => {
+        const b = h('button', { type: 'button', 'aria-label': name, title: name, 'aria-pressed': 'false', onclick: () => this.setTool(id) }, icon(id));
+        this.toolButtons.set(id, b);
+        return b;
+      }),
+      h('hr'),
+      btn('Tag', () => this.addTag(), icon('tag')),
+      h('label', { class: 'brush-size', title: 'Brush size' }, h('input', { type: 'number', min: 1, max: 300, value: 20, 'aria-label': 'Brush size', onchange: (e) => { this.tools.brush.size = Number(e.target.value) || 20; } })),
+      btn('Finish drawing', () => this.action('draw-again'), icon('done')));
+    const stateMenu = h('details', { class: 'menu' }, h('summary', {}, 'Menu'),
+      h('div', { class: 'menu-body' },
+        btn('Finish the job', () => this.setJob({ state: 'completed' }), 'Finish the job'),
+        btn('Request a review', () => this.setJob({ stage: 'validation', state: 'new' }), 'Request a review'),
+        btn('Renew the job', () => this.setJob({ state: 'in progress' }), 'Renew the job'),
+        h('label', {}, h('input', { type: 'checkbox', checked: true, 'aria-label': 'Autosave', onchange: (e) => { this.autosave.enabled = e.target.checked; } }), ' Autosave')));
+    const top = h('header', { class: 'ws-top' },
+      h('a', { href: `/tasks/${this.job.task_id}`, class: 'back', 'aria-label': 'Back to the task' }, icon('back')),
+      h('strong', {}, `Job #${this.job.id}`), h('span', { class: 'muted small' }, this.job.task_name || ''),
+      h('span', { class: 'group' },
+        btn('First frame', () => this.goTo(this.frames[0]), icon('first')), btn('Back 10 frames', () => this.action('backward-step'), icon('back10')),
+        btn('Previous frame', () => this.action('prev-frame'), icon('prev')), this.frameInput,
+        btn('Next frame', () => this.action('next-frame'), icon('next')), btn('Forward 10 frames', () => this.action('forward-step'), icon('fwd10')),
+        btn('Last frame', () => this.goTo(this.frames.at(-1)), icon('last')), this.slider, this.frameName),
+      h('span', { class: 'group' },
+        btn('Zoom in', () => this.renderer.zoomAt(this.renderer.width / 2, this.renderer.height / 2, 1.25), icon('zoomIn')),
+        btn('Zoom out', () => this.renderer.zoomAt(this.renderer.width / 2, this.renderer.height / 2, 0.8), icon('zoomOut')),
+        btn('Fit image', () => this.renderer.fit(), 'Fit'), btn('Actual size', () => this.renderer.actualSize(), '1:1'), this.zoomText),
+      h('details', { class: 'menu' }, h('summary', {}, 'Image'), h('div', { class: 'menu-body' },
+        adjust('Brightness', 20, 300, 100, (e) => { this.adjustments.brightness = e.target.value; applyFilter(); }),
+        adjust('Contrast', 20, 300, 100, (e) => { this.adjustments.contrast = e.target.value; applyFilter(); }),
+        adjust('Shape opacity', 0, 100, 20, (e) => { this.renderer.opacity = e.target.value / 100; this.renderer.invalidate('statics'); }),
+        h('label', {}, h('input', { type: 'checkbox', checked: true, 'aria-label': 'Show label names', onchange: (e) => { this.renderer.showText = e.target.checked; this.renderer.invalidate('statics'); } }), ' Label names'))),
+      h('span', { class: 'spacer' }),
+      btn('Undo', () => this.action('undo'), icon('undo')), btn('Redo', () => this.action('redo'), icon('redo')),
+      btn('Save', () => this.action('save'), 'Save'), this.saveState,
+      btn('Keyboard shortcuts', () => this.action('help'), icon('keyboard')), stateMenu);
+    this.banner = h('div', { class: 'banner', role: 'alert', hidden: true });
+    this.canvasBox = h('div', { class: 'ws-canvas' });
+    this.panelBox = h('div');
+    this.filmstrip = h('nav', { class: 'ws-filmstrip', 'aria-label': 'Filmstrip' });
+    this.root = h('div', { class: 'workspace' }, top, this.banner, h('div', { class: 'ws-main' }, toolbar, this.canvasBox, this.panelBox), this.filmstrip);
+    root.append(this.root);
+    document.body.classList.add('in-workspace');
+  }
+
+  async start(frame) {
+    this.setTool('select');
+    const restored = this.autosave.restore();
+    if (restored) { toast(`Restored ${restored} unsaved change(s) from this browser; saving them now.`, 'info', 6000); this.autosave.schedule(500); }
+    await this.goTo(frame != null && this.frames.includes(frame) ? frame : this.frames[0], { fit: true });
+  }
+
+  bindEvents() {
+    const o = this.renderer.overlay;
+    const pt = (e) => this.renderer.toImage(e.offsetX, e.offsetY);
+    o.addEventListener('pointerdown', (e) => {
+      o.focus({ preventScroll: true });
+      o.setPointerCapture(e.pointerId);
+      if (e.button === 1 || e.button === 2 || this.spaceDown) { this.panning = true; return; }
+      if (e.button !== 0) return;
+      this.tool.onDown(e, pt(e));
+    });
+    o.addEventListener('pointermove', (e) => {
+      if (this.panning) { this.renderer.panBy(e.movementX, e.movementY); return; }
+      this.tool.onMove(e, pt(e));
+      if (this.tool !== this.tools.select) this.renderer.invalidate('overlay');
+    });
+    o.addEventListener('pointerup', (e) => {
+      if (this.panning) { this.panning = false; return; }
+      this.tool.onUp(e, pt(e));
+    });
+    o.addEventListener('contextmenu', (e) => e.preventDefault());
+    o.addEventListener('wheel', (e) => {
+      e.preventDefault();
+      // Zoom around the cursor: the image point under it stays put.
+      this.renderer.zoomAt(e.offsetX, e.offsetY, Math.exp(-e.deltaY * (e.deltaMode === 1 ? 0.05 : 0.0015)));
+    }, { passive: false });
+    this.canvasBox.addEventListener('viewchange', (e) => { this.zoomText.textContent = `${Math.round(e.detail.scale * 100)}%`; });
+
+    this.onKeyDown = (e) => this.keydown(e);
+    this.onKeyUp = (e) => { if (e.key === ' ') { this.spaceDown = false; this.renderer.overlay.style.cursor = this.tool.cursor; } };
+    window.addEventListener('keydown', this.onKeyDown);
+    window.addEventListener('keyup', this.onKeyUp);
+    this.store.addEventListener('change', () => { this.renderer.invalidate('statics'); this.panelRefreshSoon(); });
+    this.store.addEventListener('reset', () => { this.renderer.invalidate('statics'); this.panel.refresh(); });
+    this.autosave.addEventListener('state', (e) => {
+      const { state, message } = e.detail;
+      this.saveState.textContent = { saved: 'Saved', saving: 'Saving…', unsaved: 'Unsaved changes', failed: `Save failed — ${message}` }[state];
+      this.saveState.dataset.state = state;
+    });
+    this.autosave.addEventListener('conflict', (e) => {
+      this.banner.hidden = false;
+      this.banner.replaceChildren(`Another session saved this job while you worked (version ${e.detail.theirs}). Your changes are saved too; `,
+        h('button', { type: 'button', onclick: () => location.reload() }, 'Reload to see both'));
+    });
+    this.onBeforeUnload = (e) => {
+      if (this.store.hasUnsaved) { this.autosave.flushOnUnload(); e.preventDefault(); e.returnValue = ''; }
+    };
+    window.addEventListener('beforeunload', this.onBeforeUnload);
+    setLeaveGuard(() => { if (this.store.hasUnsaved) this.autosave.save(); return true; });
+  }
+
+  panelRefreshSoon() {
+    if (this.panelPending) return;
+    this.panelPending = true;
+    requestAnimationFrame(() => { this.panelPending = false; this.panel.refresh(); });
+  }
+
+  destroy() {
+    this.autosave.flushOnUnload();
+    this.autosave.destroy();
+    this.renderer.destroy();
+    window.removeEventListener('keydown', this.onKeyDown);
+    window.removeEventListener('keyup', this.onKeyUp);
+    window.removeEventListener('beforeunload', this.onBeforeUnload);
+    document.body.classList.remove('in-workspace');
+    if (window.labelvault === this) delete window.labelvault;
+  }
+
+  // ---- frames ---------------------------------------------------------------------------------
+
+  loadImage(frame) {
+    let p = this.images.get(frame);
+    if (!p) {
+      const img = new Image();
+      img.decoding = 'async';
+      img.src = `/api/jobs/${this.job.id}/data?type=frame&quality=compressed&number=${frame}`;
+      p = img.decode().then(() => img);
+      this.images.set(frame, p);
+      if (this.images.size > 24) this.images.delete(this.images.keys().next().value);
+    }
+    return p;
+  }
+
+  frameInfo(frame) { return this.meta.frames[this.frames.indexOf(frame)] || this.meta.frames[0] || { width: 1, height: 1, name: '' }; }
+
+  async goTo(frame, { fit = false } = {}) {
+    frame = Math.max(this.frames[0], Math.min(this.frames.at(-1), frame));
+    if (!this.frames.includes(frame)) frame = this.frames.find((f) => f >= frame) ?? this.frames.at(-1);
+    if (frame !== this.frame && this.store.hasUnsaved) this.autosave.save(); // save when leaving a frame
+    const first = this.renderer.image == null;
+    this.tool.cancel?.();
+    this.frame = frame;
+    const info = this.frameInfo(frame);
+    const sizeChanged = this.renderer.imageSize.width !== info.width || this.renderer.imageSize.height !== info.height;
+    this.renderer.setFrame(frame);
+    this.frameInput.value = frame;
+    this.slider.value = this.frames.indexOf(frame);
+    this.frameName.textContent = info.name || '';
+    history.replaceState(null, '', `/tasks/${this.job.task_id}/jobs/${this.job.id}${frame !== this.frames[0] ? `?frame=${frame}` : ''}`);
+    this.panel.refresh();
+    this.paintFilmstrip();
+    try {
+      const img = await this.loadImage(frame);
+      if (this.frame !== frame) return;
+      this.renderer.setImage(img, info.width || img.naturalWidth, info.height || img.naturalHeight);
+    } catch {
+      toast(`Frame ${frame} could not be loaded.`, 'error');
+      this.renderer.setImage(null, info.width, info.height);
+    }
+    if (fit || first || sizeChanged) this.renderer.fit();
+    for (const n of [1, 2]) { const f = this.frames[this.frames.indexOf(frame) + n]; if (f != null) this.loadImage(f).catch(() => {}); }
+    this.root.dataset.frame = frame;
+  }
+
+  paintFilmstrip() {
+    const i = this.frames.indexOf(this.frame);
+    const from = Math.max(0, i - 6);
+    const to = Math.min(this.frames.length, from + 13);
+    this.filmstrip.replaceChildren(...this.frames.slice(from, to).map((f) => h('button', {
+      type: 'button', class: `thumb${f === this.frame ? ' current' : ''}`, 'aria-label': `Go to frame ${f}`, 'aria-current': f === this.frame ? 'true' : null,
+      onclick: () => this.goTo(f),
+    }, h('img', { src: `/api/jobs/${this.job.id}/data?type=frame&quality=compressed&number=${f}`, alt: '', loading: 'lazy' }), h('span', {}, String(f)))));
+  }
+
+  // ---- tools and objects ---------------------------------------------------------------------
+
+  setTool(id) {
+    this.tool?.cancel?.();
+    const tool = this.tools[id];
+    this.renderer.toolOverlay = null;
+    this.tool = tool;
+    if (id === 'brush' || id === 'eraser') tool.erase = id === 'eraser';
+    tool.activate();
+    this.toolId = id;
+    if (id !== 'select') { this.lastDrawTool = id; this.select(null); }
+    for (const [k, b] of this.toolButtons) b.setAttribute('aria-pressed', String(k === id));
+    this.renderer.overlay.style.cursor = tool.cursor;
+    this.renderer.invalidate('overlay');
+  }
+
+  labelFor(type) {
+    const cur = this.labelById.get(this.currentLabelId);
+    if (cur && (cur.type === 'any' || cur.type === type)) return cur;
+    return this.labels.find((l) => l.type === type) || this.labels.find((l) => l.type === 'any') || cur;
+  }
+
+  defaultAttrs(label) {
+    const out = {};
+    for (const a of label?.attributes || []) out[a.id] = a.default_value !== '' && a.default_value != null ? a.default_value : (a.values[0] ?? '');
+    return out;
+  }
+
+  clamp([x, y]) {
+    const { width, height } = this.renderer.imageSize;
+    return [Math.max(0, Math.min(width, x)), Math.max(0, Math.min(height, y))];
+  }
+
+  create(partial) {
+    const label = this.labelFor(partial.type);
+    if (!label) { toast('Add a label to the task or project first.', 'error'); return null; }
+    const z = this.store.onFrame(this.frame).reduce((m, o) => Math.max(m, o.z_order ?? 0), 0);
+    const [cid] = this.store.commit(`Draw ${partial.type}`, [{ after: {
+      kind: 'shape', frame: this.frame, label_id: label.id, occluded: false, outside: false, z_order: z, rotation: 0,
+      attributes: this.defaultAttrs(label), group: 0, source: 'manual', elements: [], ...partial,
+    } }]);
+    return cid;
+  }
+
+  addTag() {
+    const label = this.labelById.get(this.currentLabelId) || this.labels[0];
+    if (!label) return;
+    const [cid] = this.store.commit('Tag', [{ after: { kind: 'tag', type: 'tag', frame: this.frame, label_id: label.id, attributes: this.defaultAttrs(label), group: 0, source: 'manual' } }]);
+    this.select(cid);
+  }
+
+  select(cid, { focus = false } = {}) {
+    const r = this.renderer;
+    if (r.selected === cid) return;
+    r.selected = cid;
+    r.preview = null;
+    r.invalidate('overlay');
+    this.panel.refresh();
+    if (focus && cid != null) this.panel.scrollTo(cid);
+  }
+
+  toggleUi(cid, key) {
+    const ui = this.store.uiOf(cid);
+    ui[key] = !ui[key];
+    this.renderer.invalidate('statics');
+    this.panel.refresh();
+  }
+
+  async setJob(body) {
+    try {
+      if (this.store.hasUnsaved) await this.autosave.save();
+      this.job = await patch(`/api/jobs/${this.job.id}`, body);
+      toast(`Job is now ${this.job.stage} / ${this.job.state}`, 'success');
+    } catch (e) { toast(e.message, 'error'); }
+  }
+
+  // ---- keyboard --------------------------------------------------------------------------------
+
+  keydown(e) {
+    if (document.querySelector('dialog[open]')) return;
+    const t = e.target;
+    const typing = t instanceof HTMLElement && (t.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(t.tagName)) && !(t.type === 'range' || t.type === 'checkbox');
+    const action = this.keymap.action(e);
+    if (typing && !(action === 'save' || e.key === 'Escape')) return;
+    if (e.key === ' ' && !typing) { this.spaceDown = true; this.renderer.overlay.style.cursor = 'grab'; e.preventDefault(); return; }
+    if (this.tool.onKey && !e.ctrlKey && !e.metaKey && this.tool.onKey(e)) { e.preventDefault(); return; }
+    if (!action) return;
+    e.preventDefault();
+    this.action(action);
+  }
+
+  selectedObject() { const c = this.renderer.selected; return c != null ? this.store.get(c) : null; }
+
+  action(name) {
+    const sel = this.selectedObject();
+    const step = (n) => { const i = this.frames.indexOf(this.frame); this.goTo(this.frames[Math.max(0, Math.min(this.frames.length - 1, i + n))]); };
+    switch (name) {
+      case 'next-frame': return step(1);
+      case 'prev-frame': return step(-1);
+      case 'forward-step': return step(10);
+      case 'backward-step': return step(-10);
+      case 'save': return this.autosave.save().then((ok) => toast(ok ? 'Saved' : 'Not saved yet — retrying', ok ? 'success' : 'error'));
+      case 'undo': case 'redo': {
+        this.tool.cancel?.();
+        const e = name === 'undo' ? this.store.undo() : this.store.redo();
+        if (e) toast(`${name === 'undo' ? 'Undid' : 'Redid'}: ${e.label}`, 'info', 1500);
+        if (this.renderer.selected != null && !this.store.get(this.renderer.selected)) this.select(null);
+        // Undo may touch another frame: show it, as CVAT does.
+        const f = e?.changes.map((c) => (name === 'undo' ? c.before : c.after) || (name === 'undo' ? c.after : c.before)).find(Boolean)?.frame;
+        if (f != null && f !== this.frame) this.goTo(f);
+        return null;
+      }
+      case 'cancel':
+        if (this.tool.busy()) this.tool.cancel(); else if (this.toolId !== 'select') this.setTool('select'); else this.select(null);
+        return null;
+      case 'draw-again':
+        if (this.tool.busy() && this.tool.finish) { this.tool.finish(); return null; }
+        if (this.toolId === 'select') this.setTool(this.lastDrawTool);
+        return null;
+      case 'delete': case 'force-delete':
+        if (sel && (name === 'force-delete' || !this.store.ui.get(sel.cid)?.locked)) { this.store.commit('Delete', [{ cid: sel.cid, after: null }]); this.select(null); }
+        return null;
+      case 'lock': if (sel) this.toggleUi(sel.cid, 'locked'); return null;
+      case 'hide': if (sel) this.toggleUi(sel.cid, 'hidden'); return null;
+      case 'occluded': if (sel?.kind === 'shape') this.store.update(sel.cid, { occluded: !sel.occluded }, 'Occluded'); return null;
+      case 'z-back': case 'z-front': {
+        if (sel?.kind !== 'shape') return null;
+        const zs = this.store.onFrame(this.frame).map((o) => o.z_order ?? 0);
+        this.store.update(sel.cid, { z_order: name === 'z-front' ? Math.max(...zs) + 1 : Math.min(...zs) - 1 }, 'Z-order');
+        return null;
+      }
+      case 'copy': if (sel) { this.clipboard = snapshot(sel); toast('Copied', 'info', 1200); } return null;
+      case 'paste': {
+        if (!this.clipboard) return null;
+        const [cid] = this.store.commit('Paste', [{ after: { ...this.clipboard, frame: this.frame } }]);
+        this.select(cid);
+        return null;
+      }
+      case 'propagate': return sel ? this.propagate(sel) : null;
+      case 'zoom-fit': return this.renderer.fit();
+      case 'help': return this.help();
+      case 'next-object': case 'prev-object': {
+        const items = this.panel.items;
+        if (!items.length) return null;
+        const i = items.findIndex((o) => o.cid === this.renderer.selected);
+        const n = items[(i + (name === 'next-object' ? 1 : items.length - 1)) % items.length];
+        this.select(n.cid, { focus: true });
+        return null;
+      }
+      default:
+        if (name.startsWith('label-')) {
+          const l = this.labels[Number(name.slice(6)) - 1];
+          if (!l) return null;
+          this.currentLabelId = l.id;
+          this.panel.drawLabel.value = String(l.id);
+          if (sel) this.store.update(sel.cid, { label_id: l.id, attributes: this.defaultAttrs(l) }, 'Change label');
+          toast(`Label: ${l.name}`, 'info', 1200);
+        }
+        return null;
+    }
+  }
+
+  propagate(sel) {
+    const input = h('input', { type: 'number', min: 1, value: 5, 'aria-label': 'Number of next frames' });
+    const { close } = modal('Propagate object', h('div', { class: 'modal-body' },
+      h('label', {}, 'Copy to the next ', input, ' frames'),
+      h('button', { type: 'button', class: 'primary', onclick: () => {
+        const i = this.frames.indexOf(this.frame);
+        const targets = this.frames.slice(i + 1, i + 1 + Math.max(1, Number(input.value) || 1));
+        this.store.commit('Propagate', targets.map((f) => ({ after: { ...snapshot(sel), frame: f } })));
+        toast(`Copied to ${targets.length} frame(s)`, 'success');
+        close();
+      } }, 'Propagate')));
+    input.focus();
+  }
+
+  help() {
+    const rows = Object.entries(this.keymap.map).map(([action, { name, keys }]) => {
+      const cell = h('td', {}, keys.join(', '));
+      return h('tr', {}, h('td', {}, name), cell, h('td', {}, h('button', { type: 'button', 'aria-label': `Change shortcut for ${name}`, onclick: (e) => {
+        const b = e.currentTarget;
+        b.textContent = 'Press keys…';
+        const grab = (ev) => {
+          const combo = comboOf(ev);
+          if (!combo) return;
+          ev.preventDefault(); ev.stopPropagation();
+          window.removeEventListener('keydown', grab, true);
+          this.keymap.set(action, [combo]);
+          localStorage.setItem(KEYMAP_KEY, JSON.stringify(this.keymap.overrides()));
+          cell.textContent = combo;
+          b.textContent = 'Change';
+          const clash = this.keymap.conflicts().find(([k]) => k === combo);
+          if (clash) toast(`${combo} is also bound to: ${clash[1].filter((a) => a !== action).join(', ')}`, 'error');
+        };
+        window.addEventListener('keydown', grab, true);
+      } }, 'Change')));
+    });
+    modal('Keyboard shortcuts', h('div', { class: 'modal-body scroll' },
+      h('p', { class: 'muted small' }, 'CVAT’s default keys. Drawing: drag or click twice for boxes; click points and double-click, Enter or N to finish polygons. Shift+click an edge adds a vertex, Alt+click a vertex removes it. Wheel zooms, Space/right-drag pans.'),
+      h('table', { class: 'table' }, h('tbody', {}, rows)),
+      h('button', { type: 'button', onclick: () => { localStorage.removeItem(KEYMAP_KEY); this.keymap = new Keymap(); toast('Shortcuts reset', 'success'); } }, 'Reset to defaults')));
+  }
+}
+
+function range(a, b) { const out = []; for (let i = a; i <= b; i++) out.push(i); return out; }

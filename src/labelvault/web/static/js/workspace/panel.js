@@ -1,0 +1,147 @@
+// Right panel: drawing label, filters, virtualised object list, and the selected object's attributes.
+import { icon } from '../icons.js';
+import { h } from '../ui.js';
+import { snapshot } from './store.js';
+
+const ROW = 30;
+
+export class ObjectsPanel {
+  constructor(ws) {
+    this.ws = ws;
+    this.items = [];
+    this.labelFilter = h('select', { 'aria-label': 'Filter by label', onchange: () => this.filterChanged() });
+    this.typeFilter = h('select', { 'aria-label': 'Filter by type', onchange: () => this.filterChanged() },
+      ['', 'rectangle', 'polygon', 'polyline', 'points', 'ellipse', 'mask', 'skeleton', 'tag'].map((t) => h('option', { value: t }, t || 'All types')));
+    this.drawLabel = h('select', { 'aria-label': 'Label for new objects', onchange: () => { ws.currentLabelId = Number(this.drawLabel.value); } });
+    this.count = h('span', { class: 'muted small', 'aria-live': 'polite' });
+    this.spacer = h('div', { class: 'vlist-spacer' });
+    this.rows = h('div', { class: 'vlist-rows' });
+    this.list = h('div', { class: 'vlist', role: 'listbox', 'aria-label': 'Objects on this frame', tabindex: 0 }, this.spacer, this.rows);
+    this.list.addEventListener('scroll', () => this.paintRows());
+    this.details = h('div', { class: 'details', 'aria-label': 'Selected object' });
+    this.el = h('aside', { class: 'ws-panel', 'aria-label': 'Objects panel' },
+      h('div', { class: 'field' }, h('label', {}, 'Label'), this.drawLabel),
+      h('div', { class: 'row' }, this.labelFilter, this.typeFilter),
+      h('div', { class: 'row' }, h('strong', {}, 'Objects'), this.count),
+      this.list, this.details);
+  }
+
+  setLabels(labels) {
+    const opts = (all) => labels.map((l, i) => h('option', { value: l.id }, `${i < 9 ? `${i + 1}. ` : ''}${l.name}`));
+    this.drawLabel.replaceChildren(...opts());
+    this.labelFilter.replaceChildren(h('option', { value: '' }, 'All labels'), ...opts());
+    if (labels[0]) this.drawLabel.value = String(this.ws.currentLabelId ?? labels[0].id);
+  }
+
+  filterChanged() {
+    const lf = Number(this.labelFilter.value) || null;
+    const tf = this.typeFilter.value || null;
+    this.ws.renderer.filter = (o) => (!lf || o.label_id === lf) && (!tf || o.type === tf);
+    this.ws.renderer.invalidate('statics');
+    this.refresh();
+  }
+
+  /** Rebuild the row model for the current frame; only the rows in view become DOM. */
+  refresh() {
+    const ws = this.ws;
+    const frame = ws.renderer.frame;
+    const f = ws.renderer.filter;
+    const tf = this.typeFilter.value;
+    this.items = [...ws.store.onFrame(frame, 'tag'), ...ws.store.onFrame(frame, 'shape')].filter((o) => (o.kind === 'tag' ? (!tf || tf === 'tag') && f({ ...o, type: tf || o.type }) : f(o)));
+    this.count.textContent = `${this.items.length}`;
+    this.spacer.style.height = `${this.items.length * ROW}px`;
+    this.paintRows();
+    this.paintDetails();
+  }
+
+  paintRows() {
+    const top = this.list.scrollTop;
+    const first = Math.max(0, Math.floor(top / ROW) - 5);
+    const last = Math.min(this.items.length, Math.ceil((top + (this.list.clientHeight || 400)) / ROW) + 5);
+    const ws = this.ws;
+    const rows = [];
+    for (let i = first; i < last; i++) {
+      const o = this.items[i];
+      const ui = ws.store.uiOf(o.cid);
+      const label = ws.labelById.get(o.label_id);
+      const name = `${label?.name || o.label_id} ${o.kind === 'tag' ? 'tag' : o.type} ${ws.store.serverId.get(o.cid) ?? 'new'}`;
+      rows.push(h('div', {
+        class: `vrow${ws.renderer.selected === o.cid ? ' selected' : ''}`, role: 'option', 'aria-selected': String(ws.renderer.selected === o.cid),
+        'aria-label': name, style: { top: `${i * ROW}px` },
+        onclick: () => ws.select(o.cid, { focus: true }),
+        onmouseenter: () => { ws.renderer.hover = o.cid; ws.renderer.invalidate('overlay'); },
+      },
+      h('span', { class: 'swatch', style: { background: label?.color || '#999' } }),
+      h('span', { class: 'grow' }, `${label?.name || '?'}`, h('small', { class: 'muted' }, ` ${o.kind === 'tag' ? 'tag' : o.type} #${ws.store.serverId.get(o.cid) ?? '·'}`)),
+      o.kind === 'shape' ? h('button', { type: 'button', class: 'icon', 'aria-pressed': String(ui.hidden), 'aria-label': `${ui.hidden ? 'Show' : 'Hide'} object`, onclick: (e) => { e.stopPropagation(); ws.toggleUi(o.cid, 'hidden'); } }, icon(ui.hidden ? 'eyeOff' : 'eye')) : null,
+      o.kind === 'shape' ? h('button', { type: 'button', class: 'icon', 'aria-pressed': String(ui.locked), 'aria-label': `${ui.locked ? 'Unlock' : 'Lock'} object`, onclick: (e) => { e.stopPropagation(); ws.toggleUi(o.cid, 'locked'); } }, icon(ui.locked ? 'lock' : 'unlock')) : null));
+    }
+    this.rows.replaceChildren(...rows);
+  }
+
+  scrollTo(cid) {
+    const i = this.items.findIndex((o) => o.cid === cid);
+    if (i < 0) return;
+    const top = i * ROW;
+    if (top < this.list.scrollTop || top > this.list.scrollTop + this.list.clientHeight - ROW) this.list.scrollTop = top - this.list.clientHeight / 2;
+    this.paintRows();
+  }
+
+  paintDetails() {
+    const ws = this.ws;
+    const o = ws.renderer.selected != null ? ws.store.get(ws.renderer.selected) : null;
+    if (!o) { this.details.replaceChildren(h('p', { class: 'muted small' }, 'Select an object to edit its label and attributes.')); return; }
+    const label = ws.labelById.get(o.label_id);
+    const labelSel = h('select', { 'aria-label': 'Object label', onchange: (e) => {
+      const l = ws.labelById.get(Number(e.target.value));
+      ws.store.update(o.cid, { label_id: l.id, attributes: ws.defaultAttrs(l) }, 'Change label');
+    } }, ws.labels.filter((l) => o.kind === 'tag' || l.type === 'any' || l.type === o.type || (o.kind === 'tag' && l.type === 'tag'))
+      .map((l) => h('option', { value: l.id, selected: l.id === o.label_id }, l.name)));
+    const attrs = (label?.attributes || []).map((a) => this.attrEditor(o, a));
+    const ui = ws.store.uiOf(o.cid);
+    const flag = (name, text, checked, onchange) => h('label', {}, h('input', { type: 'checkbox', checked, onchange }), ` ${text}`);
+    this.details.replaceChildren(...[
+      h('h3', {}, `${label?.name || ''} ${o.kind === 'tag' ? 'tag' : o.type}`, h('small', { class: 'muted' }, ` #${ws.store.serverId.get(o.cid) ?? 'unsaved'}`)),
+      h('div', { class: 'field' }, h('label', {}, 'Label'), labelSel),
+      attrs,
+      o.kind === 'shape' ? h('div', { class: 'flags' },
+        flag('occluded', 'Occluded', !!o.occluded, (e) => ws.store.update(o.cid, { occluded: e.target.checked }, 'Occluded')),
+        flag('hidden', 'Hidden', ui.hidden, () => ws.toggleUi(o.cid, 'hidden')),
+        flag('locked', 'Locked', ui.locked, () => ws.toggleUi(o.cid, 'locked'))) : null,
+      o.kind === 'shape' ? h('div', { class: 'row' }, h('span', {}, `Z-order ${o.z_order ?? 0}`),
+        h('button', { type: 'button', onclick: () => ws.action('z-back') }, 'Send backward'),
+        h('button', { type: 'button', onclick: () => ws.action('z-front') }, 'Bring forward')) : null,
+      o.type === 'rectangle' || o.type === 'ellipse' ? h('div', { class: 'field' }, h('label', { for: 'rot-in' }, 'Rotation (°)'),
+        h('input', { id: 'rot-in', type: 'number', min: 0, max: 359, step: 1, value: Math.round(o.rotation || 0), onchange: (e) => ws.store.update(o.cid, { rotation: ((Number(e.target.value) % 360) + 360) % 360 }, 'Rotate') })) : null,
+      h('div', { class: 'row' },
+        h('button', { type: 'button', onclick: () => ws.action('copy') }, 'Copy'),
+        h('button', { type: 'button', onclick: () => ws.action('propagate') }, 'Propagate'),
+        h('button', { type: 'button', class: 'danger', onclick: () => ws.action('force-delete') }, 'Delete object')),
+    ].flat().filter(Boolean));
+  }
+
+  attrEditor(o, a) {
+    const ws = this.ws;
+    const value = o.attributes?.[a.id] ?? a.default_value ?? '';
+    const set = (v) => ws.store.update(o.cid, { attributes: { ...snapshot(o).attributes, [a.id]: String(v) } }, `Set ${a.name}`);
+    const name = `Attribute ${a.name}`;
+    let input;
+    switch (a.input_type) {
+      case 'checkbox':
+        return h('label', { class: 'field attr-field' }, h('input', { type: 'checkbox', checked: String(value) === 'true', 'aria-label': name, onchange: (e) => set(e.target.checked) }), ` ${a.name}`);
+      case 'radio':
+        return h('fieldset', { class: 'attr-field' }, h('legend', {}, a.name), a.values.map((v) => h('label', {}, h('input', { type: 'radio', name: `attr-${o.cid}-${a.id}`, value: v, checked: v === value, onchange: () => set(v) }), ` ${v} `)));
+      case 'number': {
+        const [min, max, step] = a.values.map(Number);
+        input = h('input', { type: 'number', min, max, step: step || 1, value, 'aria-label': name, onchange: (e) => set(e.target.value) });
+        break;
+      }
+      case 'text':
+        input = h('input', { type: 'text', value, 'aria-label': name, onchange: (e) => set(e.target.value) });
+        break;
+      default:
+        input = h('select', { 'aria-label': name, onchange: (e) => set(e.target.value) }, a.values.map((v) => h('option', { value: v, selected: v === value }, v)));
+    }
+    return h('div', { class: 'field attr-field' }, h('label', {}, a.name), input);
+  }
+}

@@ -1,0 +1,86 @@
+// Keymap: CVAT's default shortcuts, user overrides, conflict detection, key-event normalisation.
+
+export const DEFAULT_KEYMAP = {
+  'draw-again': { name: 'Repeat last draw / finish drawing', keys: ['N'] },
+  'next-frame': { name: 'Next frame', keys: ['F'] },
+  'prev-frame': { name: 'Previous frame', keys: ['D'] },
+  'forward-step': { name: 'Forward 10 frames', keys: ['V'] },
+  'backward-step': { name: 'Back 10 frames', keys: ['C'] },
+  save: { name: 'Save job', keys: ['Ctrl+S'] },
+  undo: { name: 'Undo', keys: ['Ctrl+Z'] },
+  redo: { name: 'Redo', keys: ['Ctrl+Shift+Z', 'Ctrl+Y'] },
+  cancel: { name: 'Cancel / select tool', keys: ['Escape'] },
+  delete: { name: 'Delete object', keys: ['Delete', 'Backspace'] },
+  'force-delete': { name: 'Delete object even if locked', keys: ['Shift+Delete'] },
+  copy: { name: 'Copy object', keys: ['Ctrl+C'] },
+  paste: { name: 'Paste object', keys: ['Ctrl+V'] },
+  propagate: { name: 'Propagate object to next frames', keys: ['Ctrl+B'] },
+  lock: { name: 'Lock / unlock object', keys: ['L'] },
+  hide: { name: 'Hide / show object', keys: ['H'] },
+  occluded: { name: 'Toggle occluded', keys: ['Q', '/'] },
+  'z-back': { name: 'Send to background', keys: ['-'] },
+  'z-front': { name: 'Bring to foreground', keys: ['+', '='] },
+  'zoom-fit': { name: 'Fit image', keys: ['Ctrl+0'] },
+  'label-1': { name: 'Switch to label 1', keys: ['Ctrl+1'] },
+  'label-2': { name: 'Switch to label 2', keys: ['Ctrl+2'] },
+  'label-3': { name: 'Switch to label 3', keys: ['Ctrl+3'] },
+  'label-4': { name: 'Switch to label 4', keys: ['Ctrl+4'] },
+  'label-5': { name: 'Switch to label 5', keys: ['Ctrl+5'] },
+  'label-6': { name: 'Switch to label 6', keys: ['Ctrl+6'] },
+  'label-7': { name: 'Switch to label 7', keys: ['Ctrl+7'] },
+  'label-8': { name: 'Switch to label 8', keys: ['Ctrl+8'] },
+  'label-9': { name: 'Switch to label 9', keys: ['Ctrl+9'] },
+  help: { name: 'Show shortcuts', keys: ['F1', '?'] },
+  'next-object': { name: 'Select next object', keys: ['Tab'] },
+  'prev-object': { name: 'Select previous object', keys: ['Shift+Tab'] },
+};
+
+const NAMED = { ' ': 'Space', Esc: 'Escape', Del: 'Delete' };
+
+/** "Ctrl+Shift+Z" from a KeyboardEvent-like object; Meta counts as Ctrl so macOS works alike. */
+export function comboOf(e) {
+  let key = NAMED[e.key] || e.key;
+  if (!key || ['Control', 'Shift', 'Alt', 'Meta'].includes(key)) return '';
+  // Ctrl+digit and letters come from the physical key, so Shift or layouts do not change them.
+  let physical = true;
+  if (e.code && /^Digit\d$/.test(e.code) && (e.ctrlKey || e.metaKey)) key = e.code.slice(5);
+  else if (e.code && /^Key[A-Z]$/.test(e.code)) key = e.code.slice(3);
+  else { physical = false; if (key.length === 1) key = key.toUpperCase(); }
+  const parts = [];
+  if (e.ctrlKey || e.metaKey) parts.push('Ctrl');
+  if (e.altKey) parts.push('Alt');
+  // Shift is part of punctuation like "+" or "?", so only keep it for letters and named keys.
+  if (e.shiftKey && (physical || key.length > 1)) parts.push('Shift');
+  parts.push(key);
+  return parts.join('+');
+}
+
+export class Keymap {
+  constructor(overrides = {}) {
+    this.map = structuredClone(DEFAULT_KEYMAP);
+    for (const [action, keys] of Object.entries(overrides)) if (this.map[action]) this.map[action].keys = keys;
+    this.rebuild();
+  }
+
+  rebuild() {
+    this.byCombo = new Map();
+    for (const [action, { keys }] of Object.entries(this.map)) for (const k of keys) if (!this.byCombo.has(k)) this.byCombo.set(k, action);
+  }
+
+  action(e) { return this.byCombo.get(comboOf(e)) || null; }
+
+  set(action, keys) { this.map[action].keys = keys; this.rebuild(); }
+
+  /** [[combo, [actions…]]] for combos bound to more than one action. */
+  conflicts() {
+    const seen = new Map();
+    for (const [action, { keys }] of Object.entries(this.map)) for (const k of keys) seen.set(k, [...(seen.get(k) || []), action]);
+    return [...seen].filter(([, a]) => a.length > 1);
+  }
+
+  overrides() {
+    const out = {};
+    for (const [action, { keys }] of Object.entries(this.map)) if (JSON.stringify(keys) !== JSON.stringify(DEFAULT_KEYMAP[action].keys)) out[action] = keys;
+    return out;
+  }
+}
