@@ -46,6 +46,18 @@ class Settings(BaseSettings):
         return f"sqlite:///{(self.data_dir / 'labelvault.db').resolve()}"
 
     @property
+    def resolved_storage_url(self) -> str:
+        """The storage root: the configured URL, or a folder next to the data dir.
+
+        Next to it, not inside: `instance delete` removes the data dir and the snapshot it
+        has just written must survive that.
+        """
+        if self.storage_url:
+            return self.storage_url
+        data_dir = self.data_dir.resolve()
+        return str(data_dir.with_name(data_dir.name + "-storage"))
+
+    @property
     def media_dir(self) -> Path:
         return self.data_dir / "media"
 

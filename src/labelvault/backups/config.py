@@ -7,7 +7,6 @@ import os
 import re
 from dataclasses import dataclass, field
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 from labelvault.config import Settings
@@ -124,7 +123,7 @@ class BackupConfig:
                 value = os.environ.get(f"LABELVAULT_{name.upper()}")
             return value
 
-        url = pick("storage_url") or str(default_storage_path(settings.data_dir))
+        url = pick("storage_url") or settings.resolved_storage_url
         config = cls(storage_url=str(url))
         config.quota = parse_size(pick("backup_quota"))
         tiers = dict(config.tiers)
@@ -169,10 +168,3 @@ def _bool(value: Any) -> bool:
     if isinstance(value, bool):
         return value
     return str(value).strip().lower() not in ("0", "false", "no", "off")
-
-
-def default_storage_path(data_dir: Path) -> Path:
-    # Next to the data dir, not inside it: `instance delete` removes the data dir and the
-    # snapshot it just wrote must survive that.
-    data_dir = data_dir.resolve()
-    return data_dir.with_name(data_dir.name + "-storage")
