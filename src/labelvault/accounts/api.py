@@ -218,7 +218,7 @@ def create_user(
             body.last_name,
         )
     except service.AccountError as exc:
-        raise bad_request({"detail": str(exc)}) from exc
+        raise bad_request(str(exc)) from exc
     return user_read(request, user, [])
 
 
@@ -268,7 +268,7 @@ def update_user(
                 raise forbidden("Use /api/auth/password/change to change your own password.")
             service.set_password(session, user, body.password)
     except service.AccountError as exc:
-        raise bad_request({"detail": str(exc)}) from exc
+        raise bad_request(str(exc)) from exc
     return user_read(request, user, service.groups_of(session, [user.id])[user.id])
 
 
@@ -389,7 +389,7 @@ def create_group(
         if body.members:
             service.set_group_members(session, group, body.members)
     except service.AccountError as exc:
-        raise bad_request({"detail": str(exc)}) from exc
+        raise bad_request(str(exc)) from exc
     return group_read(session, group)
 
 
@@ -426,7 +426,7 @@ def update_group(
         if body.members is not None:
             service.set_group_members(session, group, body.members)
     except service.AccountError as exc:
-        raise bad_request({"detail": str(exc)}) from exc
+        raise bad_request(str(exc)) from exc
     return group_read(session, group)
 
 

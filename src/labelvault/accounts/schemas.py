@@ -40,16 +40,16 @@ class UserRead(BasicUser):
 class UserCreate(BaseModel):
     username: str
     password: str
-    email: str = ""
-    first_name: str = ""
-    last_name: str = ""
+    email: str = Field("", max_length=254)
+    first_name: str = Field("", max_length=150)
+    last_name: str = Field("", max_length=150)
     role: str = "user"
 
 
 class UserUpdate(BaseModel):
-    email: str | None = None
-    first_name: str | None = None
-    last_name: str | None = None
+    email: str | None = Field(None, max_length=254)
+    first_name: str | None = Field(None, max_length=150)
+    last_name: str | None = Field(None, max_length=150)
     is_active: bool | None = None
     role: str | None = None
     password: str | None = None
@@ -77,7 +77,7 @@ class AccessTokenCreated(AccessTokenRead):
 
 
 class AccessTokenWrite(BaseModel):
-    name: str = "token"
+    name: str = Field("token", max_length=150)
     expiry_date: datetime | None = None
     read_only: bool = False
 
@@ -91,6 +91,6 @@ class GroupRead(BaseModel):
 
 
 class GroupWrite(BaseModel):
-    name: str | None = None
-    description: str | None = None
+    name: str | None = Field(None, max_length=150)
+    description: str | None = Field(None, max_length=1000)
     members: list[int] | None = None

@@ -61,6 +61,13 @@ def create_user(
 ) -> User:
     validate_username(username)
     validate_role(role)
+    for field, value, limit in (
+        ("email", email, 254),
+        ("first_name", first_name, 150),
+        ("last_name", last_name, 150),
+    ):
+        if len(value) > limit:
+            raise AccountError(f"{field} must be at most {limit} characters")
     if get_by_username(session, username) is not None:
         raise AccountError(f"a user named '{username}' already exists")
     if password is not None and len(password) < 8:
@@ -169,6 +176,8 @@ def create_token(
     expiry_date: datetime | None = None,
     read_only: bool = False,
 ) -> tuple[AccessToken, str]:
+    if len(name) > 150:
+        raise AccountError("a token name must be at most 150 characters")
     raw = TOKEN_PREFIX + secrets.token_urlsafe(30)
     token = AccessToken(
         user_id=user.id,

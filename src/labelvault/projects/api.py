@@ -130,6 +130,7 @@ def create_project(
     permissions.require_creator(user)
     _check_user(session, body.assignee_id, "assignee")
     owner_id = body.owner_id if (body.owner_id and user.is_admin) else user.id
+    _check_user(session, owner_id, "owner")
     try:
         project = service.create_project(
             session,
@@ -140,7 +141,7 @@ def create_project(
             body.assignee_id,
         )
     except service.LabelError as exc:
-        raise bad_request({"detail": str(exc)}) from exc
+        raise bad_request(str(exc)) from exc
     return projects_json(request, session, [project])[0]
 
 
@@ -189,7 +190,7 @@ def update_project(
         if body.labels is not None:
             service.update_labels(session, body.labels, project_id=project.id)
     except service.LabelError as exc:
-        raise bad_request({"detail": str(exc)}) from exc
+        raise bad_request(str(exc)) from exc
     service.touch(project)
     session.flush()
     return projects_json(request, session, [project])[0]
@@ -249,7 +250,11 @@ def _labels_query(
 
 def _with_children(session: Session, labels: list[Label]) -> list[dict[str, Any]]:
     ids = [lbl.id for lbl in labels]
-    children = list(session.scalars(select(Label).where(Label.parent_id.in_(ids)))) if ids else []
+    children = (
+        list(session.scalars(select(Label).where(Label.parent_id.in_(ids)).order_by(Label.id)))
+        if ids
+        else []
+    )
     return service.labels_json(session, labels + children)
 
 
@@ -302,7 +307,7 @@ def get_label(
     label_id: int, user: User = Depends(current_user), session: Session = Depends(db_session)
 ) -> dict[str, Any]:
     label = _label_or_404(session, user, label_id)
-    return _with_children(session, [label])[0]
+    return service.label_json(session, label)
 
 
 @router.patch("/api/labels/{label_id}", response_model=LabelRead)
@@ -318,9 +323,9 @@ def update_label(
     try:
         service.update_labels(session, [body], project_id=label.project_id, task_id=label.task_id)
     except service.LabelError as exc:
-        raise bad_request({"detail": str(exc)}) from exc
+        raise bad_request(str(exc)) from exc
     session.flush()
-    return _with_children(session, [label])[0]
+    return service.label_json(session, label)
 
 
 @router.delete("/api/labels/{label_id}", status_code=204)

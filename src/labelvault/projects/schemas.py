@@ -87,11 +87,11 @@ class StorageRef(BaseModel):
 class ProjectWrite(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    name: str | None = None
+    name: str | None = Field(None, max_length=256)
     labels: list[LabelWrite] | None = None
     owner_id: int | None = None
     assignee_id: int | None = None
-    bug_tracker: str | None = None
+    bug_tracker: str | None = Field(None, max_length=2000)
     target_storage: StorageRef | None = None
     source_storage: StorageRef | None = None
 

@@ -38,6 +38,8 @@ PALETTE = [
     "#cc3366",
 ]
 COLOR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
+MAX_NAME = 64  # label and attribute names (the columns' width)
+MAX_DEFAULT = 128  # an attribute's default value
 
 
 class LabelError(ValueError):
@@ -70,6 +72,11 @@ def _normalise_attribute(label: str, spec: AttributeWrite) -> tuple[list[str], s
     where = f"label '{label}', attribute '{spec.name}'"
     if not spec.name.strip():
         raise LabelError(f"label '{label}': an attribute has an empty name")
+    if len(spec.name) > MAX_NAME:
+        raise LabelError(
+            f"label '{label}', attribute '{spec.name[:20]}…': "
+            f"attribute names are at most {MAX_NAME} characters"
+        )
     if spec.input_type not in INPUT_TYPES:
         raise LabelError(f"{where}: input_type must be one of {', '.join(INPUT_TYPES)}")
     values = [str(v) for v in spec.values]
@@ -110,12 +117,24 @@ def _normalise_attribute(label: str, spec: AttributeWrite) -> tuple[list[str], s
     else:  # text
         default = default if default is not None else (values[0] if values else "")
         values = [default] if default else []
+    if default is not None and len(default) > MAX_DEFAULT:
+        raise LabelError(f"{where}: the default value is longer than {MAX_DEFAULT} characters")
     return values, default or ""
 
 
+def _clean_name(name: str | None) -> str:
+    """The name a label is stored under; "car" and " car " are the same label."""
+    name = (name or "").strip()
+    if not name:
+        raise LabelError("every label needs a name")
+    if len(name) > MAX_NAME:
+        raise LabelError(f"label '{name[:20]}…': names are at most {MAX_NAME} characters")
+    return name
+
+
 def _check_names(specs: list[LabelWrite], where: str) -> None:
-    names = [s.name for s in specs if not s.deleted]
-    dupes = sorted({n for n in names if names.count(n) > 1 and n is not None})
+    names = [s.name.strip() for s in specs if not s.deleted and s.name is not None]
+    dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         raise LabelError(f"{where}: label names must be unique, repeated: {', '.join(dupes)}")
 
@@ -145,11 +164,7 @@ def _create_label(
     parent: Label | None,
     color_index: int,
 ) -> Label:
-    name = (spec.name or "").strip()
-    if not name:
-        raise LabelError("every label needs a name")
-    if len(name) > 64:
-        raise LabelError(f"label '{name[:20]}…': names are at most 64 characters")
+    name = _clean_name(spec.name)
     kind = spec.type or ("points" if parent is not None else "any")
     if kind not in LABEL_TYPES:
         raise LabelError(f"label '{name}': type must be one of {', '.join(LABEL_TYPES)}")
@@ -199,7 +214,7 @@ def create_labels(
     taken = {lbl.name for lbl in existing if lbl.parent_id is None}
     _check_names(specs, "labels")
     for index, spec in enumerate(specs):
-        if spec.name in taken:
+        if (spec.name or "").strip() in taken:
             raise LabelError(f"label '{spec.name}' already exists")
         _create_label(session, spec, owner, None, len(existing) + index)
 
@@ -238,15 +253,16 @@ def update_labels(
 def _update_label(
     session: Session, label: Label, spec: LabelWrite, existing: dict[int, Label]
 ) -> None:
-    if spec.name is not None and spec.name != label.name:
+    if spec.name is not None and spec.name.strip() != label.name:
+        name = _clean_name(spec.name)
         clash = [
             lbl
             for lbl in existing.values()
-            if lbl.name == spec.name and lbl.parent_id == label.parent_id
+            if lbl.name == name and lbl.parent_id == label.parent_id
         ]
         if clash:
-            raise LabelError(f"label '{spec.name}' already exists")
-        label.name = spec.name
+            raise LabelError(f"label '{name}' already exists")
+        label.name = name
     if spec.color is not None:
         if not COLOR_RE.match(spec.color):
             raise LabelError(f"label '{label.name}': color must look like #rrggbb")
@@ -264,10 +280,17 @@ def _update_label(
     by_name = {a.name: a for a in current.values()}
     added = []
     for attr in spec.attributes:
+        if attr.id is not None and attr.id not in current:
+            raise LabelError(
+                f"label '{label.name}': attribute id {attr.id} is not one of its attributes; "
+                "leave the id out to add a new attribute"
+            )
         old = current.get(attr.id) if attr.id is not None else by_name.get(attr.name)
         if old is None:
             added.append(attr)
             continue
+        if attr.name != old.name and attr.name in by_name:
+            raise LabelError(f"label '{label.name}': attribute '{attr.name}' already exists")
         where = f"label '{label.name}', attribute '{old.name}'"
         if attr.input_type != old.input_type or attr.mutable != old.mutable:
             raise LabelError(f"{where}: input_type and mutable cannot change")
@@ -334,6 +357,15 @@ def labels_json(session: Session, labels: list[Label]) -> list[dict[str, Any]]:
             continue
         out.append(_label_json(lbl, attrs, children))
     return out
+
+
+def label_json(session: Session, label: Label) -> dict[str, Any]:
+    """One label as /api/labels/{id} returns it; a sublabel comes with its parent_id."""
+    children = list(
+        session.scalars(select(Label).where(Label.parent_id == label.id).order_by(Label.id))
+    )
+    attrs = _attributes_by_label(session, [label.id] + [c.id for c in children])
+    return _label_json(label, attrs, {label.id: children})
 
 
 def _label_json(
