@@ -23,6 +23,8 @@ from labelvault.backups.api import router as backups_router
 from labelvault.config import Settings
 from labelvault.db import Database
 from labelvault.db.migrate import upgrade
+from labelvault.formats import jobs as _formats_jobs  # noqa: F401  (registers handlers)
+from labelvault.formats.api import router as formats_router
 from labelvault.media import jobs as _media_jobs  # noqa: F401  (registers handlers)
 from labelvault.media.api import router as media_router
 from labelvault.projects.api import router as projects_router
@@ -126,6 +128,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         annotations_router,
         requests_router,
         backups_router,
+        formats_router,
     ):
         app.include_router(router)
 

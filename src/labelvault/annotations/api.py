@@ -86,7 +86,7 @@ def _reply(body: bytes, status: int = 200) -> Response:
     return Response(body, status_code=status, media_type=JSON)
 
 
-def _payload(raw: bytes) -> service.LabeledData:
+def _payload(raw: bytes) -> service.Payload:
     try:
         return service.parse(raw)
     except service.AnnotationError as exc:

@@ -1,0 +1,1 @@
+"""API tests of dataset import/export and CVAT backups."""
