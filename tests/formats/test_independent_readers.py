@@ -60,7 +60,7 @@ def test_pycocotools_reads_coco(source, tmp_path) -> None:
 
 
 def _datumaro_python() -> str | None:
-    """An interpreter with datumaro: ours, $DATUMARO_PYTHON, or the side venv .venv-datumaro that `make test` makes.
+    """An interpreter with datumaro: ours, $DATUMARO_PYTHON or the side venv `make test` makes.
 
     datumaro pins pillow~=12 while the project runs on newer Pillow, so it usually lives
     in its own virtualenv and runs as a subprocess.
