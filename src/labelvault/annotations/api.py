@@ -64,6 +64,54 @@ def _can_edit_job(session: Session, user: User, task: Task, job: Job) -> bool:
     )
 
 
+def _expected_version(request: Request) -> int | None:
+    """The version the client last read, from `If-Match` (absent or * means any)."""
+    header = request.headers.get("if-match", "").strip()
+    if not header or header == "*":
+        return None
+    value = header.removeprefix("W/").strip('"')
+    try:
+        return int(value)
+    except ValueError as exc:
+        raise bad_request(f"If-Match must be a version number, not {header!r}") from exc
+
+
+def _claim(session: Session, job: Job, request: Request) -> int:
+    """Take the job for this write and give it its next version, before anything is written.
+
+    The update locks the job row, so two saves of one job run one after the other; with
+    If-Match, a save based on an older version is refused instead of overwriting newer work.
+    """
+    expected = _expected_version(request)
+    query = update(Job).where(Job.id == job.id)
+    if expected is not None:
+        query = query.where(Job.annotation_version == expected)
+    version = session.execute(
+        query.values(annotation_version=Job.annotation_version + 1).returning(
+            Job.annotation_version
+        )
+    ).scalar()
+    if version is None:
+        current = session.scalar(select(Job.annotation_version).where(Job.id == job.id))
+        raise ApiError(
+            412,
+            f"This job was saved elsewhere since you loaded it (now version "
+            f"{current}, yours {expected}); reload the job, then save again.",
+        )
+    return version
+
+
+class _Claim:
+    """Claims the job's next version when the service is about to write."""
+
+    def __init__(self, session: Session, job: Job, request: Request) -> None:
+        self.session, self.job, self.request = session, job, request
+        self.version = job.annotation_version
+
+    def __call__(self) -> None:
+        self.version = _claim(self.session, self.job, self.request)
+
+
 def _bump(session: Session, job_ids: list[int]) -> int:
     """Increment the annotation version of the jobs atomically; returns the new version."""
     session.execute(
@@ -82,8 +130,10 @@ def _rejected(exc: service.AnnotationError) -> ApiError:
     return bad_request("Annotations were not saved: " + "; ".join(exc.errors))
 
 
-def _reply(body: bytes, status: int = 200) -> Response:
-    return Response(body, status_code=status, media_type=JSON)
+def _reply(body: bytes, version: int | None = None) -> Response:
+    # The ETag is the job's annotation version: send it back in If-Match to save safely.
+    headers = {"ETag": f'"{version}"'} if version is not None else None
+    return Response(body, media_type=JSON, headers=headers)
 
 
 def _payload(raw: bytes) -> service.Payload:
@@ -124,7 +174,7 @@ def get_job_annotations(
 ) -> Response:
     _check_import(request)
     job, _ = _job_and_task(session, user, job_id)
-    return _reply(service.read(session, [job.id], job.annotation_version))
+    return _reply(service.read(session, [job.id], job.annotation_version), job.annotation_version)
 
 
 @router.put("/api/jobs/{job_id}/annotations", responses=_LABELED_DATA)
@@ -138,12 +188,12 @@ def put_job_annotations(
     _check_import(request)
     job, task = _editable_job(session, user, job_id)
     data = _payload(raw)
+    claim = _Claim(session, job, request)
     try:
-        service.replace(session, job_scope(session, task, job), data)
+        written = service.replace(session, job_scope(session, task, job), data, claim)
     except service.AnnotationError as exc:
         raise _rejected(exc) from exc
-    version = _bump(session, [job.id])
-    return _reply(service.read(session, [job.id], version))
+    return _reply(written.reply(claim.version), claim.version)
 
 
 @router.patch("/api/jobs/{job_id}/annotations", responses=_LABELED_DATA)
@@ -157,14 +207,12 @@ def patch_job_annotations(
 ) -> Response:
     job, task = _editable_job(session, user, job_id)
     data = _payload(raw)
+    claim = _Claim(session, job, request)
     try:
-        ids = service.patch(session, job_scope(session, task, job), data, action)
+        written = service.patch(session, job_scope(session, task, job), data, action, claim)
     except service.AnnotationError as exc:
         raise _rejected(exc) from exc
-    version = _bump(session, [job.id])
-    if action == "delete":
-        return _reply(service.render(version, ([], [], [])))
-    return _reply(service.read(session, [job.id], version, only=ids))
+    return _reply(written.reply(claim.version), claim.version)
 
 
 @router.delete("/api/jobs/{job_id}/annotations", status_code=204)
@@ -219,11 +267,10 @@ def put_task_annotations(
     data = _payload(raw)
     scope = task_scope(session, task)
     try:
-        service.replace(session, scope, data)
+        written = service.replace(session, scope, data)
     except service.AnnotationError as exc:
         raise _rejected(exc) from exc
-    version = _bump(session, scope.job_ids)
-    return _reply(service.read(session, scope.job_ids, version))
+    return _reply(written.reply(_bump(session, scope.job_ids)))
 
 
 @router.patch("/api/tasks/{task_id}/annotations", responses=_LABELED_DATA)
@@ -239,13 +286,10 @@ def patch_task_annotations(
     data = _payload(raw)
     scope = task_scope(session, task)
     try:
-        ids = service.patch(session, scope, data, action)
+        written = service.patch(session, scope, data, action)
     except service.AnnotationError as exc:
         raise _rejected(exc) from exc
-    version = _bump(session, scope.job_ids)
-    if action == "delete":
-        return _reply(service.render(version, ([], [], [])))
-    return _reply(service.read(session, scope.job_ids, version, only=ids))
+    return _reply(written.reply(_bump(session, scope.job_ids)))
 
 
 @router.delete("/api/tasks/{task_id}/annotations", status_code=204)

