@@ -14,6 +14,8 @@ PUBLIC = {
     ("GET", "/api/server/about"),
     ("GET", "/api/server/plugins"),
     ("GET", "/api/server/health"),
+    # The list of format names is static, like /about: nothing of a user in it.
+    ("GET", "/api/server/annotation/formats"),
     ("POST", "/api/auth/login"),
     ("POST", "/api/auth/logout"),
 }
