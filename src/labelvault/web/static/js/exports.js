@@ -62,18 +62,38 @@ export async function importDialog(kind, id) {
     h('div', { class: 'modal-body' }, fmts.importers.length ? field('Format', fmt) : h('p', { class: 'muted' }, 'No import formats are offered by this server yet.'), field('File', file), go, bar.el, err));
 }
 
-/** The project's stored backups (backups issue): list, download, restore. */
+/** The automatic backups kept in the storage (/api/backups): list, download, restore, back up now. */
 export async function backupsPanel(kind, id) {
   const box = h('div', { class: 'backups' });
-  try {
-    const data = await get(`/api/${kind}/${id}/backups`);
-    const items = data.results || data;
-    box.append(items.length ? h('ul', {}, items.map((b) => h('li', {},
-      `${b.created_date || b.name || b.id} `,
-      b.url ? h('a', { href: b.url, download: '' }, 'Download') : null, ' ',
-      h('button', { type: 'button', onclick: async () => {
-        try { const r = await request('POST', `/api/${kind}/${id}/backups/${b.id}/restore`, { json: {} }); if (r?.rq_id) await waitRequest(r.rq_id); toast('Restored', 'success'); } catch (e) { toast(e.message, 'error'); }
-      } }, 'Restore')))) : h('p', { class: 'muted' }, 'No backups yet.'));
-  } catch (err) { box.append(errorBox(err, 'The list of backups')); }
+  const target = kind === 'projects' ? 'project_id' : 'task_id';
+  const list = h('div');
+  const refresh = async () => {
+    try {
+      const data = await get(`/api/backups${qs({ [target]: id, page_size: 50 })}`);
+      const items = data.results || [];
+      list.replaceChildren(items.length ? h('ul', {}, items.map((b) => h('li', {},
+        `${b.kind === 'full' ? 'Full' : 'Annotations'} · ${new Date(b.created_date).toLocaleString()} · ${Math.ceil(b.size / 1024)} KB `,
+        b.status !== 'ok' ? h('span', { class: 'muted' }, `(${b.status}) `) : null,
+        h('a', { href: `/api/backups/${b.id}/download`, download: '' }, 'Download'), ' ',
+        h('button', { type: 'button', onclick: async () => {
+          try {
+            const r = await request('POST', `/api/backups/${b.id}/restore`, { json: { mode: 'new' } });
+            if (r?.rq_id) await waitRequest(r.rq_id);
+            toast('Restored', 'success');
+          } catch (e) { toast(e.message, 'error'); }
+        } }, 'Restore')))) : h('p', { class: 'muted' }, 'No backups yet.'));
+    } catch (err) { list.replaceChildren(errorBox(err, 'The list of backups')); }
+  };
+  const now = (backupKind, text) => h('button', { type: 'button', onclick: async () => {
+    try {
+      const r = await request('POST', '/api/backups', { json: { [target]: id, kind: backupKind } });
+      if (r?.rq_id) await waitRequest(r.rq_id);
+      toast('Backup stored', 'success');
+      refresh();
+    } catch (e) { toast(e.message, 'error'); }
+  } }, text);
+  box.append(h('div', { class: 'row' }, now('full', 'Store a full backup now'), ' ',
+    now('annotations', 'Store an annotations backup now')), list);
+  await refresh();
   return box;
 }
