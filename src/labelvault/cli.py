@@ -236,11 +236,16 @@ def token_create(overrides: dict[str, Any], username: str, name: str) -> None:
     from labelvault.accounts import service
 
     db = open_db(overrides)
-    with db.session() as session:
-        found = service.get_by_username(session, username)
-        if found is None:
-            _fail(f"no user named '{username}'")
-        _, raw = service.create_token(session, found, name)
+    try:
+        with db.session() as session:
+            found = service.get_by_username(session, username)
+            if found is None:
+                raise service.AccountError(f"no user named '{username}'")
+            _, raw = service.create_token(session, found, name)
+    except service.AccountError as exc:
+        _fail(str(exc))
+    finally:
+        db.dispose()
     click.echo(raw)
 
 
