@@ -363,7 +363,7 @@ def jobs_json(request: Request, session: Session, jobs: list[Job]) -> list[dict[
             "assignee_updated_date": j.assignee_updated_date,
             "parent_job_id": None,
             "replicas_count": 0,
-        "annotation_version": j.annotation_version,
+            "annotation_version": j.annotation_version,
             "task_name": tasks[j.task_id].name,
             "project_name": projects.get(tasks[j.task_id].project_id),
             "media_type": "image",
