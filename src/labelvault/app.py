@@ -20,13 +20,16 @@ from labelvault.background.api import router as requests_router
 from labelvault.background.queue import Queue
 from labelvault.backups import service as backups
 from labelvault.backups.api import router as backups_router
+from labelvault.cloudstorages import service as cloud_service
 from labelvault.config import Settings
 from labelvault.db import Database
 from labelvault.db.migrate import upgrade
 from labelvault.formats import jobs as _formats_jobs  # noqa: F401  (registers handlers)
 from labelvault.formats.api import router as formats_router
 from labelvault.media import jobs as _media_jobs  # noqa: F401  (registers handlers)
+from labelvault.media import service as media_service
 from labelvault.media.api import router as media_router
+from labelvault.media.images import raise_pillow_limit
 from labelvault.projects.api import router as projects_router
 from labelvault.server_api import router as server_router
 from labelvault.tasks.api import router as tasks_router
@@ -81,6 +84,10 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         interrupted = background_service.recover_interrupted(db)
         if interrupted:
             log.warning("%d requests were interrupted by a restart", len(interrupted))
+        raise_pillow_limit(settings.max_image_pixels)
+        cloud_service.bind(db, settings)
+        # Task data a killed process left half-made is removed before anyone sees it.
+        media_service.cleanup_interrupted(db, settings)
         queue = Queue(settings, db)
         app.state.queue = queue
         if settings.queue_url == "embedded":

@@ -33,6 +33,17 @@ class Settings(BaseSettings):
     # s3://…, az://…, gs://…. By default a folder next to the data dir (not inside it, so
     # `labelvault instance delete` keeps the snapshot it writes).
     storage_url: str | None = None
+    # Remote URLs (remote_files): private, loopback and link-local targets are refused unless
+    # listed here (comma list of hosts, IPs or CIDRs; "*" allows any) — guards against SSRF.
+    remote_allowed_hosts: str = ""
+    remote_max_bytes: int = 4 * 1024**3
+    remote_timeout: float = 60.0
+    # Images above this many pixels are refused (decompression bombs).
+    max_image_pixels: int = 200_000_000
+    # Disk caches: compressed frames/chunks/previews, and files read through from a remote
+    # share or bucket. The oldest entries go first when full.
+    media_cache_bytes: int = 4 * 1024**3
+    source_cache_bytes: int = 8 * 1024**3
     backups: bool = True
     backup_quota: str | None = None
     snapshot_interval: str | None = None

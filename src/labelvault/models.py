@@ -4,6 +4,7 @@ from labelvault.accounts.models import AccessToken, Group, Session, User, UserGr
 from labelvault.annotations.models import LabeledImage, LabeledShape, LabeledTrack, TrackedShape
 from labelvault.background.models import Request
 from labelvault.backups.models import BackupRecord, BackupStatus
+from labelvault.cloudstorages.models import CloudStorage
 from labelvault.media.models import Frame
 from labelvault.projects.models import AttributeSpec, Label, Project
 from labelvault.tasks.models import Job, Task
@@ -13,6 +14,7 @@ __all__ = [
     "AttributeSpec",
     "BackupRecord",
     "BackupStatus",
+    "CloudStorage",
     "Frame",
     "Group",
     "Job",

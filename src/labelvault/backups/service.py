@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from labelvault.accounts.models import User
@@ -25,6 +25,8 @@ from labelvault.backups.models import BackupRecord, BackupStatus
 from labelvault.backups.rotation import Item, plan
 from labelvault.config import Settings
 from labelvault.db import Database
+from labelvault.formats import cvat_backup as cvat_format
+from labelvault.projects import service as project_service
 from labelvault.projects.models import Label, Project
 from labelvault.storage import Storage, StorageError, StorageNotFoundError
 from labelvault.tasks import service as task_service
@@ -545,30 +547,35 @@ class BackupService:
                 user = User(username="restore-test", role="admin")
                 session.add(user)
                 session.flush()
-                if record.kind == "full":
-                    project = cvat_backup.restore_full(session, scratch_settings, archive, user.id)
-                    tasks = list(session.scalars(select(Task).where(Task.project_id == project.id)))
-                else:
-                    ids = cvat_backup.read_ids(archive)
-                    tasks = ids["tasks"]
+                user_id = user.id
+            if record.kind == "full":
+                with cvat_backup.format_errors():
+                    if record.target_type == "project":
+                        cvat_format.restore_project(scratch, scratch_settings, archive, user_id)
+                    else:
+                        cvat_format.restore_task(scratch, scratch_settings, archive, user_id)
+                with scratch.session() as session:
+                    tasks = session.scalar(select(func.count()).select_from(Task)) or 0
+            else:
+                tasks = len(cvat_backup.read_ids(archive)["tasks"])
+            with scratch.session() as session:
                 jobs = session.scalar(select(func.count()).select_from(Job)) or 0
-                return {"tasks": len(tasks), "jobs": jobs}
+            return {"tasks": tasks, "jobs": jobs}
         finally:
             scratch.dispose()
 
     def restore(self, record_id: int, user_id: int | None, *, mode: str = "new") -> dict[str, Any]:
         """Restore one backup in one action.
 
-        full + "new": a new project from the backup; full + "replace": a safety backup of
-        the current project, then its tasks and labels are replaced by the backup's;
-        annotations: that moment's annotations go back into the same tasks and jobs.
+        full + "new": a new project (or task) from the backup; full + "replace": a safety
+        backup of the current project, then its tasks and labels are replaced by the
+        backup's; annotations: that moment's annotations go back into the same tasks and jobs.
         """
         record = self.get(record_id)
         if record.status != "good":
             raise BackupIntegrityError(f"backup {record_id} is marked corrupt; it is not restored")
         work = snapshots.local_tmp(self.settings) / f"restore-{uuid.uuid4().hex}"
         work.mkdir(parents=True)
-        created_dirs: list[Path] = []
         try:
             local = work / "backup.zip"
             self.fetch_verified(record, local)
@@ -577,38 +584,57 @@ class BackupService:
                     counts = cvat_backup.restore_annotations_in_place(session, local)
                 return {"kind": "annotations", **counts}
             if record.target_type != "project":
-                raise BackupError("restoring a full backup of a single task is not supported yet")
-            if mode == "replace":
-                return self._restore_replace(record, local, user_id, created_dirs)
-            with self.db.session() as session:
-                try:
-                    project = cvat_backup.restore_full(
-                        session, self.settings, local, user_id, created_dirs=created_dirs
+                if mode == "replace":
+                    raise BackupError(
+                        "a task cannot be replaced from its full backup; restore it as a new task"
                     )
-                except BaseException:
-                    session.rollback()
-                    for d in created_dirs:
-                        shutil.rmtree(d, ignore_errors=True)
-                    raise
-                return {"kind": "full", "project_id": project.id, "mode": "new"}
+                with cvat_backup.format_errors():
+                    task_id = cvat_format.restore_task(
+                        self.db,
+                        self.settings,
+                        local,
+                        user_id,  # type: ignore[arg-type]
+                    )
+                return {"kind": "full", "task_id": task_id, "mode": "new"}
+            if mode == "replace":
+                return self._restore_replace(record, local, user_id)
+            with cvat_backup.format_errors():
+                project_id = cvat_format.restore_project(
+                    self.db,
+                    self.settings,
+                    local,
+                    user_id,  # type: ignore[arg-type]
+                )
+            return {"kind": "full", "project_id": project_id, "mode": "new"}
         finally:
             shutil.rmtree(work, ignore_errors=True)
 
     def _restore_replace(
-        self, record: BackupRecord, local: Path, user_id: int | None, created_dirs: list[Path]
+        self, record: BackupRecord, local: Path, user_id: int | None
     ) -> dict[str, Any]:
+        """Restore as a new project, then in one transaction swap its tasks and labels in
+        for the current project's: a failure at any point leaves the project as it was."""
         with self.db.session() as session:
-            exists = session.get(Project, record.target_id) is not None
-        if not exists:
+            current = session.get(Project, record.target_id)
+            owner_id = current.owner_id if current is not None else None
+        if current is None:
             raise BackupError(
                 f"project {record.target_id} no longer exists; restore the backup as a new project"
             )
         safety = self._backup(self._target_of(record.target_id), "full", "safety")
+        with cvat_backup.format_errors():
+            restored_id = cvat_format.restore_project(
+                self.db,
+                self.settings,
+                local,
+                owner_id or user_id,  # type: ignore[arg-type]
+            )
         old_dirs: list[Path] = []
-        with self.db.session() as session:
-            project = session.get(Project, record.target_id)
-            assert project is not None
-            try:
+        try:
+            with self.db.session() as session:
+                project = session.get(Project, record.target_id)
+                if project is None:
+                    raise BackupError(f"project {record.target_id} was deleted during the restore")
                 for task in session.scalars(select(Task).where(Task.project_id == project.id)):
                     old_dirs.append(task_service.task_media_dir(self.settings, task.id))
                     session.delete(task)
@@ -617,19 +643,21 @@ class BackupService:
                 ):
                     session.delete(label)
                 session.flush()
-                cvat_backup.restore_full(
-                    session,
-                    self.settings,
-                    local,
-                    project.owner_id or user_id,
-                    into_project=project,
-                    created_dirs=created_dirs,
-                )
-            except BaseException:
-                session.rollback()
-                for d in created_dirs:
-                    shutil.rmtree(d, ignore_errors=True)
-                raise
+                name, bug_tracker = session.execute(
+                    select(Project.name, Project.bug_tracker).where(Project.id == restored_id)
+                ).one()
+                for model in (Label, Task):
+                    session.execute(
+                        update(model)
+                        .where(model.project_id == restored_id)
+                        .values(project_id=project.id)
+                    )
+                session.execute(delete(Project).where(Project.id == restored_id))
+                project.name, project.bug_tracker = name, bug_tracker
+                project_service.touch(project)
+        except BaseException:
+            cvat_format.discard_project(self.db, self.settings, restored_id)
+            raise
         # Old media go only once the new state is committed.
         for d in old_dirs:
             shutil.rmtree(d, ignore_errors=True)

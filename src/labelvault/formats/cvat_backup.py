@@ -7,12 +7,14 @@ import re
 import shutil
 import tempfile
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
 import orjson
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from labelvault.accounts.models import User
 from labelvault.annotations.models import LabeledImage, LabeledShape
@@ -31,6 +33,9 @@ from .safety import safe_extract_zip
 
 VERSION = "1.0"
 Progress = Callable[[float, str], None]
+# Opens a session (Database.session); a caller with a session of its own passes one that
+# yields it, so a whole backup is read in that one transaction.
+Sessions = Callable[[], AbstractContextManager[Session]]
 PAGE = 2000  # objects read per query while streaming annotations.json
 
 
@@ -213,15 +218,20 @@ def _write_job_annotations(
 
 
 def write_task(
-    db: Database,
+    sessions: Sessions,
     settings: Settings,
     task_id: int,
     zf: zipfile.ZipFile,
     prefix: str = "",
     progress: Progress = _noop,
+    *,
+    media_files: bool = True,
 ) -> None:
-    """Write one task's backup (task.json, annotations.json, data/) under ``prefix``."""
-    with db.session() as session:
+    """Write one task's backup (task.json, annotations.json, data/) under ``prefix``.
+
+    Without ``media_files`` data/ holds only the manifest (an annotation-only backup).
+    """
+    with sessions() as session:
         task = session.get(Task, task_id)
         if task is None:
             raise service.ImportFailed("the task was deleted")
@@ -257,6 +267,8 @@ def write_task(
                 }
             )
         )
+        if not media_files:
+            continue
         zi = zipfile.ZipInfo(f"{prefix}data/{frame.name}", date_time=(1980, 1, 1, 0, 0, 0))
         zi.compress_type = zipfile.ZIP_STORED
         with (raw / frame.path).open("rb") as src, zf.open(zi, "w", force_zip64=True) as dst:
@@ -270,13 +282,20 @@ def export_task(
     db: Database, settings: Settings, task_id: int, out: IO[bytes], progress: Progress = _noop
 ) -> None:
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as zf:
-        write_task(db, settings, task_id, zf, "", progress)
+        write_task(db.session, settings, task_id, zf, "", progress)
 
 
-def export_project(
-    db: Database, settings: Settings, project_id: int, out: IO[bytes], progress: Progress = _noop
-) -> None:
-    with db.session() as session:
+def write_project(
+    sessions: Sessions,
+    settings: Settings,
+    project_id: int,
+    zf: zipfile.ZipFile,
+    progress: Progress = _noop,
+    *,
+    media_files: bool = True,
+) -> list[tuple[str, int]]:
+    """Write a project's backup (project.json, task_N/...); returns (folder, task id) pairs."""
+    with sessions() as session:
         project = session.get(Project, project_id)
         if project is None:
             raise service.ImportFailed("the project was deleted")
@@ -296,18 +315,28 @@ def export_project(
                 .order_by(Task.id)
             )
         )
+    _write_json(zf, "project.json", meta)
+    written = []
+    for index, task_id in enumerate(task_ids):
+        share = 1 / len(task_ids)
+        write_task(
+            sessions,
+            settings,
+            task_id,
+            zf,
+            f"task_{index}/",
+            lambda f, m, i=index, w=share: progress(w * (i + f), m),
+            media_files=media_files,
+        )
+        written.append((f"task_{index}", task_id))
+    return written
+
+
+def export_project(
+    db: Database, settings: Settings, project_id: int, out: IO[bytes], progress: Progress = _noop
+) -> None:
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as zf:
-        _write_json(zf, "project.json", meta)
-        for index, task_id in enumerate(task_ids):
-            share = 1 / len(task_ids)
-            write_task(
-                db,
-                settings,
-                task_id,
-                zf,
-                f"task_{index}/",
-                lambda f, m, i=index, w=share: progress(w * (i + f), m),
-            )
+        write_project(db.session, settings, project_id, zf, progress)
 
 
 # ---- streaming annotations.json -------------------------------------------------------------
@@ -386,28 +415,29 @@ class _JsonStream:
                 return
 
 
-def iter_job_annotations(path: Path) -> Iterator[tuple[int, str, dict[str, Any]]]:
+def iter_job_annotations(
+    f: IO[str], name: str = "annotations.json"
+) -> Iterator[tuple[int, str, dict[str, Any]]]:
     """(job index, "tags"|"shapes"|"tracks", object) for each object of annotations.json."""
-    with path.open(encoding="utf-8") as f:
-        stream = _JsonStream(f, path.name)
-        for index, _ in enumerate(stream.array()):
-            stream.expect("{")
-            if stream.peek() == "}":
-                stream.pos += 1
-                continue
-            while True:
-                key = stream.value()
-                stream.expect(":")
-                if key in ("tags", "shapes", "tracks") and stream.peek() == "[":
-                    for _ in stream.array():
-                        obj = stream.value()
-                        if not isinstance(obj, dict):
-                            raise FormatError(f"{path.name}: job {index}: {key} holds a non-object")
-                        yield index, key, obj
-                else:
-                    stream.value()
-                if stream.expect(",}") == "}":
-                    break
+    stream = _JsonStream(f, name)
+    for index, _ in enumerate(stream.array()):
+        stream.expect("{")
+        if stream.peek() == "}":
+            stream.pos += 1
+            continue
+        while True:
+            key = stream.value()
+            stream.expect(":")
+            if key in ("tags", "shapes", "tracks") and stream.peek() == "[":
+                for _ in stream.array():
+                    obj = stream.value()
+                    if not isinstance(obj, dict):
+                        raise FormatError(f"{name}: job {index}: {key} holds a non-object")
+                    yield index, key, obj
+            else:
+                stream.value()
+            if stream.expect(",}") == "}":
+                break
 
 
 # ---- restore --------------------------------------------------------------------------------
@@ -584,59 +614,76 @@ def restore_task_dir(
 def _restore_annotations(db: Database, task_id: int, path: Path) -> None:
     if not path.is_file():
         return
-    with db.session() as session:
+    with db.session() as session, path.open(encoding="utf-8") as f:
         task = session.get(Task, task_id)
         jobs = tasks.jobs_of(session, task_id)
-        summary = service.ImportSummary()
-        labels = service.LabelMap(session, task, ImportedDataset(), False, summary)
-        writer: service.Writer | None = None
-        current = -1
-        for index, kind, obj in iter_job_annotations(path):
-            if index >= len(jobs):
-                raise service.ImportFailed(
-                    f"annotations.json has annotations for job {index + 1}, "
-                    f"but task.json lists {len(jobs)} jobs"
-                )
-            if index != current:
-                if writer is not None:
-                    writer.flush()
-                # frames may be anywhere in the task: a track started in a job keeps its
-                # later keyframes there, so only the job it is stored in is fixed
-                scope = service.write_scope(session, task, None)
-                scope.job_ids, scope.job_of_frame = [jobs[index].id], None
-                writer = service.Writer(session, scope)
-                current = index
-            where = f"annotations.json job {index + 1}"
-            assert writer is not None
-            if kind == "tags":
-                label = labels.label(str(obj.get("label")))
-                if label is not None:
-                    writer.add(
-                        "tags",
-                        {
-                            "frame": int(obj.get("frame", 0)),
-                            "label_id": label.id,
-                            "group": int(obj.get("group") or 0),
-                            "source": obj.get("source") or "manual",
-                            "attributes": labels.attributes(label, obj.get("attributes") or ()),
-                        },
-                        where,
-                    )
-            elif kind == "shapes":
-                frame = int(obj.get("frame", 0))
-                for wire in service.shape_wire(labels, obj, frame, None, False):
-                    wire["source"] = obj.get("source") or "manual"
-                    writer.add("shapes", wire, f"{where}, frame {frame}")
-            else:
-                wire = service.track_wire(labels, obj, lambda f: f, None)
-                if wire is not None:
-                    writer.add("tracks", wire, where)
-        if labels.unknown:
+        add_annotations(session, task, jobs, iter_job_annotations(f, path.name))
+
+
+def add_annotations(
+    session: Session,
+    task: Task,
+    jobs: Sequence[Job | None],
+    objects: Iterable[tuple[int, str, dict[str, Any]]],
+) -> None:
+    """Add a backup's annotations (by label and attribute names) to the task's jobs.
+
+    ``objects`` is what iter_job_annotations yields; the backup's job i goes into jobs[i]
+    (None: skipped). Written in the caller's transaction.
+    """
+    summary = service.ImportSummary()
+    labels = service.LabelMap(session, task, ImportedDataset(), False, summary)
+    writer: service.Writer | None = None
+    current = -1
+    for index, kind, obj in objects:
+        if index >= len(jobs):
             raise service.ImportFailed(
-                f"annotations.json uses labels task.json lacks: {sorted(labels.unknown)[:20]}"
+                f"annotations.json has annotations for job {index + 1}, "
+                f"but task.json lists {len(jobs)} jobs"
             )
-        if writer is not None:
-            writer.flush()
+        job = jobs[index]
+        if job is None:
+            continue
+        if index != current:
+            if writer is not None:
+                writer.flush()
+            # frames may be anywhere in the task: a track started in a job keeps its
+            # later keyframes there, so only the job it is stored in is fixed
+            scope = service.write_scope(session, task, None)
+            scope.job_ids, scope.job_of_frame = [job.id], None
+            writer = service.Writer(session, scope)
+            current = index
+        where = f"annotations.json job {index + 1}"
+        assert writer is not None
+        if kind == "tags":
+            label = labels.label(str(obj.get("label")))
+            if label is not None:
+                writer.add(
+                    "tags",
+                    {
+                        "frame": int(obj.get("frame", 0)),
+                        "label_id": label.id,
+                        "group": int(obj.get("group") or 0),
+                        "source": obj.get("source") or "manual",
+                        "attributes": labels.attributes(label, obj.get("attributes") or ()),
+                    },
+                    where,
+                )
+        elif kind == "shapes":
+            frame = int(obj.get("frame", 0))
+            for wire in service.shape_wire(labels, obj, frame, None, False):
+                wire["source"] = obj.get("source") or "manual"
+                writer.add("shapes", wire, f"{where}, frame {frame}")
+        else:
+            wire = service.track_wire(labels, obj, lambda f: f, None)
+            if wire is not None:
+                writer.add("tracks", wire, where)
+    if labels.unknown:
+        raise service.ImportFailed(
+            f"annotations.json uses labels the task does not have: {sorted(labels.unknown)[:20]}"
+        )
+    if writer is not None:
+        writer.flush()
 
 
 def restore_task(
@@ -670,28 +717,32 @@ def restore_project(
             for p in root.iterdir()
             if p.is_dir() and (m := re.fullmatch(r"task_(\d+)", p.name))
         )
-        created: list[int] = []
         try:
             for number, (_index, folder) in enumerate(folders):
                 share = 1 / len(folders)
-                created.append(
-                    restore_task_dir(
-                        db,
-                        settings,
-                        folder,
-                        owner_id,
-                        project_id,
-                        lambda f, m, i=number, w=share: progress(w * (i + f), m),
-                    )
+                restore_task_dir(
+                    db,
+                    settings,
+                    folder,
+                    owner_id,
+                    project_id,
+                    lambda f, m, i=number, w=share: progress(w * (i + f), m),
                 )
         except BaseException:
-            service.delete_tasks(db, settings, created)
-            with db.session() as session:
-                project = session.get(Project, project_id)
-                if project is not None:
-                    projects.delete_project(session, project)
+            discard_project(db, settings, project_id)
             raise
         return project_id
+
+
+def discard_project(db: Database, settings: Settings, project_id: int) -> None:
+    """Delete a project with its tasks and their media (what undoes a restore)."""
+    with db.session() as session:
+        task_ids = list(session.scalars(select(Task.id).where(Task.project_id == project_id)))
+    service.delete_tasks(db, settings, task_ids)
+    with db.session() as session:
+        project = session.get(Project, project_id)
+        if project is not None:
+            projects.delete_project(session, project)
 
 
 def _extract(archive: Path, dest: Path) -> Path:

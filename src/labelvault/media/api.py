@@ -3,23 +3,29 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
-from fastapi.responses import FileResponse
 from sqlalchemy.orm import Session
 
 from labelvault.accounts.auth import current_user
 from labelvault.accounts.models import User
 from labelvault.background import service as background
-from labelvault.http import ApiError, bad_request, db_session, not_found
-from labelvault.media import service
+from labelvault.cloudstorages import service as cloud_service
+from labelvault.cloudstorages.api import router as cloudstorages_router
+from labelvault.http import ApiError, bad_request, db_session, not_found, parse_bool
+from labelvault.media import service, sources
+from labelvault.media.images import MediaError
 from labelvault.media.jobs import upload_area
+from labelvault.media.models import Frame
 from labelvault.tasks import service as task_service
 from labelvault.tasks.api import require_task_manager, visible_job, visible_task
 from labelvault.tasks.models import Task
 
 router = APIRouter(tags=["data"])
+# Cloud storages ride on this router so they are served without a change to app.py.
+router.include_router(cloudstorages_router)
 
 # Small uploads are processed inside the request, so the client's first poll already
 # sees "finished" and the CLI never sleeps; big ones go to the queue.
@@ -46,6 +52,16 @@ def _writable_task(session: Session, user: User, task_id: int) -> Task:
     return task
 
 
+@router.get("/api/server/share")
+def server_share(
+    request: Request, directory: str = "/", user: User = Depends(current_user)
+) -> list[dict[str, str]]:
+    try:
+        return sources.list_share(request.app.state.settings, directory)
+    except sources.SourceError as exc:
+        raise ApiError(404 if "not a folder" in str(exc) else 400, str(exc)) from exc
+
+
 @router.post("/api/tasks/{task_id}/data")
 async def upload_data(
     task_id: int,
@@ -54,11 +70,18 @@ async def upload_data(
     session: Session = Depends(db_session),
 ) -> Response:
     task = _writable_task(session, user, task_id)
-    if task.data_state == "ready":
-        raise bad_request("this task already has data; create a new task for other data")
+    if task.data_state == "uploading":
+        raise ApiError(409, "this task's data is being created; wait for that request to end")
     settings = request.app.state.settings
     area = upload_area(settings, task.id)
     kind = _upload_kind(request)
+    # Appending is opt-in (?append=true), so a client re-running a create flow on a task
+    # that has data gets the old refusal instead of silently adding frames.
+    append = parse_bool(request.query_params.get("append"))
+    if task.data_state == "ready" and not append and kind in ("start", "tus", "multiple"):
+        raise bad_request(
+            "this task already has data; add ?append=true to add frames, or create a new task"
+        )
     if kind == "start":
         area.reset()
         return Response(status_code=202)
@@ -82,16 +105,19 @@ async def upload_data(
                 for key, value in form.multi_items():
                     if hasattr(value, "filename"):
                         await area.save_part(value)  # type: ignore[arg-type]
+                    elif key in params and key in ("server_files", "remote_files"):
+                        params[key] = [*params[key], value]
+                    elif key in ("server_files", "remote_files") or key.startswith(
+                        ("server_files[", "remote_files[")
+                    ):
+                        base = key.split("[", 1)[0]
+                        params[base] = [*params.get(base, []), value]
                     else:
                         params[key] = value
             else:
                 params = await _json_body(request)
-                if params.get("server_files") or params.get("remote_files"):
-                    raise ApiError(
-                        400,
-                        "server_files and remote_files are not supported yet; "
-                        "upload the files (client_files)",
-                    )
+        if append:
+            params["append"] = True
         return _start_creation(request, session, user, task, params, len(area.files()))
     except ApiError:
         # A rejected upload ends the upload session: nothing half-received stays behind.
@@ -105,6 +131,24 @@ def _upload_kind(request: Request) -> str:
     return upload_kind(request)
 
 
+def _runs_inline(settings: Any, params: service.DataParams, file_count: int) -> bool:
+    """Small jobs run inside the request (the client's first poll sees them finished)."""
+    if params.remote_files or params.cloud_storage_id is not None:
+        return False
+    if file_count + len(params.server_files) > INLINE_FILE_LIMIT:
+        return False
+    if not params.server_files:
+        return True
+    # A share folder may hold any number of files: only named local files stay inline.
+    root = sources.local_root(sources.share_storage(settings))
+    if root is None:
+        return False
+    try:
+        return all((root / sources.clean_rel(p)).is_file() for p in params.server_files)
+    except sources.SourceError:
+        return True  # fails fast with its message either way
+
+
 def _start_creation(
     request: Request,
     session: Session,
@@ -114,12 +158,30 @@ def _start_creation(
     file_count: int,
 ) -> Response:
     try:
-        service.DataParams.from_request(params)
+        parsed = service.DataParams.from_request(params)
     except service.DataError as exc:
         raise bad_request(str(exc)) from exc
-    if file_count == 0:
-        raise bad_request("no files were uploaded; send client_files first")
-    task.data_state = "uploading"
+    if task.data_state == "ready" and not parsed.append:
+        raise bad_request(
+            "this task already has data; send append=true to add frames to it, or create a new task"
+        )
+    if parsed.append and task.data_state != "ready":
+        raise bad_request("append=true needs a task that already has data")
+    if file_count == 0 and not parsed.server_files and not parsed.remote_files:
+        raise bad_request(
+            "no files were given; upload client_files, or send server_files or remote_files"
+        )
+    if parsed.cloud_storage_id is not None:
+        from labelvault.cloudstorages.models import CloudStorage
+
+        cloud_service.bind(request.app.state.db, request.app.state.settings)
+        cloud = session.get(CloudStorage, parsed.cloud_storage_id)
+        if cloud is None or not (user.is_admin or cloud.owner_id == user.id):
+            raise bad_request(f"cloud storage #{parsed.cloud_storage_id} not found")
+        if parsed.append and task.cloud_storage_id not in (None, parsed.cloud_storage_id):
+            raise bad_request("frames of one task come from one cloud storage")
+    if not parsed.append:
+        task.data_state = "uploading"
     task_id = task.id
     session.commit()
     app = request.app
@@ -131,7 +193,7 @@ def _start_creation(
         params=params,
         task_id=task_id,
     )
-    if file_count <= INLINE_FILE_LIMIT:
+    if _runs_inline(app.state.settings, parsed, file_count):
         background.execute(app.state.db, app.state.settings, rq_id)
     else:
         app.state.queue.enqueue(rq_id)
@@ -167,6 +229,39 @@ async def tus_patch(
 # ---- reading data --------------------------------------------------------------------------
 
 
+CACHE_CONTROL = "private, max-age=3600"
+
+
+def _cached(request: Request, tag: str, path: Path | None, media_type: str) -> Response | None:
+    """304 when the client has this version, the cached file when there is one, else None."""
+    if tag in request.headers.get("if-none-match", ""):
+        return Response(status_code=304, headers={"ETag": tag, "Cache-Control": CACHE_CONTROL})
+    if path is not None:
+        try:
+            body = path.read_bytes()
+        except FileNotFoundError:
+            return None
+        return Response(
+            body, media_type=media_type, headers={"ETag": tag, "Cache-Control": CACHE_CONTROL}
+        )
+    return None
+
+
+def _file(path: Path, tag: str, media_type: str) -> Response:
+    return Response(
+        path.read_bytes(),
+        media_type=media_type,
+        headers={"ETag": tag, "Cache-Control": CACHE_CONTROL},
+    )
+
+
+def _one_frame(session: Session, task: Task, number: int) -> Frame:
+    frames = service.frames_of(session, task.id, [number])
+    if not frames:
+        raise not_found("Frame")
+    return frames[0]
+
+
 def _serve(
     request: Request,
     session: Session,
@@ -179,35 +274,63 @@ def _serve(
     settings = request.app.state.settings
     if task.data_state != "ready":
         raise bad_request("this task has no data yet")
+    if task.cloud_storage_id is not None:
+        cloud_service.bind(request.app.state.db, settings)
     if quality not in ("original", "compressed"):
         raise bad_request("quality must be original or compressed")
-    headers = {"Cache-Control": "private, max-age=3600"}
-    if data_type == "chunk":
-        if number is None or number < 0:
-            raise bad_request("chunk number is required")
-        size = task.chunk_size or 1
-        wanted = list(frames_all)[number * size : (number + 1) * size]
-        if not wanted:
-            raise not_found("Chunk")
-        frames = service.frames_of(session, task.id, wanted)
-        body = service.chunk_bytes(settings, frames, quality, task.image_quality)
-        return Response(body, media_type="application/zip", headers=headers)
-    if data_type in ("frame", "preview"):
-        if data_type == "preview" and number is None:
-            number = frames_all[0] if len(frames_all) else 0
-        if number is None or number not in frames_all:
-            raise bad_request(f"frame number must be within {frames_all[0]}..{frames_all[-1]}")
-        frame = service.frames_of(session, task.id, [number])[0]
-        if data_type == "preview":
-            path = service.preview(settings, frame)
-            return FileResponse(path, media_type="image/jpeg", headers=headers)
-        if quality == "original":
-            path = service.frame_file(settings, frame)
-            media_type = service.MIME.get(path.suffix.lower(), "application/octet-stream")
-        else:
-            path = service.compressed_frame(settings, frame, task.image_quality)
-            media_type = "image/jpeg"
-        return FileResponse(path, media_type=media_type, headers=headers)
+    version = service.task_version(task)
+    try:
+        if data_type == "chunk":
+            if number is None or number < 0:
+                raise bad_request("chunk number is required")
+            size = task.chunk_size or 1
+            wanted = list(frames_all)[number * size : (number + 1) * size]
+            if not wanted:
+                raise not_found("Chunk")
+            key = service.etag(*wanted).strip('"')
+            tag = service.etag(version, "chunk", key, quality, task.image_quality)
+            path = service.chunk_path(settings, task, key, quality)
+            hit = _cached(request, tag, path, "application/zip")
+            if hit is not None:
+                return hit
+            frames = service.frames_of(session, task.id, wanted)
+            return _file(
+                service.chunk(settings, task, frames, key, quality), tag, "application/zip"
+            )
+        if data_type in ("frame", "preview"):
+            if data_type == "preview" and number is None:
+                number = frames_all[0] if len(frames_all) else 0
+            if number is None or number not in frames_all:
+                raise bad_request(f"frame number must be within {frames_all[0]}..{frames_all[-1]}")
+            if data_type == "preview":
+                tag = service.etag(version, "preview", number)
+                path = service.preview_path(settings, task, number)
+                hit = _cached(request, tag, path, "image/jpeg")
+                if hit is not None:
+                    return hit
+                frame = _one_frame(session, task, number)
+                return _file(service.preview(settings, task, frame), tag, "image/jpeg")
+            if quality == "compressed":
+                # The hot path: a cached frame is served without touching the frames table.
+                tag = service.etag(version, "frame", number, task.image_quality)
+                path = service.compressed_path(settings, task, number)
+                hit = _cached(request, tag, path, "image/jpeg")
+                if hit is not None:
+                    return hit
+                frame = _one_frame(session, task, number)
+                return _file(service.compressed_frame(settings, task, frame), tag, "image/jpeg")
+            frame = _one_frame(session, task, number)
+            tag = service.etag(version, "original", number, frame.path)
+            hit = _cached(request, tag, None, "")
+            if hit is not None:
+                return hit
+            return _file(
+                service.frame_file(settings, frame), tag, service.original_media_type(frame)
+            )
+    except MediaError as exc:
+        raise ApiError(422, f"frame cannot be read: {exc}") from exc
+    except (sources.SourceError, FileNotFoundError) as exc:
+        raise ApiError(404, f"the frame's file is missing: {exc}") from exc
     if data_type == "context_image":
         raise not_found("Context image")
     raise bad_request("type must be frame, chunk, preview or context_image")

@@ -1,33 +1,54 @@
-"""Rules of task data: turning uploaded files into frames, jobs and a manifest; reading frames."""
+"""Rules of task data: files from any source into frames, jobs and a manifest; serving frames."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
-import random
+import os
 import re
 import shutil
-import zipfile
+import threading
+import uuid
+from collections import Counter, OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from PIL import Image, UnidentifiedImageError
-from sqlalchemy import delete, insert, select
+from PIL import Image
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from labelvault.config import Settings
+from labelvault.db import Database
 from labelvault.db.base import utcnow
+from labelvault.media import sources
+from labelvault.media.archives import ArchiveLimits, extract_archive, is_archive_name
+from labelvault.media.chunks import build_frames_chunk, write_image_chunk
+from labelvault.media.images import (
+    IMAGE_EXTENSIONS,
+    MediaError,
+    encode_compressed,
+    encode_jpeg,
+    is_image_name,
+    make_preview,
+    verify_image,
+)
+from labelvault.media.manifest import ImageEntry, KeyFrame, write_image_manifest
+from labelvault.media.manifest import write_video_manifest as _write_video_manifest
 from labelvault.media.models import Frame
+from labelvault.media.sorting import sort_names as _sort_names
+from labelvault.media.video import VideoIndex, VideoReader, index_video, is_video_name
 from labelvault.tasks import service as task_service
 from labelvault.tasks.models import Job, Task
 
-IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".gif", ".jfif"}
 SORTING_METHODS = ("lexicographical", "natural", "predefined", "random")
 MIME = {
     ".jpg": "image/jpeg",
     ".jpeg": "image/jpeg",
+    ".jpe": "image/jpeg",
     ".jfif": "image/jpeg",
     ".png": "image/png",
     ".bmp": "image/bmp",
@@ -36,14 +57,26 @@ MIME = {
     ".webp": "image/webp",
     ".gif": "image/gif",
 }
+VIDEO_INDEX = ".video-index.json"
+STAGING_PREFIX = ".staging-"
+# Progress is a database write; this many updates per request is plenty for a progress bar.
+PROGRESS_STEPS = 100
+
+__all__ = ["IMAGE_EXTENSIONS", "DataError", "DataParams", "create_data", "frame_file"]
 
 
 class DataError(ValueError):
-    """Uploaded data cannot become a task; the message names the file and what to fix."""
+    """Data cannot become (part of) a task; the message names the file and what to fix."""
 
 
 def _or(value: int | None, default: int) -> int:
     return default if value is None else value
+
+
+def _bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    return str(value).strip().lower() in ("1", "true", "yes", "on")
 
 
 @dataclass
@@ -57,6 +90,13 @@ class DataParams:
     upload_file_order: list[str] | None = None
     job_file_mapping: list[list[str]] | None = None
     seed: int = 0
+    skip_broken: bool = False
+    copy_data: bool = False
+    append: bool = False
+    server_files: list[str] = field(default_factory=list)
+    server_files_exclude: list[str] = field(default_factory=list)
+    remote_files: list[str] = field(default_factory=list)
+    cloud_storage_id: int | None = None
 
     @classmethod
     def from_request(cls, raw: dict[str, Any]) -> DataParams:
@@ -69,6 +109,14 @@ class DataParams:
             except (TypeError, ValueError) as exc:
                 raise DataError(f"{key} must be an integer, not {value!r}") from exc
 
+        def names(key: str) -> list[str]:
+            value = raw.get(key) or []
+            if isinstance(value, str):
+                value = [value]
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise DataError(f"{key} must be a list of strings")
+            return list(value)
+
         params = cls(
             image_quality=_or(integer("image_quality", 70), 70),
             sorting_method=str(raw.get("sorting_method") or "lexicographical"),
@@ -78,6 +126,13 @@ class DataParams:
             chunk_size=integer("chunk_size", None),
             upload_file_order=raw.get("upload_file_order") or None,
             job_file_mapping=raw.get("job_file_mapping") or None,
+            skip_broken=_bool(raw.get("skip_broken", False)),
+            copy_data=_bool(raw.get("copy_data", False)),
+            append=_bool(raw.get("append", False)),
+            server_files=names("server_files"),
+            server_files_exclude=names("server_files_exclude"),
+            remote_files=names("remote_files"),
+            cloud_storage_id=integer("cloud_storage_id", None),
         )
         if not 1 <= params.image_quality <= 100:
             raise DataError("image_quality must be between 1 and 100")
@@ -91,6 +146,19 @@ class DataParams:
             raise DataError("start_frame must not be negative")
         if params.stop_frame is not None and params.stop_frame < params.start_frame:
             raise DataError("stop_frame must not be before start_frame")
+        if params.remote_files and (params.server_files or params.cloud_storage_id):
+            raise DataError("send either remote_files or server_files, not both")
+        if params.cloud_storage_id is not None and not params.server_files:
+            raise DataError("cloud_storage_id needs server_files: the keys (or prefixes/) to use")
+        if params.append and (
+            params.start_frame or params.stop_frame is not None or params.frame_filter
+        ):
+            raise DataError(
+                "start_frame, stop_frame and frame_filter cannot be used when appending; "
+                "choose the files to append instead"
+            )
+        if params.append and params.job_file_mapping:
+            raise DataError("job_file_mapping cannot be used when appending")
         return params
 
     @property
@@ -99,46 +167,24 @@ class DataParams:
 
 
 def is_image(name: str) -> bool:
-    return Path(name).suffix.lower() in IMAGE_EXTENSIONS
+    return is_image_name(name)
 
 
-def probe(path: Path, name: str) -> tuple[int, int]:
-    """Width and height from the file header, without decoding pixels."""
+def probe(path: Path, name: str, max_pixels: int | None = None) -> tuple[int, int]:
+    """Displayed width and height from the headers (kept for the backups domain)."""
     try:
-        with Image.open(path) as image:
-            width, height = image.size
-            orientation = image.getexif().get(0x0112, 1) if hasattr(image, "getexif") else 1
-    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
-        raise DataError(f"'{name}' is not a readable image ({exc}); remove or replace it") from exc
-    except Image.DecompressionBombError as exc:
-        raise DataError(f"'{name}' has too many pixels to annotate safely") from exc
-    if orientation in (5, 6, 7, 8):
-        width, height = height, width
-    return width, height
+        info = verify_image(path, max_pixels=max_pixels or sources.DEFAULT_MAX_PIXELS)
+    except MediaError as exc:
+        raise DataError(f"'{name}' {exc.reason}") from None
+    return info.width, info.height
 
 
-def _natural_key(name: str) -> list[Any]:
-    return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", name)]
-
-
-def sort_names(names: list[str], params: DataParams, seed: int) -> list[str]:
-    method = params.sorting_method
-    if method == "lexicographical":
-        return sorted(names)
-    if method == "natural":
-        return sorted(names, key=_natural_key)
-    if method == "random":
-        shuffled = sorted(names)
-        random.Random(seed).shuffle(shuffled)
-        return shuffled
-    order = params.upload_file_order or names
-    basenames = {Path(n).name: n for n in names}
-    missing = [n for n in order if n not in basenames and n not in names]
-    if missing:
-        raise DataError(f"upload_file_order names files that were not uploaded: {missing[:5]}")
-    ordered = [basenames.get(n, n) for n in order]
-    rest = [n for n in names if n not in ordered]
-    return ordered + rest
+def write_manifest(path: Path, rows: list[dict[str, Any]]) -> None:
+    """CVAT's manifest.jsonl from frame rows (name, width, height)."""
+    write_image_manifest(
+        path,
+        (ImageEntry.from_file(r["name"], _Size(r["width"], r["height"])) for r in rows),  # type: ignore[arg-type]
+    )
 
 
 def default_chunk_size(width: int, height: int) -> int:
@@ -155,6 +201,31 @@ def cache_dir(settings: Settings, task_id: int) -> Path:
     return task_service.task_media_dir(settings, task_id) / "cache"
 
 
+# ---- creating and appending data ----------------------------------------------------------
+
+
+@dataclass
+class Item:
+    """One candidate frame file on its way into a task."""
+
+    name: str  # the frame name, unique within the task
+    ref: str  # what Frame.path will hold
+    local: Path | None = None  # where to read it now (None: resolve `source` first)
+    source: str | None = None  # a share:// or cloud:// ref to read it from
+    move: bool = False  # a staged file (upload, archive member, download) to move into raw/
+    copy: bool = False  # copy_data: copy the source file into raw/
+
+
+class _Progress:
+    def __init__(self, report: Callable[[float, str], None], start: float, span: float) -> None:
+        self.report, self.start, self.span = report, start, span
+
+    def files(self, done: int, total: int, verb: str) -> None:
+        every = max(1, total // PROGRESS_STEPS)
+        if done == total or done % every == 0:
+            self.report(self.start + self.span * done / max(total, 1), f"{verb} {done} of {total}")
+
+
 def create_data(
     session_factory: Callable[[], Any],
     settings: Settings,
@@ -162,100 +233,551 @@ def create_data(
     files: list[Path],
     params: DataParams,
     progress: Callable[[float, str], None],
+    *,
+    source_files: list[sources.SourceFile] | None = None,
+    skipped: list[str] | None = None,
 ) -> int:
-    """Turn uploaded files into the task's frames and jobs; all or nothing.
+    """Turn files into the task's frames and jobs (or append them); all or nothing.
 
-    Files are probed (headers only), ordered, filtered, moved into the task's media folder
-    and recorded with their sizes in one transaction. On any error the media folder is
-    removed and the task is left without data.
+    `files` are local files to take (uploads, downloads): moved into the task's raw folder.
+    `source_files` are share or bucket files, read in place (copied with copy_data).
+    Archives are expanded safely, images probed from headers, one video indexed by key
+    frames. On any error nothing stays: no rows, no files. With `params.skip_broken`,
+    unusable files are left out and listed in `skipped`.
     """
-    images = [f for f in files if is_image(f.name)]
-    others = [f.name for f in files if not is_image(f.name)]
-    if others:
+    raw = raw_dir(settings, task_id)
+    had_raw = raw.exists()
+    staging = raw / f"{STAGING_PREFIX}{uuid.uuid4().hex}"
+    moved: list[Path] = []
+    skipped_list: list[str] = [] if skipped is None else skipped
+    try:
+        items = _collect(settings, files, source_files or [], staging, params, skipped_list)
+        videos = [i for i in items if is_video_name(i.name)]
+        if videos:
+            count = _create_video(
+                session_factory, settings, task_id, items, videos, params, progress, moved
+            )
+        else:
+            count = _create_images(
+                session_factory, settings, task_id, items, params, progress, moved, skipped_list
+            )
+    except (MediaError, sources.SourceError) as exc:
+        _undo(raw, had_raw, moved, params.append)
+        raise DataError(_message(exc)) from exc
+    except BaseException:
+        _undo(raw, had_raw, moved, params.append)
+        raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return count
+
+
+def _message(exc: Exception) -> str:
+    return str(exc)
+
+
+def _undo(raw: Path, had_raw: bool, moved: list[Path], append: bool) -> None:
+    if not append or not had_raw:
+        shutil.rmtree(raw, ignore_errors=True)
+        return
+    for path in moved:
+        path.unlink(missing_ok=True)
+
+
+def _collect(
+    settings: Settings,
+    files: list[Path],
+    source_files: list[sources.SourceFile],
+    staging: Path,
+    params: DataParams,
+    skipped: list[str],
+) -> list[Item]:
+    """Every candidate frame file in arrival order, archives expanded into `staging`."""
+    limits = ArchiveLimits()
+    expanded = staging / "archives"
+    items: list[Item] = []
+
+    def expand(archive: Path, shown: str) -> None:
+        try:
+            members = extract_archive(archive, expanded, limits=limits)
+        except MediaError as exc:
+            if params.skip_broken:
+                skipped.append(f"{shown}: {exc.reason}")
+                return
+            raise MediaError(shown, exc.reason) from None
+        for rel in members:
+            items.append(Item(name=rel, ref=rel, local=expanded / rel, move=True))
+
+    for path in files:
+        if is_archive_name(path.name):
+            expand(path, path.name)
+        else:
+            items.append(Item(name=path.name, ref=path.name, local=path, move=True))
+    exclude = set(params.server_files_exclude)
+    for source in source_files:
+        if source.name in exclude:
+            continue
+        if is_archive_name(source.name):
+            local = sources.resolve(settings, source.ref, staging)
+            expand(local, source.name)
+        elif params.copy_data:
+            items.append(Item(name=source.name, ref=source.name, source=source.ref, copy=True))
+        else:
+            items.append(Item(name=source.name, ref=source.ref, source=source.ref))
+    kept = []
+    unsupported = []
+    for item in items:
+        if sources.is_ignored(item.name):
+            continue
+        if is_image_name(item.name) or is_video_name(item.name):
+            kept.append(item)
+        else:
+            unsupported.append(item.name)
+    if unsupported:
+        if params.skip_broken:
+            skipped.extend(f"{n}: not an image or video" for n in unsupported)
+        else:
+            shown = ", ".join(f"'{n}'" for n in unsupported[:5])
+            more = f" and {len(unsupported) - 5} more" if len(unsupported) > 5 else ""
+            raise DataError(
+                f"unsupported files: {shown}{more}; use images "
+                f"({', '.join(sorted(IMAGE_EXTENSIONS))}), one video, or zip/tar archives of "
+                "images (or set skip_broken=true to leave them out)"
+            )
+    counts = Counter(i.name for i in kept)
+    duplicates = sorted(n for n, c in counts.items() if c > 1)
+    if duplicates:
         raise DataError(
-            f"unsupported files: {', '.join(others[:5])}; upload images "
-            f"({', '.join(sorted(IMAGE_EXTENSIONS))})"
+            f"'{duplicates[0]}' was given more than once"
+            + (f" (and {len(duplicates) - 1} more names)" if len(duplicates) > 1 else "")
+            + "; file names in a task must be unique"
         )
-    if not images:
-        raise DataError("no images were uploaded")
-    by_name = {f.name: f for f in images}
-    names = sort_names(list(by_name), params, seed=task_id)
-    stop = len(names) - 1 if params.stop_frame is None else min(params.stop_frame, len(names) - 1)
+    return kept
+
+
+def _order(items: list[Item], params: DataParams, seed: int) -> list[Item]:
+    by_name = {i.name: i for i in items}
+    names = list(by_name)
+    if params.sorting_method != "predefined":
+        ordered = _sort_names(names, params.sorting_method, seed=seed)
+        return [by_name[n] for n in ordered]
+    order = params.upload_file_order
+    if not order:
+        return items  # arrival order is the user's order
+    # The SDK sends basenames; archive members and share files have folders.
+    basenames: dict[str, str] = {}
+    for name in names:
+        basenames.setdefault(name.rsplit("/", 1)[-1], name)
+    missing = [n for n in order if n not in by_name and n not in basenames]
+    if missing:
+        raise DataError(
+            f"upload_file_order names files that were not given: {', '.join(missing[:5])}"
+        )
+    ordered = [by_name.get(n) or by_name[basenames[n]] for n in order]
+    seen = {i.name for i in ordered}
+    return ordered + [i for i in items if i.name not in seen]
+
+
+def _existing_names(session_factory: Callable[[], Any], task_id: int) -> set[str]:
+    with session_factory() as session:
+        return set(session.scalars(select(Frame.name).where(Frame.task_id == task_id)))
+
+
+def _resolve_sources(
+    settings: Settings,
+    chosen: list[Item],
+    raw: Path,
+    params: DataParams,
+    skipped: list[str],
+    progress: _Progress,
+) -> list[Item]:
+    refs = [i.source for i in chosen if i.source is not None and i.local is None]
+    if not refs:
+        return chosen
+    total = len(refs)
+    found = sources.fetch_all(
+        settings, refs, raw, lambda done: progress.files(done, total, "Fetched")
+    )
+    out = []
+    for item in chosen:
+        if item.source is not None and item.local is None:
+            result = found[item.source]
+            if isinstance(result, sources.SourceError):
+                if params.skip_broken:
+                    skipped.append(f"{item.name}: {result}")
+                    continue
+                raise result
+            item.local = result
+        out.append(item)
+    return out
+
+
+def _create_images(
+    session_factory: Callable[[], Any],
+    settings: Settings,
+    task_id: int,
+    items: list[Item],
+    params: DataParams,
+    report: Callable[[float, str], None],
+    moved: list[Path],
+    skipped: list[str],
+) -> int:
+    if not items:
+        raise DataError(
+            "no images were given" + (f" (skipped: {'; '.join(skipped[:5])})" if skipped else "")
+        )
+    if params.append:
+        clash = sorted(_existing_names(session_factory, task_id) & {i.name for i in items})
+        if clash:
+            raise DataError(
+                f"'{clash[0]}' is already a frame of this task; rename it before appending"
+            )
+    ordered = _order(items, params, seed=task_id)
+    stop = (
+        len(ordered) - 1 if params.stop_frame is None else min(params.stop_frame, len(ordered) - 1)
+    )
     if params.start_frame > stop:
         raise DataError(f"start_frame {params.start_frame} is after stop_frame {stop}")
-    chosen = names[params.start_frame : stop + 1 : params.step]
-    sizes = []
-    for index, name in enumerate(chosen):
-        sizes.append(probe(by_name[name], name))
-        if index % 200 == 0:
-            progress(0.8 * index / len(chosen), f"Reading image {index + 1} of {len(chosen)}")
-    target = raw_dir(settings, task_id)
-    shutil.rmtree(target, ignore_errors=True)
-    target.mkdir(parents=True)
-    try:
-        for name in chosen:
-            by_name[name].rename(target / name)
-        rows = [
-            {"task_id": task_id, "frame": i, "name": name, "path": name, "width": w, "height": h}
-            for i, (name, (w, h)) in enumerate(zip(chosen, sizes, strict=True))
-        ]
-        write_manifest(target / "manifest.jsonl", rows)
-        progress(0.9, "Creating jobs")
-        with session_factory() as session:
-            task = session.get(Task, task_id)
-            if task is None:
-                raise DataError("the task was deleted while its data was being prepared")
+    chosen = ordered[params.start_frame : stop + 1 : params.step]
+    raw = raw_dir(settings, task_id)
+    chosen = _resolve_sources(settings, chosen, raw, params, skipped, _Progress(report, 0.0, 0.3))
+    limit = sources.max_pixels(settings)
+    probe = _Progress(report, 0.3, 0.55)
+    usable: list[tuple[Item, int, int]] = []
+    total = len(chosen)
+    for index, item in enumerate(chosen, 1):
+        assert item.local is not None
+        try:
+            info = verify_image(item.local, max_pixels=limit)
+        except MediaError as exc:
+            if params.skip_broken:
+                skipped.append(f"{item.name}: {exc.reason}")
+                continue
+            raise DataError(f"'{item.name}' {exc.reason}") from None
+        usable.append((item, info.width, info.height))
+        probe.files(index, total, "Checked image")
+    if not usable:
+        raise DataError(
+            "none of the files is a usable image"
+            + (f"; skipped: {'; '.join(skipped[:5])}" if skipped else "")
+        )
+    report(0.86, "Storing frames")
+    raw.mkdir(parents=True, exist_ok=True)
+    for item, _, _ in usable:
+        if item.move or item.copy:
+            target = raw / item.name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if target.exists():
+                raise DataError(f"'{item.name}' is already a frame of this task")
+            assert item.local is not None
+            if item.move:
+                os.replace(item.local, target)
+            else:
+                shutil.copyfile(item.local, target)
+            moved.append(target)
+            item.local = target
+    if not params.append:
+        write_image_manifest(
+            raw / "manifest.jsonl",
+            (ImageEntry.from_file(i.name, _Size(w, h)) for i, w, h in usable),  # type: ignore[arg-type]
+        )
+    report(0.92, "Creating jobs")
+    storage = _storage_kind(usable[0][0].ref)
+    with session_factory() as session:
+        task = session.get(Task, task_id)
+        if task is None:
+            raise DataError("the task was deleted while its data was being prepared")
+        if params.append:
+            if task.data_state != "ready" or task.mode != "annotation":
+                raise DataError("only a task with images can have images appended")
+            base = task.size
+        else:
             if task.data_state == "ready":
                 raise DataError("this task already has data")
+            base = 0
             session.execute(delete(Frame).where(Frame.task_id == task_id))
-            session.execute(insert(Frame), rows)
+        rows = [
+            {
+                "task_id": task_id,
+                "frame": base + i,
+                "name": item.name,
+                "path": item.ref,
+                "width": w,
+                "height": h,
+            }
+            for i, (item, w, h) in enumerate(usable)
+        ]
+        for start in range(0, len(rows), 5000):
+            session.execute(insert(Frame), rows[start : start + 5000])
+        if params.append:
+            _append_jobs(session, task, base, base + len(rows) - 1)
+            task.size = base + len(rows)
+            task.stop_frame = task.size - 1
+        else:
             task.size = len(rows)
             task.mode = "annotation"
             task.image_quality = params.image_quality
-            task.chunk_size = params.chunk_size or default_chunk_size(*sizes[0])
+            task.chunk_size = params.chunk_size or default_chunk_size(usable[0][1], usable[0][2])
             task.start_frame = params.start_frame
             task.stop_frame = stop
             task.frame_filter = params.frame_filter
             task.sorting_method = params.sorting_method
-            task.storage = "local"
+            task.storage = storage
+            task.cloud_storage_id = params.cloud_storage_id
             task.data_state = "ready"
             if task.overlap is None:
                 task.overlap = 0
-            mapping = None
-            if params.job_file_mapping:
-                index = {name: i for i, name in enumerate(chosen)}
-                mapping = []
-                for files_of_job in params.job_file_mapping:
-                    unknown = [n for n in files_of_job if n not in index]
-                    if unknown:
-                        raise DataError(f"job_file_mapping names unknown files: {unknown[:5]}")
-                    mapping.append([index[n] for n in files_of_job])
-            task_service.create_jobs(session, task, mapping)
-            task_service.touch(session, task)
-    except BaseException:
-        shutil.rmtree(target, ignore_errors=True)
-        raise
+            task_service.create_jobs(session, task, _mapping(params, [i for i, _, _ in usable]))
+        task_service.touch(session, task)
+    if params.append:
+        _rewrite_manifest(session_factory, settings, task_id)
+    return len(usable)
+
+
+@dataclass(frozen=True)
+class _Size:
+    width: int
+    height: int
+
+
+def _storage_kind(ref: str) -> str:
+    if ref.startswith(sources.SHARE_SCHEME):
+        return "share"
+    if ref.startswith(sources.CLOUD_SCHEME):
+        return "cloud_storage"
+    return "local"
+
+
+def _mapping(params: DataParams, chosen: list[Item]) -> list[list[int]] | None:
+    if not params.job_file_mapping:
+        return None
+    index = {item.name: i for i, item in enumerate(chosen)}
+    for item in chosen:
+        index.setdefault(item.name.rsplit("/", 1)[-1], index[item.name])
+    mapping = []
+    for files_of_job in params.job_file_mapping:
+        unknown = [n for n in files_of_job if n not in index]
+        if unknown:
+            raise DataError(f"job_file_mapping names unknown files: {unknown[:5]}")
+        mapping.append([index[n] for n in files_of_job])
+    return mapping
+
+
+def _append_jobs(session: Session, task: Task, first: int, last: int) -> None:
+    """Jobs for appended frames first..last.
+
+    The rule: with segment_size 0 (one job for the whole task) the last job grows to cover
+    the new frames; otherwise the new frames are cut into new jobs of segment_size (no
+    overlap with the frames before). Existing jobs keep their frames, annotations,
+    assignees and states, so appending never disturbs work in progress.
+    """
+    jobs = task_service.jobs_of(session, task.id)
+    if task.segment_size <= 0 and jobs:
+        job = max(jobs, key=lambda j: (j.stop_frame, j.id))
+        if job.frames is not None:
+            job.frames = list(job.frames) + list(range(first, last + 1))
+        job.stop_frame = last
+        job.updated_date = utcnow()
+        return
+    now = utcnow()
+    ranges = task_service.segment_ranges(last - first + 1, task.segment_size, 0)
+    if len(jobs) + len(ranges) > task_service.MAX_JOBS_PER_TASK:
+        raise DataError(
+            f"appending would make {len(jobs) + len(ranges)} jobs "
+            f"(limit {task_service.MAX_JOBS_PER_TASK})"
+        )
+    session.add_all(
+        Job(
+            task_id=task.id,
+            start_frame=first + a,
+            stop_frame=first + b,
+            created_date=now,
+            updated_date=now,
+        )
+        for a, b in ranges
+    )
+
+
+def _rewrite_manifest(session_factory: Callable[[], Any], settings: Settings, task_id: int) -> None:
+    with session_factory() as session:
+        frames = frames_of(session, task_id)
+    write_image_manifest(
+        raw_dir(settings, task_id) / "manifest.jsonl",
+        (ImageEntry.from_file(f.name, _Size(f.width, f.height)) for f in frames),  # type: ignore[arg-type]
+    )
+
+
+def _create_video(
+    session_factory: Callable[[], Any],
+    settings: Settings,
+    task_id: int,
+    items: list[Item],
+    videos: list[Item],
+    params: DataParams,
+    report: Callable[[float, str], None],
+    moved: list[Path],
+) -> int:
+    if len(items) > 1:
+        raise DataError(
+            f"'{videos[0].name}': a task holds images or one video, not both or several videos"
+        )
+    if params.append:
+        raise DataError(f"'{videos[0].name}': videos cannot be appended to a task")
+    item = videos[0]
+    raw = raw_dir(settings, task_id)
+    if item.local is None:
+        assert item.source is not None
+        item.local = sources.resolve(settings, item.source, raw)
+    report(0.1, f"Indexing video {item.name}")
+    try:
+        index = index_video(item.local)
+    except MediaError as exc:
+        raise DataError(f"'{item.name}' {exc.reason}") from None
+    stop = index.frame_count - 1
+    if params.stop_frame is not None:
+        stop = min(stop, params.stop_frame)
+    if params.start_frame > stop:
+        raise DataError(f"start_frame {params.start_frame} is after the video's last frame {stop}")
+    numbers = list(range(params.start_frame, stop + 1, params.step))
+    if item.move or item.copy:
+        target = raw / item.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if item.move:
+            os.replace(item.local, target)
+        else:
+            shutil.copyfile(item.local, target)
+        moved.append(target)
+    raw.mkdir(parents=True, exist_ok=True)
+    _save_index(raw / VIDEO_INDEX, index, item.ref)
+    _write_video_manifest(raw / "manifest.jsonl", index.properties(item.name), index.key_frames)
+    report(0.8, "Creating jobs")
+    rows = [
+        {
+            "task_id": task_id,
+            "frame": i,
+            "name": f"frame_{i:06d}",
+            "path": f"{item.ref}#{n}",
+            "width": index.width,
+            "height": index.height,
+        }
+        for i, n in enumerate(numbers)
+    ]
+    with session_factory() as session:
+        task = session.get(Task, task_id)
+        if task is None:
+            raise DataError("the task was deleted while its data was being prepared")
+        if task.data_state == "ready":
+            raise DataError("this task already has data")
+        session.execute(delete(Frame).where(Frame.task_id == task_id))
+        for start in range(0, len(rows), 5000):
+            session.execute(insert(Frame), rows[start : start + 5000])
+        task.size = len(rows)
+        task.mode = "interpolation"
+        task.image_quality = params.image_quality
+        task.chunk_size = params.chunk_size or 36
+        task.start_frame = params.start_frame
+        task.stop_frame = stop
+        task.frame_filter = params.frame_filter
+        task.sorting_method = params.sorting_method
+        task.storage = _storage_kind(item.ref)
+        task.cloud_storage_id = params.cloud_storage_id
+        task.data_state = "ready"
+        if task.overlap is None:
+            # CVAT's default for video: neighbouring jobs share 5 frames to carry tracks over.
+            task.overlap = 5 if task.segment_size else 0
+        task_service.create_jobs(session, task)
+        task_service.touch(session, task)
     return len(rows)
 
 
-def write_manifest(path: Path, rows: list[dict[str, Any]]) -> None:
-    """CVAT's manifest.jsonl for an image set, so backups and CVAT read our data."""
-    with path.open("w") as out:
-        out.write(json.dumps({"version": "1.1"}) + "\n")
-        out.write(json.dumps({"type": "images"}) + "\n")
-        for row in rows:
-            name = Path(row["name"])
-            out.write(
-                json.dumps(
-                    {
-                        "name": str(name.with_suffix("")),
-                        "extension": name.suffix,
-                        "width": row["width"],
-                        "height": row["height"],
-                    }
+def _save_index(path: Path, index: VideoIndex, ref: str) -> None:
+    data = {
+        "ref": ref,
+        "width": index.width,
+        "height": index.height,
+        "frame_count": index.frame_count,
+        "time_base": [index.time_base.numerator, index.time_base.denominator],
+        "rotation": index.rotation,
+        "key_frames": [[k.number, k.pts] for k in index.key_frames],
+    }
+    path.write_text(json.dumps(data))
+
+
+def _load_index(path: Path) -> VideoIndex:
+    data = json.loads(path.read_text())
+    return VideoIndex(
+        width=data["width"],
+        height=data["height"],
+        frame_count=data["frame_count"],
+        time_base=Fraction(*data["time_base"]),
+        key_frames=tuple(KeyFrame(n, p) for n, p in data["key_frames"]),
+        rotation=data["rotation"],
+    )
+
+
+# ---- recovery -----------------------------------------------------------------------------
+
+
+def cleanup_interrupted(db: Database, settings: Settings) -> list[int]:
+    """At start, after recover_interrupted: undo what killed task-data requests left behind.
+
+    A task whose data was being created (data_state 'uploading') with no request still
+    queued goes back to 'none'; its upload area, raw folder and cache are removed. Staging
+    folders and files no frame refers to (an append cut short) are removed from every task.
+    Returns the ids of tasks that were reset.
+    """
+    from labelvault.background.models import Request
+    from labelvault.media.jobs import upload_area
+
+    reset: list[int] = []
+    with db.session() as session:
+        waiting = set(
+            session.scalars(
+                select(Request.task_id).where(
+                    Request.operation == "create:task", Request.status.in_(("queued", "started"))
                 )
-                + "\n"
             )
+        )
+        stuck = [
+            t
+            for t in session.scalars(select(Task).where(Task.data_state == "uploading"))
+            if t.id not in waiting
+        ]
+        for task in stuck:
+            session.execute(delete(Frame).where(Frame.task_id == task.id))
+            session.execute(delete(Job).where(Job.task_id == task.id))
+            session.execute(
+                update(Task).where(Task.id == task.id).values(data_state="none", size=0)
+            )
+            reset.append(task.id)
+    for task_id in reset:
+        upload_area(settings, task_id).discard()
+        shutil.rmtree(raw_dir(settings, task_id), ignore_errors=True)
+        shutil.rmtree(cache_dir(settings, task_id), ignore_errors=True)
+    root = settings.media_dir / "tasks"
+    for staging in root.glob(f"*/raw/{STAGING_PREFIX}*"):
+        task_id = int(staging.parent.parent.name) if staging.parent.parent.name.isdigit() else -1
+        if task_id in waiting:
+            continue
+        shutil.rmtree(staging, ignore_errors=True)
+        _remove_orphans(db, settings, task_id)
+    return reset
+
+
+def _remove_orphans(db: Database, settings: Settings, task_id: int) -> None:
+    raw = raw_dir(settings, task_id)
+    with db.session() as session:
+        known = set(session.scalars(select(Frame.path).where(Frame.task_id == task_id)))
+    keep = {"manifest.jsonl", VIDEO_INDEX}
+    for path in raw.rglob("*"):
+        if not path.is_file():
+            continue
+        rel = path.relative_to(raw).as_posix()
+        if rel not in known and rel not in keep and not any(k.startswith(rel + "#") for k in known):
+            path.unlink(missing_ok=True)
+
+
+# ---- reading frames -----------------------------------------------------------------------
 
 
 def frames_of(
@@ -269,58 +791,150 @@ def frames_of(
     return list(session.scalars(query))
 
 
+def is_video_frame(frame: Frame) -> bool:
+    ref, sep, number = frame.path.rpartition("#")
+    return bool(sep) and number.isdigit() and is_video_name(ref)
+
+
+def source_file(settings: Settings, frame: Frame) -> Path:
+    """The local file holding the frame's bytes (a video for video frames)."""
+    ref = frame.path.rpartition("#")[0] if is_video_frame(frame) else frame.path
+    return sources.resolve(settings, ref, raw_dir(settings, frame.task_id))
+
+
+_readers: OrderedDict[str, tuple[VideoReader, threading.Lock]] = OrderedDict()
+_readers_lock = threading.Lock()
+MAX_OPEN_VIDEOS = 8
+
+
+def decode_video_frame(settings: Settings, frame: Frame) -> Image.Image:
+    """The frame of a video task, by key-frame seek (never decoding from the start)."""
+    number = int(frame.path.rpartition("#")[2])
+    path = source_file(settings, frame)
+    key = str(path)
+    with _readers_lock:
+        entry = _readers.get(key)
+        if entry is None:
+            index_path = raw_dir(settings, frame.task_id) / VIDEO_INDEX
+            index = _load_index(index_path) if index_path.exists() else None
+            entry = (VideoReader(path, index), threading.Lock())
+            _readers[key] = entry
+            while len(_readers) > MAX_OPEN_VIDEOS:
+                _, (old, old_lock) = _readers.popitem(last=False)
+                with old_lock:
+                    old.close()
+        _readers.move_to_end(key)
+    reader, lock = entry
+    with lock:
+        return reader.read_frame(number)
+
+
 def frame_file(settings: Settings, frame: Frame) -> Path:
-    return raw_dir(settings, frame.task_id) / frame.path
+    """A local file with the frame's original image (exports and backups read this).
 
-
-def compressed_frame(settings: Settings, frame: Frame, quality: int) -> Path:
-    """A JPEG of the frame at the task's quality, made once and kept in the cache."""
-    target = cache_dir(settings, frame.task_id) / f"frame-{frame.frame}-q{quality}.jpg"
-    if target.exists():
-        return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with Image.open(frame_file(settings, frame)) as image:
-        from PIL import ImageOps
-
-        image = ImageOps.exif_transpose(image)
-        if image.mode not in ("RGB", "L"):
-            image = image.convert("RGB")
+    Video frames are decoded once into a lossless PNG in the cache.
+    """
+    if not is_video_frame(frame):
+        return source_file(settings, frame)
+    target = cache_dir(settings, frame.task_id) / f"original-{frame.frame}.png"
+    if not target.exists():
         buffer = io.BytesIO()
-        image.save(buffer, "JPEG", quality=quality)
-    tmp = target.with_suffix(".tmp")
-    tmp.write_bytes(buffer.getvalue())
-    tmp.rename(target)
+        decode_video_frame(settings, frame).save(buffer, "PNG", compress_level=1)
+        sources.frame_cache(settings).write(target, buffer.getvalue())
     return target
 
 
-def preview(settings: Settings, frame: Frame, max_side: int = 256) -> Path:
-    target = cache_dir(settings, frame.task_id) / f"preview-{frame.frame}.jpg"
+def original_media_type(frame: Frame) -> str:
+    if is_video_frame(frame):
+        return "image/png"
+    return MIME.get(Path(frame.path).suffix.lower(), "application/octet-stream")
+
+
+def etag(*parts: Any) -> str:
+    return (
+        '"' + hashlib.blake2s("|".join(map(str, parts)).encode(), digest_size=12).hexdigest() + '"'
+    )
+
+
+def task_version(task: Task) -> str:
+    """Changes when the task's id is reused (SQLite) or its data is replaced."""
+    created = task.created_date.timestamp() if task.created_date else 0
+    return f"{task.id}-{created:.6f}"
+
+
+def compressed_path(settings: Settings, task: Task, number: int) -> Path:
+    return cache_dir(settings, task.id) / f"frame-{number}-q{task.image_quality}.jpg"
+
+
+def compressed_frame(settings: Settings, task: Task, frame: Frame) -> Path:
+    """The frame as a JPEG at the task's quality, made on first request and cached."""
+    target = compressed_path(settings, task, frame.frame)
+    if target.exists():
+        return target
+    limit = sources.max_pixels(settings)
+    if is_video_frame(frame):
+        data = encode_jpeg(decode_video_frame(settings, frame), task.image_quality)
+    else:
+        data = encode_compressed(source_file(settings, frame), task.image_quality, max_pixels=limit)
+    return sources.frame_cache(settings).write(target, data)
+
+
+def preview_path(settings: Settings, task: Task, number: int) -> Path:
+    return cache_dir(settings, task.id) / f"preview-{number}.jpg"
+
+
+def preview(settings: Settings, task: Task, frame: Frame) -> Path:
+    target = preview_path(settings, task, frame.frame)
+    if target.exists():
+        return target
+    if is_video_frame(frame):
+        image = decode_video_frame(settings, frame)
+        image.thumbnail((256, 256), Image.Resampling.LANCZOS)
+        data = encode_jpeg(image, 85)
+    else:
+        data = make_preview(source_file(settings, frame), max_pixels=sources.max_pixels(settings))
+    return sources.frame_cache(settings).write(target, data)
+
+
+def chunk_path(settings: Settings, task: Task, key: str, quality: str) -> Path:
+    return cache_dir(settings, task.id) / f"chunk-{key}-{quality}-q{task.image_quality}.zip"
+
+
+def chunk(settings: Settings, task: Task, frames: list[Frame], key: str, quality: str) -> Path:
+    """A ZIP 'imageset' chunk (member i is the i-th frame), made once and cached."""
+    target = chunk_path(settings, task, key, quality)
     if target.exists():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
-    with Image.open(frame_file(settings, frame)) as image:
-        from PIL import ImageOps
-
-        image = ImageOps.exif_transpose(image)
-        image.thumbnail((max_side, max_side))
-        if image.mode not in ("RGB", "L"):
-            image = image.convert("RGB")
-        tmp = target.with_suffix(".tmp")
-        image.save(tmp, "JPEG", quality=80)
-    tmp.rename(target)
-    return target
+    limit = sources.max_pixels(settings)
+    if frames and is_video_frame(frames[0]):
+        data = build_frames_chunk(
+            (decode_video_frame(settings, f) for f in frames),
+            quality="compressed" if quality == "compressed" else "original",
+            image_quality=task.image_quality,
+        )
+    else:
+        buffer = io.BytesIO()
+        write_image_chunk(
+            buffer,
+            [source_file(settings, f) for f in frames],
+            quality="compressed" if quality == "compressed" else "original",
+            image_quality=task.image_quality,
+            max_pixels=limit,
+        )
+        data = buffer.getvalue()
+    return sources.frame_cache(settings).write(target, data)
 
 
 def chunk_bytes(settings: Settings, frames: list[Frame], quality: str, image_quality: int) -> bytes:
-    """A ZIP 'imageset' chunk: member i is the i-th frame, as cvat-sdk expects."""
+    """A chunk's bytes without caching (kept for callers outside the serving path)."""
     buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
-        for index, frame in enumerate(frames):
-            if quality == "original":
-                path = frame_file(settings, frame)
-                archive.write(path, f"{index:06d}{Path(frame.path).suffix.lower()}")
-            else:
-                archive.write(compressed_frame(settings, frame, image_quality), f"{index:06d}.jpg")
+    write_image_chunk(
+        buffer,
+        [frame_file(settings, f) for f in frames],
+        quality="compressed" if quality == "compressed" else "original",
+        image_quality=image_quality,
+    )
     return buffer.getvalue()
 
 
@@ -350,7 +964,7 @@ def meta_json(
         "storage": task.storage,
         "storage_method": "cache",
         "sorting_method": task.sorting_method,
-        "cloud_storage_id": None,
+        "cloud_storage_id": task.cloud_storage_id,
         "chapters": None,
     }
 

@@ -87,7 +87,7 @@ def tasks_json(request: Request, session: Session, tasks: list[Task]) -> list[di
                 "assignee_updated_date": t.assignee_updated_date,
                 "validation_mode": None,
                 "consensus_enabled": False,
-                "data_cloud_storage_id": None,
+                "data_cloud_storage_id": t.cloud_storage_id,
                 "media_type": "image" if has_data else "",
                 "initial_replicas": 0,
                 "data_state": t.data_state,

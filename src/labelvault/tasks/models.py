@@ -48,6 +48,10 @@ class Task(Base):
     # "none" → "uploading" → "ready"; a task whose data failed goes back to "none".
     data_state: Mapped[str] = mapped_column(String(16), default="none")
     deleted_frames: Mapped[list] = mapped_column(JSON, default=list)
+    # The cloud storage the task's frames are read from (cloud://<id>/… frame paths).
+    cloud_storage_id: Mapped[int | None] = mapped_column(
+        ForeignKey("cloud_storages.id", ondelete="SET NULL"), nullable=True
+    )
 
 
 class Job(Base):

@@ -1,0 +1,1 @@
+"""Tests of task data: sources, bad input, serving, editing, recovery and the SDK."""

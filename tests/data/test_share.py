@@ -1,0 +1,124 @@
+"""The connected share: listing, tasks read in place or copied, and missing paths."""
+
+from __future__ import annotations
+
+import io
+
+from PIL import Image
+
+from tests.conftest import png_bytes
+from tests.data.conftest import jpeg_bytes, meta, new_task, nothing_left, post_data
+
+
+def _fill(share) -> None:  # type: ignore[no-untyped-def]
+    (share / "set" / "sub").mkdir(parents=True)
+    (share / "set" / "a.jpg").write_bytes(jpeg_bytes(60, 40))
+    (share / "set" / "b.png").write_bytes(png_bytes(30, 20))
+    (share / "set" / "sub" / "c.jpg").write_bytes(jpeg_bytes(50, 50))
+    (share / "set" / "notes.txt").write_text("not an image")
+    (share / "clip.mp4").write_bytes(b"")
+    (share / "pack.zip").write_bytes(b"PK")
+
+
+def test_share_listing_like_cvat(admin, share) -> None:  # type: ignore[no-untyped-def]
+    _fill(share)
+    response = admin.get("/api/server/share", params={"directory": "/"})
+    assert response.status_code == 200, response.text
+    assert response.json() == [
+        {"name": "set", "type": "DIR", "mime_type": "DIR"},
+        {"name": "clip.mp4", "type": "REG", "mime_type": "video"},
+        {"name": "pack.zip", "type": "REG", "mime_type": "archive"},
+    ]
+    inner = admin.get("/api/server/share", params={"directory": "set/"}).json()
+    assert inner == [
+        {"name": "sub", "type": "DIR", "mime_type": "DIR"},
+        {"name": "a.jpg", "type": "REG", "mime_type": "image"},
+        {"name": "b.png", "type": "REG", "mime_type": "image"},
+        {"name": "notes.txt", "type": "REG", "mime_type": "unknown"},
+    ]
+
+
+def test_share_listing_is_path_safe(admin, share) -> None:  # type: ignore[no-untyped-def]
+    (share.parent / "secret.txt").write_text("outside the share")
+    response = admin.get("/api/server/share", params={"directory": "../"})
+    assert response.status_code == 400
+    assert "secret" not in response.text
+    assert admin.get("/api/server/share", params={"directory": "nope"}).status_code == 404
+
+
+def test_task_from_share_folder_reads_in_place(app, admin, share) -> None:  # type: ignore[no-untyped-def]
+    _fill(share)
+    (share / "set" / "notes.txt").unlink()
+    task = new_task(admin)
+    status = post_data(admin, task["id"], {"server_files": ["set/"], "image_quality": 80})
+    assert status["status"] == "finished", status
+    data = meta(admin, task["id"])
+    assert [(f["name"], f["width"], f["height"]) for f in data["frames"]] == [
+        ("set/a.jpg", 60, 40),
+        ("set/b.png", 30, 20),
+        ("set/sub/c.jpg", 50, 50),
+    ]
+    assert data["storage"] == "share"
+    raw = app.state.settings.media_dir / "tasks" / str(task["id"]) / "raw"
+    # in place: only the manifest was written, no image was copied
+    assert sorted(p.name for p in raw.iterdir()) == ["manifest.jsonl"]
+    original = admin.get(
+        f"/api/tasks/{task['id']}/data",
+        params={"type": "frame", "number": 1, "quality": "original"},
+    )
+    assert original.content == (share / "set" / "b.png").read_bytes()
+    compressed = admin.get(f"/api/tasks/{task['id']}/data", params={"type": "frame", "number": 0})
+    assert Image.open(io.BytesIO(compressed.content)).size == (60, 40)
+
+
+def test_share_files_and_copy_data(app, admin, share) -> None:  # type: ignore[no-untyped-def]
+    _fill(share)
+    task = new_task(admin)
+    status = post_data(
+        admin, task["id"], {"server_files": ["set/sub/c.jpg", "set/a.jpg"], "copy_data": True}
+    )
+    assert status["status"] == "finished", status
+    raw = app.state.settings.media_dir / "tasks" / str(task["id"]) / "raw"
+    assert (raw / "set" / "a.jpg").read_bytes() == (share / "set" / "a.jpg").read_bytes()
+    (share / "set" / "a.jpg").unlink()  # copied data no longer needs the share
+    frame = admin.get(
+        f"/api/tasks/{task['id']}/data",
+        params={"type": "frame", "number": 0, "quality": "original"},
+    )
+    assert frame.status_code == 200
+    assert meta(admin, task["id"])["storage"] == "local"
+
+
+def test_missing_share_path_fails_naming_it(app, admin, share) -> None:  # type: ignore[no-untyped-def]
+    _fill(share)
+    task = new_task(admin)
+    status = post_data(admin, task["id"], {"server_files": ["set/a.jpg", "set/missing.jpg"]})
+    assert status["status"] == "failed"
+    assert "set/missing.jpg" in status["message"]
+    assert admin.get(f"/api/tasks/{task['id']}").json()["size"] == 0
+    nothing_left(app, task["id"])
+
+
+def test_share_path_traversal_is_refused(app, admin, share) -> None:  # type: ignore[no-untyped-def]
+    (share.parent / "outside.jpg").write_bytes(jpeg_bytes())
+    task = new_task(admin)
+    response = admin.post(
+        f"/api/tasks/{task['id']}/data/", json={"server_files": ["../outside.jpg"]}
+    )
+    status = admin.get(f"/api/requests/{response.json()['rq_id']}").json()
+    assert status["status"] == "failed"
+    assert "'..' is not allowed" in status["message"]
+    nothing_left(app, task["id"])
+
+
+def test_share_unsupported_file_fails_or_is_skipped(app, admin, share) -> None:  # type: ignore[no-untyped-def]
+    _fill(share)
+    task = new_task(admin)
+    status = post_data(admin, task["id"], {"server_files": ["set/"]})
+    assert status["status"] == "failed"
+    assert "set/notes.txt" in status["message"]
+    nothing_left(app, task["id"])
+    status = post_data(admin, task["id"], {"server_files": ["set/"], "skip_broken": True})
+    assert status["status"] == "finished", status
+    assert "skipped 1 files: set/notes.txt" in status["message"]
+    assert admin.get(f"/api/tasks/{task['id']}").json()["size"] == 3
