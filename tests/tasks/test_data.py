@@ -491,3 +491,16 @@ def test_other_user_cannot_upload_or_read(admin, make_user, task_with_data) -> N
     empty = _task(admin)
     response = bob.post(f"/api/tasks/{empty['id']}/data/", headers={"Upload-Start": ""})
     assert response.status_code == 404
+
+
+def test_project_preview_is_its_first_task_with_data(admin, task_with_data) -> None:  # type: ignore[no-untyped-def]
+    from io import BytesIO
+
+    from PIL import Image
+
+    project = admin.post("/api/projects", json={"name": "p", "labels": [{"name": "a"}]}).json()
+    assert admin.get(f"/api/projects/{project['id']}/preview").status_code == 404
+    task_with_data(project_id=project["id"])
+    response = admin.get(f"/api/projects/{project['id']}/preview")
+    assert response.status_code == 200
+    assert Image.open(BytesIO(response.content)).size[0] > 0

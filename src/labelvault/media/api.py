@@ -378,6 +378,32 @@ def task_preview(
     return _serve(request, session, task, range(task.size), "preview", 0, "compressed")
 
 
+@router.get("/api/projects/{project_id}/preview")
+def project_preview(
+    project_id: int,
+    request: Request,
+    user: User = Depends(current_user),
+    session: Session = Depends(db_session),
+) -> Response:
+    """The preview of the project's first task (that this user may see) with data."""
+    from sqlalchemy import select
+
+    from labelvault.accounts import permissions
+    from labelvault.projects.api import visible_project
+
+    visible_project(session, user, project_id)
+    task = session.scalars(
+        select(Task)
+        .where(
+            Task.project_id == project_id, Task.data_state == "ready", permissions.task_filter(user)
+        )
+        .order_by(Task.id)
+    ).first()
+    if task is None:
+        raise not_found("Preview")
+    return _serve(request, session, task, range(task.size), "preview", 0, "compressed")
+
+
 @router.get("/api/jobs/{job_id}/preview")
 def job_preview(
     job_id: int,
