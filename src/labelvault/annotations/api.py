@@ -20,7 +20,8 @@ from labelvault.tasks.models import Job, Task
 router = APIRouter(tags=["annotations"])
 
 JSON = "application/json"
-_LABELED_DATA = {200: {"content": {JSON: {"schema": LabeledData.model_json_schema()}}}}
+_REPLY_SCHEMA = LabeledData.model_json_schema(mode="serialization")
+_LABELED_DATA = {200: {"content": {JSON: {"schema": _REPLY_SCHEMA}}}}
 
 
 def _labels(session: Session, task: Task) -> dict[int, project_service.LabelInfo]:

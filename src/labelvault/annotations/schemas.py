@@ -14,7 +14,8 @@ AttrValue = StrictStr | StrictBool | StrictInt | StrictFloat
 
 
 class _Wire(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    # Replies always carry every field, so the reply schema (serialization mode) requires them.
+    model_config = ConfigDict(extra="ignore", json_schema_serialization_defaults_required=True)
 
 
 class AttributeVal(_Wire):
@@ -78,9 +79,20 @@ class Track(SubTrack):
     elements: list[SubTrack] = Field(default_factory=list)
 
 
+class Interval(_Wire):
+    id: int | None = Field(default=None, ge=0)
+    label_id: int = Field(ge=0)
+    start: int = Field(ge=0)
+    stop: int | None = Field(default=None, ge=0)
+    group: int | None = Field(default=0, ge=0)
+    source: str = Field(default="manual", min_length=1)
+    attributes: list[AttributeVal] = Field(default_factory=list)
+    score: float = Field(default=1.0, ge=0, le=1)
+
+
 class LabeledData(_Wire):
     version: int = 0
     tags: list[Tag] = Field(default_factory=list)
     shapes: list[Shape] = Field(default_factory=list)
     tracks: list[Track] = Field(default_factory=list)
-    intervals: list[dict] = Field(default_factory=list)
+    intervals: list[Interval] = Field(default_factory=list)

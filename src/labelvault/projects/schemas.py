@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -105,14 +104,24 @@ class CountSummary(BaseModel):
     url: str
 
 
+class UserRef(BaseModel):
+    """An owner or assignee as CVAT's BasicUser."""
+
+    url: str
+    id: int
+    username: str
+    first_name: str
+    last_name: str
+
+
 class ProjectRead(BaseModel):
     url: str
     id: int
     name: str
     labels: Summary
     tasks: CountSummary
-    owner: dict[str, Any] | None
-    assignee: dict[str, Any] | None
+    owner: UserRef | None
+    assignee: UserRef | None
     guide_id: int | None
     bug_tracker: str
     task_subsets: list[str]

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from labelvault.projects.schemas import LabelWrite, StorageRef, Summary
+from labelvault.projects.schemas import LabelWrite, StorageRef, Summary, UserRef
 
 
 class TaskWrite(BaseModel):
@@ -40,8 +39,8 @@ class TaskRead(BaseModel):
     name: str
     project_id: int | None
     mode: str
-    owner: dict[str, Any] | None
-    assignee: dict[str, Any] | None
+    owner: UserRef | None
+    assignee: UserRef | None
     bug_tracker: str
     created_date: datetime
     updated_date: datetime
@@ -90,7 +89,7 @@ class JobRead(BaseModel):
     id: int
     task_id: int
     project_id: int | None
-    assignee: dict[str, Any] | None
+    assignee: UserRef | None
     guide_id: int | None
     dimension: str
     bug_tracker: str | None
