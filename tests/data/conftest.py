@@ -5,12 +5,8 @@ from __future__ import annotations
 import functools
 import http.server
 import io
-import json
-import subprocess
-import sys
 import threading
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,7 +15,14 @@ import pytest
 from PIL import Image
 
 from tests.conftest import LABELS
-from tests.storage.conftest import S3_BUCKET, S3_REGION, S3Server, free_port, wait_for_port
+from tests.storage.conftest import (  # noqa: F401  (s3_server is a fixture used as it is)
+    S3_BUCKET,
+    S3_REGION,
+    S3Server,
+    free_port,
+    s3_server,
+    wait_for_port,
+)
 
 
 def jpeg_bytes(
@@ -100,57 +103,3 @@ def allow_local(settings, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ign
     monkeypatch.setattr(settings, "remote_allowed_hosts", "127.0.0.1")
     # Live servers started by a test read it from the environment.
     monkeypatch.setenv("LABELVAULT_REMOTE_ALLOWED_HOSTS", "127.0.0.1")
-
-
-@pytest.fixture(scope="session")
-def s3_server() -> Iterator[S3Server]:
-    """moto's S3 in its own process on 127.0.0.1, checking signatures against an IAM user.
-
-    Its own process: moto's state is global to a process, and other test folders start
-    in-process moto servers with the same user and bucket.
-    """
-    import boto3
-
-    server = S3Server(port=free_port())
-    process = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "moto_server"),
-            "-H",
-            "127.0.0.1",
-            "-p",
-            str(server.port),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        wait_for_port(server.port, timeout=30)
-        bootstrap = {
-            "endpoint_url": server.endpoint,
-            "region_name": S3_REGION,
-            "aws_access_key_id": "bootstrap",
-            "aws_secret_access_key": "bootstrap",
-        }
-        iam = boto3.client("iam", **bootstrap)
-        iam.create_user(UserName="labelvault")
-        policy = {
-            "Version": "2012-10-17",
-            "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}],
-        }
-        iam.put_user_policy(
-            UserName="labelvault", PolicyName="s3", PolicyDocument=json.dumps(policy)
-        )
-        access = iam.create_access_key(UserName="labelvault")["AccessKey"]
-        server.key, server.secret = access["AccessKeyId"], access["SecretAccessKey"]
-        boto3.client("s3", **bootstrap).create_bucket(Bucket=S3_BUCKET)
-        request = urllib.request.Request(
-            f"{server.endpoint}/moto-api/reset-auth",
-            data=b"0",
-            method="POST",
-            headers={"Content-Type": "text/plain"},
-        )
-        urllib.request.urlopen(request, timeout=10).close()
-        yield server
-    finally:
-        process.terminate()
-        process.wait(timeout=10)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import logging
 import socket
+import subprocess
+import sys
 import threading
 import time
 import urllib.request
@@ -141,42 +143,56 @@ class S3Server:
 
 @pytest.fixture(scope="session")
 def s3_server() -> Iterator[S3Server]:
-    """moto's S3 on 127.0.0.1 with real signature checks against an IAM user's keys."""
-    import boto3
-    from moto.server import ThreadedMotoServer
+    """moto's S3 in its own process on 127.0.0.1, checking signatures against an IAM user.
 
-    for name in ("werkzeug", "moto"):
-        logging.getLogger(name).setLevel(logging.WARNING)
+    Its own process: moto's state is global to a process, and other test folders start
+    in-process moto servers with the same user and bucket.
+    """
+    import boto3
+
     server = S3Server(port=free_port())
-    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=server.port, verbose=False)
-    moto.start()
-    wait_for_port(server.port)
-    bootstrap = {
-        "endpoint_url": server.endpoint,
-        "region_name": S3_REGION,
-        "aws_access_key_id": "bootstrap",
-        "aws_secret_access_key": "bootstrap",
-    }
-    iam = boto3.client("iam", **bootstrap)
-    iam.create_user(UserName="labelvault")
-    policy = {
-        "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}],
-    }
-    iam.put_user_policy(UserName="labelvault", PolicyName="s3", PolicyDocument=json.dumps(policy))
-    access = iam.create_access_key(UserName="labelvault")["AccessKey"]
-    server.key, server.secret = access["AccessKeyId"], access["SecretAccessKey"]
-    boto3.client("s3", **bootstrap).create_bucket(Bucket=S3_BUCKET)
-    # From here on moto checks every request's signature, so wrong keys are refused.
-    request = urllib.request.Request(
-        f"{server.endpoint}/moto-api/reset-auth",
-        data=b"0",
-        method="POST",
-        headers={"Content-Type": "text/plain"},
+    process = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "moto_server"),
+            "-H",
+            "127.0.0.1",
+            "-p",
+            str(server.port),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
-    urllib.request.urlopen(request, timeout=10).close()
-    yield server
-    moto.stop()
+    try:
+        wait_for_port(server.port, timeout=30)
+        bootstrap = {
+            "endpoint_url": server.endpoint,
+            "region_name": S3_REGION,
+            "aws_access_key_id": "bootstrap",
+            "aws_secret_access_key": "bootstrap",
+        }
+        iam = boto3.client("iam", **bootstrap)
+        iam.create_user(UserName="labelvault")
+        policy = {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}],
+        }
+        iam.put_user_policy(
+            UserName="labelvault", PolicyName="s3", PolicyDocument=json.dumps(policy)
+        )
+        access = iam.create_access_key(UserName="labelvault")["AccessKey"]
+        server.key, server.secret = access["AccessKeyId"], access["SecretAccessKey"]
+        boto3.client("s3", **bootstrap).create_bucket(Bucket=S3_BUCKET)
+        request = urllib.request.Request(
+            f"{server.endpoint}/moto-api/reset-auth",
+            data=b"0",
+            method="POST",
+            headers={"Content-Type": "text/plain"},
+        )
+        urllib.request.urlopen(request, timeout=10).close()
+        yield server
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
 
 
 @dataclass
