@@ -95,3 +95,24 @@ def test_put_reply_carries_new_ids_and_elements(admin, task_with_data) -> None: 
     assert [e["label_id"] for e in reply["shapes"][0]["elements"]] == [
         s["id"] for s in body["sublabels"]
     ]
+
+
+def test_cached_attribute_checks_keep_types_apart(admin, task_with_data) -> None:  # type: ignore[no-untyped-def]
+    """True == 1 in Python; a checkbox must still refuse 1 after accepting true."""
+    task = task_with_data()
+    car = _labels(admin, task["id"])["car"]
+    parked = next(a for a in car["attributes"] if a["name"] == "parked")
+    job = _job(admin, task["id"])
+
+    def box(value: object) -> dict:
+        return {
+            "type": "rectangle",
+            "frame": 0,
+            "label_id": car["id"],
+            "points": [1, 2, 3, 4],
+            "attributes": [{"spec_id": parked["id"], "value": value}],
+        }
+
+    response = admin.put(f"/api/jobs/{job['id']}/annotations", json={"shapes": [box(True), box(1)]})
+    assert response.status_code == 400
+    assert "shapes[1].attributes[0].value" in response.json()["detail"]

@@ -175,7 +175,8 @@ class Validator:
     def __init__(self, scope: Scope) -> None:
         self.scope = scope
         self.errors: list[str] = []
-        self._attr_cache: dict[tuple[int, Any, Any], tuple[str | None, Any]] = {}
+        self._attr_cache: dict[tuple[int, Any, Any, type], tuple[str | None, Any]] = {}
+        self._list_cache: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
 
     def fail(self, path: str, message: str) -> None:
         self.errors.append(f"{path}: {message}")
@@ -287,6 +288,27 @@ class Validator:
         if type(attrs) is not list:
             self.fail(f"{path}.attributes", "must be a list")
             return []
+        # Objects of one label mostly repeat a few attribute combinations: a whole list that
+        # was valid once is valid again (it is only serialised, so sharing it is safe).
+        try:
+            whole_key = (
+                label.id,
+                *(
+                    (a["spec_id"], a["value"], type(a["value"])) if type(a) is dict else None
+                    for a in attrs
+                ),
+            )
+            known = self._list_cache.get(whole_key)
+        except (KeyError, TypeError):
+            whole_key, known = None, None
+        if known is not None:
+            return known
+        out = self._attributes(path, label, attrs)
+        if whole_key is not None and len(out) == len(attrs) and len(self._list_cache) < 10_000:
+            self._list_cache[whole_key] = out
+        return out
+
+    def _attributes(self, path: str, label: LabelInfo, attrs: list[Any]) -> list[dict[str, Any]]:
         out = []
         seen = set()
         cache = self._attr_cache
@@ -294,7 +316,8 @@ class Validator:
             spec_id = attr.get("spec_id") if type(attr) is dict else None
             value = attr.get("value") if type(attr) is dict else None
             try:
-                key = (label.id, spec_id, value)
+                # The type is part of the key: True == 1 == 1.0 but they are not one value.
+                key = (label.id, spec_id, value, type(value))
                 cached = cache.get(key)
             except TypeError:  # unhashable value such as a list
                 key, cached = None, None
@@ -498,7 +521,42 @@ def _tags(v: Validator, tags: list[Any], rows: Rows) -> None:
 
 def _shapes(v: Validator, shapes: list[Any], rows: Rows) -> None:
     job_for = v.scope.job_for
+    labels = v.scope.labels
+    has_frame = v.scope.has_frame
     for i, raw in enumerate(shapes):
+        # Fast path for the common case, a well-formed shape without elements: the checks
+        # the field helpers make, inline. Anything unusual takes the helpers below, which
+        # coerce it or report exactly what is wrong.
+        if type(raw) is dict:
+            frame = raw.get("frame")
+            label_id = raw.get("label_id")
+            kind = raw.get("type")
+            object_id = raw.get("id")
+            label = labels.get(label_id) if type(label_id) is int else None
+            if (
+                type(frame) is int
+                and frame >= 0
+                and has_frame(frame)
+                and label is not None
+                and label.parent_id is None
+                and kind in SHAPE_TYPES
+                and (label.type == kind or (label.type == "any" and kind != "skeleton"))
+                and (object_id is None or (type(object_id) is int and object_id >= 0))
+                and not raw.get("elements")
+            ):
+                rows.shapes.append(
+                    {
+                        "job_id": job_for(frame),
+                        "frame": frame,
+                        "label_id": label_id,
+                        "type": kind,
+                        "parent_id": None,
+                        "body": v.shape_body(f"shapes[{i}]", raw, label, frame, kind),
+                    }
+                )
+                rows.ids["shapes"].append(object_id)
+                rows.elements.append([])
+                continue
         path = f"shapes[{i}]"
         shape = v.obj(path, raw)
         if shape is None:
