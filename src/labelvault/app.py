@@ -5,25 +5,20 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Any
 from urllib.parse import parse_qs
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, TypeAdapter
 
 from labelvault import __version__, web
 from labelvault.accounts import service as account_service
 from labelvault.accounts.api import router as accounts_router
-from labelvault.accounts.schemas import UserRead
 from labelvault.annotations.api import router as annotations_router
 from labelvault.background import service as background_service
 from labelvault.background.api import router as requests_router
 from labelvault.background.queue import Queue
-from labelvault.background.schemas import RequestRead, RqId
 from labelvault.backups import service as backups
 from labelvault.backups.api import router as backups_router
 from labelvault.cloudstorages import service as cloud_service
@@ -36,11 +31,10 @@ from labelvault.media import jobs as _media_jobs  # noqa: F401  (registers handl
 from labelvault.media import service as media_service
 from labelvault.media.api import router as media_router
 from labelvault.media.images import raise_pillow_limit
+from labelvault.openapi import complete_openapi
 from labelvault.projects.api import router as projects_router
-from labelvault.projects.schemas import LabelRead, ProjectRead
 from labelvault.server_api import router as server_router
 from labelvault.tasks.api import router as tasks_router
-from labelvault.tasks.schemas import JobRead, TaskRead
 
 log = logging.getLogger("labelvault")
 
@@ -60,132 +54,6 @@ class TrailingSlash:
             if len(path) > 1 and path.endswith("/") and path.startswith("/api/"):
                 scope = dict(scope, path=path.rstrip("/"))
         await self.app(scope, receive, send)
-
-
-class About(BaseModel):
-    name: str
-    description: str
-    version: str
-    logo_url: str
-    subtitle: str
-
-
-class DatasetFormat(BaseModel):
-    name: str
-    ext: str | None
-    version: str
-    enabled: bool
-    dimension: str
-
-
-class DatasetFormats(BaseModel):
-    importers: list[DatasetFormat]
-    exporters: list[DatasetFormat]
-
-
-class FrameMeta(BaseModel):
-    name: str
-    related_files: int
-    width: int
-    height: int
-    has_related_context: bool
-
-
-class DataMetaRead(BaseModel):
-    chunks_updated_date: datetime
-    frames: list[FrameMeta] | None
-    deleted_frames: list[int]
-    chunk_size: int | None
-    size: int
-    image_quality: int
-    start_frame: int
-    stop_frame: int
-    frame_filter: str
-    included_frames: list[int] | None
-    storage: str
-    cloud_storage_id: int | None
-
-
-T = TypeVar("T")
-
-
-class Page(BaseModel, Generic[T]):
-    count: int
-    next: str | None
-    previous: str | None
-    results: list[T]
-
-
-# Replies of endpoints that build their JSON by hand (for speed or because they are
-# header-multiplexed); documented here so generated clients (and cvat-sdk's models) match.
-_REPLIES: dict[tuple[str, str], Any] = {
-    ("get", "/api/server/about"): About,
-    ("get", "/api/server/annotation/formats"): DatasetFormats,
-    ("get", "/api/users"): Page[UserRead],
-    ("get", "/api/users/{user_id}"): UserRead,
-    ("get", "/api/projects"): Page[ProjectRead],
-    ("get", "/api/tasks"): Page[TaskRead],
-    ("get", "/api/jobs"): Page[JobRead],
-    ("get", "/api/labels"): Page[LabelRead],
-    ("get", "/api/requests"): Page[RequestRead],
-    ("get", "/api/requests/{rq_id}"): RequestRead,
-    ("get", "/api/tasks/{task_id}/data/meta"): DataMetaRead,
-    ("get", "/api/jobs/{job_id}/data/meta"): DataMetaRead,
-    ("post", "/api/tasks/{task_id}/data"): RqId,
-    ("post", "/api/tasks/{task_id}/dataset/export"): RqId,
-    ("post", "/api/jobs/{job_id}/dataset/export"): RqId,
-    ("post", "/api/projects/{project_id}/dataset/export"): RqId,
-    ("post", "/api/tasks/{task_id}/backup/export"): RqId,
-    ("post", "/api/projects/{project_id}/backup/export"): RqId,
-    ("post", "/api/projects/{project_id}/dataset"): RqId,
-    ("post", "/api/tasks/backup"): RqId,
-    ("post", "/api/projects/backup"): RqId,
-    ("post", "/api/tasks/{task_id}/annotations"): RqId,
-    ("post", "/api/jobs/{job_id}/annotations"): RqId,
-}
-
-
-def _hoist_defs(node: Any, components: dict[str, Any]) -> None:
-    """Move inline `$defs` (from model_json_schema()) into components and fix their refs."""
-    if isinstance(node, dict):
-        for name, sub in node.pop("$defs", {}).items():
-            components.setdefault(name, sub)
-            _hoist_defs(sub, components)
-        ref = node.get("$ref")
-        if isinstance(ref, str) and ref.startswith("#/$defs/"):
-            node["$ref"] = "#/components/schemas/" + ref.removeprefix("#/$defs/")
-        for value in node.values():
-            _hoist_defs(value, components)
-    elif isinstance(node, list):
-        for value in node:
-            _hoist_defs(value, components)
-
-
-def complete_openapi(app: FastAPI) -> dict[str, Any]:
-    """FastAPI's schema plus the shapes of hand-built replies, with every $ref resolvable."""
-    if app.openapi_schema:
-        return app.openapi_schema
-    schema = get_openapi(title=app.title, version=app.version, routes=app.routes)
-    components = schema.setdefault("components", {}).setdefault("schemas", {})
-    _hoist_defs(schema, components)
-    template = "#/components/schemas/{model}"
-    for (method, path), model in _REPLIES.items():
-        operation = schema["paths"].get(path, {}).get(method)
-        if operation is None:
-            continue
-        body = TypeAdapter(model).json_schema(ref_template=template, mode="serialization")
-        for name, sub in body.pop("$defs", {}).items():
-            components.setdefault(name, sub)
-        title = body.get("title", model.__name__)
-        if title.startswith("Page["):  # component names must be [A-Za-z0-9._-]
-            title = "Paginated" + title.removeprefix("Page[").removesuffix("]") + "List"
-        components.setdefault(title, body)
-        responses = operation.setdefault("responses", {})
-        code = next((c for c in responses if c.startswith("2")), "200")
-        content = responses.setdefault(code, {"description": "OK"}).setdefault("content", {})
-        content["application/json"] = {"schema": {"$ref": template.format(model=title)}}
-    app.openapi_schema = schema
-    return schema
 
 
 class NoOrganizations:
