@@ -72,9 +72,9 @@ def add_common_args(parser: argparse.ArgumentParser) -> None:
 
 def _connect(server: Server, ls_boxes_path: str) -> Client:
     if server.name == LV:
-        # The share is the storage root's share/ folder; the storage root defaults to
-        # storage/ in the data dir.
-        share = server.data_dir / "storage" / "share"
+        # The share is the storage root's share/ folder; bench/servers.py puts the storage
+        # root beside the data dir.
+        share = server.data_dir.parent / "labelvault-storage" / "share"
         return LabelVaultClient(
             server.url, server.extra["username"], server.extra["password"], share
         )

@@ -160,7 +160,9 @@ def start_labelvault(work_dir: Path, database_url: str | None = None) -> Server:
     port = free_port()
     password = "bench-password-1"
     cmd = [str(LABELVAULT_BIN), "serve", "--data-dir", str(data_dir), "--port", str(port)]
-    cmd += ["--admin-password", password]
+    # The storage root (its share/ is the connected share) sits beside the data dir.
+    cmd += ["--admin-password", password, "--storage-url", str(work_dir / "labelvault-storage")]
+    cmd += ["--no-snapshot-on-exit"]
     if database_url:
         cmd += ["--database-url", database_url]
     log_path = work_dir / "labelvault.log"

@@ -73,13 +73,45 @@ def main() -> None:
     default=None,
     help="Its password (env LABELVAULT_ADMIN_PASSWORD); generated on first start",
 )
-def serve(overrides: dict[str, Any], **options: Any) -> None:
+@click.option(
+    "--storage-url",
+    default=None,
+    help="Storage for the share, snapshots and backups: a folder, webdav+https://…, s3://…, "
+    "az://…, gs://… [env LABELVAULT_STORAGE_URL; default a folder next to the data dir]",
+)
+@click.option(
+    "--restore-snapshot",
+    default=None,
+    help="Start from a snapshot in the storage: 'latest' or its name "
+    "[env LABELVAULT_RESTORE_SNAPSHOT]",
+)
+@click.option("--force", is_flag=True, help="Restore even into a data dir that is not empty")
+@click.option(
+    "--no-snapshot-on-exit",
+    "no_snapshot",
+    is_flag=True,
+    help="Do not write a snapshot when the server stops",
+)
+def serve(overrides: dict[str, Any], force: bool, no_snapshot: bool, **options: Any) -> None:
     """Run the server."""
     import uvicorn
 
     from labelvault.app import create_app, prepare
 
+    if no_snapshot:
+        options["snapshot_on_exit"] = False
     settings = make_settings(overrides | options)
+    if settings.restore_snapshot:
+        from labelvault.backups.cli import restore_into
+
+        # Before migrations and the admin: the snapshot brings its own schema and users.
+        restore_into(
+            settings.data_dir,
+            settings.database_url,
+            settings.storage_url,
+            settings.restore_snapshot,
+            force,
+        )
     db, generated = prepare(settings)
     url = f"http://{settings.host}:{settings.port}"
     click.echo(

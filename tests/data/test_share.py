@@ -122,3 +122,36 @@ def test_share_unsupported_file_fails_or_is_skipped(app, admin, share) -> None: 
     assert status["status"] == "finished", status
     assert "skipped 1 files: set/notes.txt" in status["message"]
     assert admin.get(f"/api/tasks/{task['id']}").json()["size"] == 3
+
+
+def test_share_tasks_export_and_back_up_with_their_images(admin, share) -> None:  # type: ignore[no-untyped-def]
+    """Frames read in place live in the share, not the task's folder: exports and CVAT
+    backups must still carry the original bytes."""
+    import zipfile
+
+    from tests.data.conftest import wait
+
+    _fill(share)
+    task = new_task(admin)
+    status = post_data(admin, task["id"], {"server_files": ["set/a.jpg", "set/b.png"]})
+    assert status["status"] == "finished", status
+    names = [f["name"] for f in meta(admin, task["id"])["frames"]]
+    originals = {name: (share / name).read_bytes() for name in names}
+    assert len(originals) == 2
+
+    def download(path: str, **params: str) -> zipfile.ZipFile:
+        response = admin.post(f"/api/tasks/{task['id']}/{path}/export", params=params)
+        assert response.status_code == 202, response.text
+        done = wait(admin, response.json()["rq_id"])
+        assert done["status"] == "finished", done
+        archive = admin.get(done["result_url"])
+        assert archive.status_code == 200
+        return zipfile.ZipFile(io.BytesIO(archive.content))
+
+    backup = download("backup")
+    for name, data in originals.items():
+        assert backup.read(f"data/{name}") == data
+    dataset = download("dataset", format="CVAT for images 1.1", save_images="True")
+    members = {n.rsplit("/", 1)[-1]: n for n in dataset.namelist()}
+    for name, data in originals.items():
+        assert dataset.read(members[name.rsplit("/", 1)[-1]]) == data

@@ -252,7 +252,6 @@ def write_task(
                     out.write(b",")
                 _write_job_annotations(out, conn, job.id, names, job.annotation_version)
             out.write(b"]")
-    raw = media.raw_dir(settings, task_id)
     lines = [json.dumps({"version": "1.1"}), json.dumps({"type": "images"})]
     for i, frame in enumerate(frames):
         name = PurePosixPath(frame.name)
@@ -271,7 +270,10 @@ def write_task(
             continue
         zi = zipfile.ZipInfo(f"{prefix}data/{frame.name}", date_time=(1980, 1, 1, 0, 0, 0))
         zi.compress_type = zipfile.ZIP_STORED
-        with (raw / frame.path).open("rb") as src, zf.open(zi, "w", force_zip64=True) as dst:
+        # Share, bucket and video frames are not in the task's media folder: frame_file
+        # finds (or fetches, or decodes) each original.
+        source = media.frame_file(settings, frame)
+        with source.open("rb") as src, zf.open(zi, "w", force_zip64=True) as dst:
             shutil.copyfileobj(src, dst, 1 << 20)
         if i % 200 == 0:
             progress(i / max(len(frames), 1), f"Copied {i} of {len(frames)} images")

@@ -314,7 +314,6 @@ class DbExportSource:
             for part in self.parts:
                 deleted = set(part.task.deleted_frames or [])
                 wanted = set(part.frames) if part.frames is not None else None
-                raw = media.raw_dir(self.settings, part.task.id)
                 subset = part.task.subset or ""
                 for start in range(0, part.task.size, FRAME_WINDOW):
                     stop = min(start + FRAME_WINDOW, part.task.size) - 1
@@ -341,7 +340,7 @@ class DbExportSource:
                             width=row.width,
                             height=row.height,
                             subset=subset,
-                            open_image=_opener(raw / row.path),
+                            open_image=_frame_opener(self.settings, row),
                         )
                         yield info, tags.get(row.frame, []), shapes.get(row.frame, [])
                         done += 1
@@ -444,11 +443,9 @@ def read_tracks(
             yield track
 
 
-def _opener(path: Path) -> Callable[[], BinaryIO]:
-    def open_image() -> BinaryIO:
-        return path.open("rb")
-
-    return open_image
+def _frame_opener(settings: Any, frame: Frame) -> Callable[[], BinaryIO]:
+    """Opens the frame's original wherever it lives (task media, share, bucket, video)."""
+    return lambda: media.frame_file(settings, frame).open("rb")
 
 
 def task_source(

@@ -1,0 +1,123 @@
+"""An instance's life as an operator runs it: serve, stop (snapshot), start from the snapshot."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+
+BIN = Path(sys.executable).parent / "labelvault"
+PASSWORD = "lifecycle-pass-1"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _serve(data: Path, storage: Path, port: int, *extra: str) -> subprocess.Popen:
+    env = {**os.environ, "LABELVAULT_ADMIN_PASSWORD": PASSWORD, "LABELVAULT_BACKUPS": "true"}
+    env.pop("LABELVAULT_DATABASE_URL", None)
+    command = [
+        str(BIN),
+        "serve",
+        "--data-dir",
+        str(data),
+        "--port",
+        str(port),
+        "--storage-url",
+        str(storage),
+        *extra,
+    ]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            output = process.stdout.read().decode() if process.stdout else ""
+            pytest.fail(f"server exited with {process.returncode}:\n{output}")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/api/server/about", timeout=1).is_success:
+                return process
+        except httpx.TransportError:
+            time.sleep(0.2)
+    process.kill()
+    pytest.fail("server did not start")
+
+
+@contextmanager
+def _client(port: int) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}") as client:
+        client.post("/api/auth/login", json={"username": "admin", "password": PASSWORD})
+        client.headers["X-CSRFToken"] = client.cookies["csrftoken"]
+        yield client
+
+
+def test_stop_writes_a_snapshot_and_a_new_instance_starts_from_it(tmp_path: Path) -> None:
+    data, storage = tmp_path / "data", tmp_path / "storage"
+    port = _free_port()
+    server = _serve(data, storage, port)
+    try:
+        with _client(port) as api:
+            labels = [{"name": "car", "attributes": []}]
+            created = api.post("/api/projects", json={"name": "kept", "labels": labels})
+            assert created.status_code == 201, created.text
+            token = api.post("/api/auth/access_tokens", json={"name": "ci"}).json()["value"]
+    finally:
+        server.send_signal(signal.SIGTERM)  # what `docker stop` or systemd sends
+        # uvicorn shuts down gracefully, then re-raises the signal for the process manager.
+        assert server.wait(timeout=60) in (0, -signal.SIGTERM)
+    snapshots = sorted((storage / "backups").glob("snapshot-*.tar"))
+    assert len(snapshots) == 1, "stopping the server must leave a snapshot in the storage"
+
+    # The machine is gone: only the storage survives.
+    shutil.rmtree(data)
+    port = _free_port()
+    server = _serve(data, storage, port, "--restore-snapshot", "latest", "--no-snapshot-on-exit")
+    try:
+        with _client(port) as api:
+            names = [p["name"] for p in api.get("/api/projects").json()["results"]]
+            assert names == ["kept"]
+            labels = api.get("/api/labels").json()["results"]
+            assert [label["name"] for label in labels] == ["car"]
+        # Tokens come back with the users (only their hashes were in the snapshot).
+        me = httpx.get(
+            f"http://127.0.0.1:{port}/api/users/self", headers={"Authorization": f"Bearer {token}"}
+        )
+        assert me.status_code == 200 and me.json()["username"] == "admin"
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=60)
+    assert len(list((storage / "backups").glob("snapshot-*.tar"))) == 1
+
+    # Restoring over a data dir that already has data is refused without --force.
+    refused = subprocess.run(
+        [
+            str(BIN),
+            "serve",
+            "--data-dir",
+            str(data),
+            "--port",
+            str(_free_port()),
+            "--storage-url",
+            str(storage),
+            "--restore-snapshot",
+            "latest",
+        ],
+        env={**os.environ, "LABELVAULT_ADMIN_PASSWORD": PASSWORD},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert refused.returncode != 0
+    assert "empty" in (refused.stdout + refused.stderr).lower()
