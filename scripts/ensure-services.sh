@@ -3,7 +3,9 @@
 # database) and Redis. Starts them when they are down; installs nothing.
 set -euo pipefail
 
-PG_DB=${LABELVAULT_TEST_PG_DB:-labelvault_test}
+# The API tests use labelvault_test; the cvat-sdk/cvat-cli suite drives a live server on its
+# own database so the two never empty each other's tables.
+PG_DBS=${LABELVAULT_TEST_PG_DBS:-"labelvault_test labelvault_compat"}
 
 if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
   echo "PostgreSQL is down; starting it"
@@ -15,10 +17,12 @@ if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
   fi
   for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 && break; sleep 1; done
 fi
-if ! psql -h 127.0.0.1 -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname='$PG_DB'" | grep -q 1; then
-  psql -h 127.0.0.1 -U postgres -c "CREATE DATABASE $PG_DB" >/dev/null
-  echo "Created database $PG_DB"
-fi
+for db in $PG_DBS; do
+  if ! psql -h 127.0.0.1 -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname='$db'" | grep -q 1; then
+    psql -h 127.0.0.1 -U postgres -c "CREATE DATABASE $db" >/dev/null
+    echo "Created database $db"
+  fi
+done
 
 if command -v redis-cli >/dev/null && ! redis-cli -h 127.0.0.1 ping >/dev/null 2>&1; then
   echo "Redis is down; starting it"
@@ -27,4 +31,4 @@ if command -v redis-cli >/dev/null && ! redis-cli -h 127.0.0.1 ping >/dev/null 2
     --dir /var/lib/redis --logfile /var/log/redis/ci.log
   for _ in $(seq 1 20); do redis-cli -h 127.0.0.1 ping >/dev/null 2>&1 && break; sleep 0.5; done
 fi
-echo "Services are up: PostgreSQL ($PG_DB), Redis"
+echo "Services are up: PostgreSQL ($PG_DBS), Redis"
