@@ -116,3 +116,35 @@ def test_cached_attribute_checks_keep_types_apart(admin, task_with_data) -> None
     response = admin.put(f"/api/jobs/{job['id']}/annotations", json={"shapes": [box(True), box(1)]})
     assert response.status_code == 400
     assert "shapes[1].attributes[0].value" in response.json()["detail"]
+
+
+def test_restored_ids_keep_the_shared_range(admin, database, task_with_data) -> None:  # type: ignore[no-untyped-def]
+    """After a snapshot restore loads rows with their ids, new objects of any kind get ids
+    above every existing tag, shape and track (what the per-table sequence resets miss)."""
+    from sqlalchemy import insert
+
+    from labelvault.annotations.models import LabeledImage
+    from labelvault.annotations.service import _allocate_ids
+    from labelvault.backups.dbdump import reset_sequences
+    from labelvault.db import Base
+
+    task = task_with_data()
+    weather = _labels(admin, task["id"])["weather"]
+    job = _job(admin, task["id"])
+    with database.engine.begin() as conn:
+        # A restored tag with a high id, as a snapshot of another instance would bring.
+        conn.execute(
+            insert(LabeledImage),
+            [
+                {
+                    "id": 5000,
+                    "job_id": job["id"],
+                    "frame": 0,
+                    "label_id": weather["id"],
+                    "body": "{}",
+                }
+            ],
+        )
+        if not database.is_sqlite:  # SQLite reads the maxima at every allocation
+            reset_sequences(conn, list(Base.metadata.sorted_tables))
+        assert _allocate_ids(conn, 1)[0] > 5000

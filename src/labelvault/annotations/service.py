@@ -61,6 +61,21 @@ def _allocate_ids(conn: Connection, count: int) -> list[int]:
     )
 
 
+def sync_id_range(conn: Connection) -> None:
+    """After rows were loaded with their ids (a snapshot restore), move the shared range past
+    every tag, shape and track id; PostgreSQL's per-table sequence resets would not."""
+    if conn.dialect.name == "sqlite":
+        return  # SQLite's allocation reads the maxima each time
+    top = " UNION ALL ".join(f'SELECT max(id) AS m FROM "{t}"' for t in _TOP_TABLES)
+    conn.execute(
+        text(
+            "SELECT setval(pg_get_serial_sequence('shapes', 'id'), "
+            f"COALESCE((SELECT max(m) FROM ({top}) AS ids), 1), "
+            f"(SELECT max(m) IS NOT NULL FROM ({top}) AS ids))"
+        )
+    )
+
+
 def _bulk_insert(
     conn: Connection, table: Any, rows: list[dict[str, Any]], ids: list[int] | None = None
 ) -> list[int]:

@@ -211,3 +211,7 @@ def reset_sequences(conn: Connection, tables: list[Table]) -> None:
             ),
             {"s": sequence},
         )
+    # Tags, shapes and tracks draw ids from one range (the shapes sequence).
+    from labelvault.annotations.service import sync_id_range
+
+    sync_id_range(conn)
