@@ -25,6 +25,7 @@ from labelvault.cloudstorages import service as cloud_service
 from labelvault.config import Settings
 from labelvault.db import Database
 from labelvault.db.migrate import upgrade
+from labelvault.errors import LabelVaultError
 from labelvault.formats import jobs as _formats_jobs  # noqa: F401  (registers handlers)
 from labelvault.formats.api import router as formats_router
 from labelvault.media import jobs as _media_jobs  # noqa: F401  (registers handlers)
@@ -145,6 +146,10 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.state.settings = settings
     app.router.redirect_slashes = False
     app.openapi = lambda: complete_openapi(app)  # type: ignore[method-assign]
+
+    @app.exception_handler(LabelVaultError)
+    async def labelvault_error(_: Request, exc: LabelVaultError) -> JSONResponse:
+        return JSONResponse(exc.body(), status_code=exc.status)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -1,16 +1,17 @@
-"""Shared HTTP plumbing for every domain's router: DB sessions, paging, errors, URLs."""
+"""Shared HTTP plumbing for every domain's router: DB sessions, paging, sorting, URLs."""
 
 from __future__ import annotations
 
 import math
 from typing import Any
 
-from fastapi import HTTPException, Request
+from fastapi import Request
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from labelvault.config import Settings
+from labelvault.errors import Invalid
 
 
 async def db_session(request: Request) -> Session:
@@ -50,29 +51,6 @@ def settings_of(request: Request) -> Settings:
     return request.app.state.settings
 
 
-class ApiError(HTTPException):
-    """An error the user can fix; `detail` says what and how."""
-
-    def __init__(self, status_code: int, detail: Any) -> None:
-        # `{"detail": msg}` would reach the client as {"detail": {"detail": msg}}; one level
-        # is what DRF sends and what clients (our UI, the SDK's error print) read.
-        if isinstance(detail, dict) and set(detail) == {"detail"}:
-            detail = detail["detail"]
-        super().__init__(status_code=status_code, detail=detail)
-
-
-def bad_request(detail: Any) -> ApiError:
-    return ApiError(400, detail)
-
-
-def not_found(what: str) -> ApiError:
-    return ApiError(404, f"{what} not found")
-
-
-def forbidden(detail: str = "You do not have permission to perform this action.") -> ApiError:
-    return ApiError(403, detail)
-
-
 def base_url(request: Request) -> str:
     """The scheme://host the client used, honouring a reverse proxy's forwarded headers.
 
@@ -102,7 +80,7 @@ def parse_bool(value: str | bool | None, default: bool = False) -> bool:
         return True
     if lowered in ("0", "false", "no", "off"):
         return False
-    raise bad_request(f"'{value}' is not a boolean: use true or false")
+    raise Invalid(f"'{value}' is not a boolean: use true or false")
 
 
 MAX_PAGE_SIZE = 1000
@@ -115,9 +93,9 @@ def page_params(request: Request) -> tuple[int, int]:
         raw_size = query.get("page_size", "10") or "10"
         page_size = 10**9 if raw_size == "all" else int(raw_size)
     except ValueError as exc:
-        raise bad_request("page and page_size must be integers") from exc
+        raise Invalid("page and page_size must be integers") from exc
     if page < 1 or page_size < 1:
-        raise bad_request("page and page_size must be positive")
+        raise Invalid("page and page_size must be positive")
     return page, min(page_size, MAX_PAGE_SIZE)
 
 
@@ -155,7 +133,7 @@ def apply_sort(query: Select, sort: str | None, columns: dict[str, Any], default
         descending = item.startswith("-")
         key = item.lstrip("-")
         if key not in columns:
-            raise bad_request(f"cannot sort by '{key}'; use one of: {', '.join(sorted(columns))}")
+            raise Invalid(f"cannot sort by '{key}'; use one of: {', '.join(sorted(columns))}")
         column = columns[key]
         order.append(column.desc() if descending else column.asc())
     return query.order_by(*order, default)

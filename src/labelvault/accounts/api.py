@@ -25,16 +25,8 @@ from labelvault.accounts.schemas import (
     UserUpdate,
 )
 from labelvault.db.base import utcnow
-from labelvault.http import (
-    absolute,
-    apply_sort,
-    bad_request,
-    db_session,
-    forbidden,
-    not_found,
-    paginate,
-    settings_of,
-)
+from labelvault.errors import Forbidden, Invalid, NotFound
+from labelvault.http import absolute, apply_sort, db_session, paginate, settings_of
 
 router = APIRouter(tags=["auth", "users"])
 
@@ -94,7 +86,7 @@ def login(
         username = found.username if found else None
     user = service.authenticate_password(session, username or "", body.password)
     if user is None:
-        raise bad_request({"non_field_errors": ["Unable to log in with provided credentials."]})
+        raise Invalid({"non_field_errors": ["Unable to log in with provided credentials."]})
     max_age = settings_of(request).session_age_seconds
     result = service.open_session(session, user, max_age)
     _set_cookie(response, CSRF_COOKIE, result.csrf_token, max_age, http_only=False)
@@ -126,13 +118,13 @@ def change_password(
     from labelvault.accounts.passwords import verify_password
 
     if not verify_password(user.password_hash, body.old_password):
-        raise bad_request({"old_password": ["The old password is wrong."]})
+        raise Invalid({"old_password": ["The old password is wrong."]})
     if body.new_password2 is not None and body.new_password2 != body.new_password1:
-        raise bad_request({"new_password2": ["The two new passwords differ."]})
+        raise Invalid({"new_password2": ["The two new passwords differ."]})
     try:
         service.set_password(session, user, body.new_password1)
     except service.AccountError as exc:
-        raise bad_request({"new_password1": [str(exc)]}) from exc
+        raise Invalid({"new_password1": [str(exc)]}) from exc
     return {"detail": "New password has been saved."}
 
 
@@ -218,14 +210,14 @@ def create_user(
             body.last_name,
         )
     except service.AccountError as exc:
-        raise bad_request(str(exc)) from exc
+        raise Invalid(str(exc)) from exc
     return user_read(request, user, [])
 
 
 def _user_or_404(session: DbSession, user_id: int) -> User:
     user = session.get(User, user_id)
     if user is None:
-        raise not_found("User")
+        raise NotFound.of("User")
     return user
 
 
@@ -252,9 +244,9 @@ def update_user(
 ) -> dict[str, Any]:
     user = _user_or_404(session, user_id)
     if not me.is_admin and me.id != user.id:
-        raise forbidden("You may only change your own account.")
+        raise Forbidden("You may only change your own account.")
     if not me.is_admin and (body.role is not None or body.is_active is not None):
-        raise forbidden("Only an admin may change roles or deactivate users.")
+        raise Forbidden("Only an admin may change roles or deactivate users.")
     try:
         for field in ("email", "first_name", "last_name", "is_active"):
             value = getattr(body, field)
@@ -265,10 +257,10 @@ def update_user(
             user.role = body.role
         if body.password is not None:
             if not me.is_admin:
-                raise forbidden("Use /api/auth/password/change to change your own password.")
+                raise Forbidden("Use /api/auth/password/change to change your own password.")
             service.set_password(session, user, body.password)
     except service.AccountError as exc:
-        raise bad_request(str(exc)) from exc
+        raise Invalid(str(exc)) from exc
     return user_read(request, user, service.groups_of(session, [user.id])[user.id])
 
 
@@ -278,7 +270,7 @@ def delete_user(
 ) -> Response:
     user = _user_or_404(session, user_id)
     if user.id == me.id:
-        raise bad_request("You cannot delete your own account.")
+        raise Invalid("You cannot delete your own account.")
     service.delete_user(session, user)
     return Response(status_code=204)
 
@@ -305,7 +297,7 @@ def token_self(
 ) -> dict[str, Any]:
     header = request.headers.get("authorization", "")
     if not header.lower().startswith("bearer "):
-        raise bad_request("This request was not authenticated with an access token.")
+        raise Invalid("This request was not authenticated with an access token.")
     found = service.resolve_token(session, header[7:].strip())
     assert found is not None  # current_user already resolved it
     return token_read(request, found[1], user)
@@ -329,7 +321,7 @@ def create_token(
     session: DbSession = Depends(db_session),
 ) -> dict[str, Any]:
     if body.expiry_date is not None and body.expiry_date.timestamp() < utcnow().timestamp():
-        raise bad_request({"expiry_date": ["The expiry date must be in the future."]})
+        raise Invalid({"expiry_date": ["The expiry date must be in the future."]})
     token, raw = service.create_token(session, user, body.name, body.expiry_date, body.read_only)
     return token_read(request, token, user) | {"value": raw}
 
@@ -337,7 +329,7 @@ def create_token(
 def _token_or_404(session: DbSession, user: User, token_id: int) -> AccessToken:
     token = session.get(AccessToken, token_id)
     if token is None or (token.user_id != user.id and not user.is_admin):
-        raise not_found("Access token")
+        raise NotFound.of("Access token")
     return token
 
 
@@ -389,14 +381,14 @@ def create_group(
         if body.members:
             service.set_group_members(session, group, body.members)
     except service.AccountError as exc:
-        raise bad_request(str(exc)) from exc
+        raise Invalid(str(exc)) from exc
     return group_read(session, group)
 
 
 def _group_or_404(session: DbSession, group_id: int) -> Group:
     group = session.get(Group, group_id)
     if group is None:
-        raise not_found("Group")
+        raise NotFound.of("Group")
     return group
 
 
@@ -426,7 +418,7 @@ def update_group(
         if body.members is not None:
             service.set_group_members(session, group, body.members)
     except service.AccountError as exc:
-        raise bad_request(str(exc)) from exc
+        raise Invalid(str(exc)) from exc
     return group_read(session, group)
 
 

@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session as DbSession
 
 from labelvault.accounts import service
 from labelvault.accounts.models import User
-from labelvault.http import ApiError, db_session
+from labelvault.errors import Forbidden, LabelVaultError
+from labelvault.http import db_session
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 SESSION_COOKIE = "sessionid"
@@ -18,8 +19,8 @@ CSRF_COOKIE = "csrftoken"
 CSRF_HEADER = "x-csrftoken"
 
 
-def _unauthorized(detail: str) -> ApiError:
-    return ApiError(401, detail)
+def _unauthorized(detail: str) -> LabelVaultError:
+    return LabelVaultError(detail, 401)
 
 
 def authenticate(request: Request, session: DbSession) -> User | None:
@@ -35,7 +36,7 @@ def authenticate(request: Request, session: DbSession) -> User | None:
                 raise _unauthorized("Invalid or expired access token.")
             user, token = found
             if token.read_only and request.method not in SAFE_METHODS:
-                raise ApiError(403, "This access token is read-only.")
+                raise LabelVaultError("This access token is read-only.", 403)
             return user
         if scheme == "token":
             resolved = service.resolve_session(session, value)
@@ -62,10 +63,9 @@ def authenticate(request: Request, session: DbSession) -> User | None:
     if request.method not in SAFE_METHODS:
         sent = request.headers.get(CSRF_HEADER, "")
         if not sent or not hmac.compare_digest(sent, csrf):
-            raise ApiError(
-                403,
+            raise Forbidden(
                 "CSRF check failed: send the value of the csrftoken cookie in the "
-                "X-CSRFToken header.",
+                "X-CSRFToken header."
             )
     return user
 
@@ -80,5 +80,5 @@ def current_user(request: Request, session: DbSession = Depends(db_session)) -> 
 
 def admin_user(user: User = Depends(current_user)) -> User:
     if not user.is_admin:
-        raise ApiError(403, "Only an admin may do this.")
+        raise LabelVaultError("Only an admin may do this.", 403)
     return user

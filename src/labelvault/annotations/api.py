@@ -6,15 +6,16 @@ from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from labelvault.accounts import permissions
+from labelvault.access import permissions
+from labelvault.access.deps import project_of, visible_job, visible_task
 from labelvault.accounts.auth import current_user
 from labelvault.accounts.models import User
 from labelvault.annotations import service
 from labelvault.annotations.schemas import LabeledData
-from labelvault.http import ApiError, bad_request, db_session, raw_body
+from labelvault.errors import Invalid, PreconditionFailed
+from labelvault.http import db_session, raw_body
 from labelvault.projects import service as project_service
 from labelvault.tasks import service as task_service
-from labelvault.tasks.api import project_of, visible_job, visible_task
 from labelvault.tasks.models import Job, Task
 
 router = APIRouter(tags=["annotations"])
@@ -44,7 +45,7 @@ def job_scope(session: Session, task: Task, job: Job) -> service.Scope:
 def task_scope(session: Session, task: Task) -> service.Scope:
     jobs = task_service.jobs_of(session, task.id)
     if not jobs:
-        raise bad_request("this task has no data yet, so it has no frames to annotate")
+        raise Invalid("this task has no data yet, so it has no frames to annotate")
     owner: dict[int, int] = {}
     for job in jobs:
         for frame in task_service.job_frames(job):
@@ -74,7 +75,7 @@ def _expected_version(request: Request) -> int | None:
     try:
         return int(value)
     except ValueError as exc:
-        raise bad_request(f"If-Match must be a version number, not {header!r}") from exc
+        raise Invalid(f"If-Match must be a version number, not {header!r}") from exc
 
 
 def _claim(session: Session, job: Job, request: Request) -> int:
@@ -94,10 +95,9 @@ def _claim(session: Session, job: Job, request: Request) -> int:
     ).scalar()
     if version is None:
         current = session.scalar(select(Job.annotation_version).where(Job.id == job.id))
-        raise ApiError(
-            412,
+        raise PreconditionFailed(
             f"This job was saved elsewhere since you loaded it (now version "
-            f"{current}, yours {expected}); reload the job, then save again.",
+            f"{current}, yours {expected}); reload the job, then save again."
         )
     return version
 
@@ -126,9 +126,9 @@ def _version(session: Session, job_ids: list[int]) -> int:
     return max(versions) if versions else 0
 
 
-def _rejected(exc: service.AnnotationError) -> ApiError:
+def _rejected(exc: service.AnnotationError) -> Invalid:
     # One string naming every offending object and field: the CLI prints the body as is.
-    return bad_request("Annotations were not saved: " + "; ".join(exc.errors))
+    return Invalid("Annotations were not saved: " + "; ".join(exc.errors))
 
 
 def _reply(body: bytes, version: int | None = None) -> Response:
@@ -146,7 +146,7 @@ def _payload(raw: bytes) -> service.Payload:
 
 def _check_import(request: Request) -> None:
     if request.query_params.get("format") or "upload-start" in request.headers:
-        raise bad_request("importing annotation files is not supported yet; send JSON")
+        raise Invalid("importing annotation files is not supported yet; send JSON")
 
 
 # ---- job -----------------------------------------------------------------------------------

@@ -13,7 +13,8 @@ from labelvault.accounts.auth import current_user
 from labelvault.accounts.models import User
 from labelvault.background import service
 from labelvault.background.models import Request as BgRequest
-from labelvault.http import base_url, db_session, not_found, paginate
+from labelvault.errors import NotFound
+from labelvault.http import base_url, db_session, paginate
 
 router = APIRouter(tags=["requests"])
 
@@ -26,7 +27,7 @@ def _owner(session: Session, owner_id: int | None) -> dict[str, Any] | None:
 def _visible(session: Session, user: User, rq_id: str) -> BgRequest:
     row = session.get(BgRequest, unquote(rq_id))
     if row is None or (not user.is_admin and row.owner_id != user.id):
-        raise not_found("Request")
+        raise NotFound.of("Request")
     return row
 
 

@@ -17,7 +17,8 @@ from labelvault.backups import jobs as _jobs  # noqa: F401  (registers the handl
 from labelvault.backups import snapshots
 from labelvault.backups.models import BackupRecord
 from labelvault.backups.service import BackupService, record_json, status_json
-from labelvault.http import ApiError, bad_request, db_session, not_found, paginate
+from labelvault.errors import Invalid, LabelVaultError, NotFound
+from labelvault.http import db_session, paginate
 from labelvault.projects.models import Project
 from labelvault.storage import StorageError
 from labelvault.tasks.models import Task
@@ -75,7 +76,7 @@ def _visible_record(session: Session, user: User, backup_id: int) -> BackupRecor
         select(BackupRecord).where(BackupRecord.id == backup_id, _record_filter(user))
     ).first()
     if record is None:
-        raise not_found("Backup")
+        raise NotFound.of("Backup")
     return record
 
 
@@ -105,7 +106,7 @@ def list_backups(
         query = query.where(BackupRecord.target_type == "task", BackupRecord.target_id == task_id)
     if kind is not None:
         if kind not in ("annotations", "full"):
-            raise bad_request("kind must be 'annotations' or 'full'")
+            raise Invalid("kind must be 'annotations' or 'full'")
         query = query.where(BackupRecord.kind == kind)
     query = query.order_by(BackupRecord.created_date.desc(), BackupRecord.id.desc())
     return paginate(request, session, query, lambda rows: [record_json(r) for r in rows])
@@ -119,9 +120,9 @@ def create_backup(
     session: Session = Depends(db_session),
 ) -> Response:
     if body.kind not in ("annotations", "full"):
-        raise bad_request("kind must be 'annotations' or 'full'")
+        raise Invalid("kind must be 'annotations' or 'full'")
     if (body.project_id is None) == (body.task_id is None):
-        raise bad_request("give either project_id or task_id (of a task outside a project)")
+        raise Invalid("give either project_id or task_id (of a task outside a project)")
     if body.project_id is not None:
         target_type, target_id = "project", body.project_id
         project = session.get(Project, target_id)
@@ -137,7 +138,7 @@ def create_backup(
             and (user.is_admin or user.id in (task.owner_id, task.assignee_id))
         )
     if not allowed:
-        raise not_found("Project" if target_type == "project" else "Task")
+        raise NotFound.of("Project" if target_type == "project" else "Task")
     rq_id = background.create(
         request.app.state.db,
         operation="backup:create",
@@ -180,7 +181,7 @@ def download_backup(
     try:
         chunks = periodic.iter_bytes(record.path)
     except StorageError as exc:
-        raise ApiError(502, f"the backup cannot be read from the storage: {exc}") from exc
+        raise LabelVaultError(f"the backup cannot be read from the storage: {exc}", 502) from exc
     name = record.path.rsplit("/", 1)[-1]
     return StreamingResponse(
         chunks,
@@ -204,7 +205,7 @@ def delete_backup(
     try:
         backup_service(request).delete(record.id)
     except StorageError as exc:
-        raise ApiError(502, f"the backup cannot be deleted from the storage: {exc}") from exc
+        raise LabelVaultError(f"the backup cannot be deleted from the storage: {exc}", 502) from exc
     return Response(status_code=204)
 
 
@@ -219,9 +220,9 @@ def restore_backup(
     record = _visible_record(session, user, backup_id)
     mode = (body or RestoreRequest()).mode
     if mode not in ("new", "replace"):
-        raise bad_request("mode must be 'new' or 'replace'")
+        raise Invalid("mode must be 'new' or 'replace'")
     if record.status != "good":
-        raise bad_request(f"backup {record.id} is marked corrupt and cannot be restored")
+        raise Invalid(f"backup {record.id} is marked corrupt and cannot be restored")
     rq_id = background.create(
         request.app.state.db,
         operation="backup:restore",
@@ -241,9 +242,9 @@ def _storage_call(func: Any, *args: Any) -> Any:
     try:
         return func(*args)
     except snapshots.SnapshotError as exc:
-        raise not_found(str(exc)) from exc
+        raise NotFound.of(str(exc)) from exc
     except StorageError as exc:
-        raise ApiError(502, f"the storage failed: {exc}") from exc
+        raise LabelVaultError(f"the storage failed: {exc}", 502) from exc
 
 
 @router.get("/api/snapshots")

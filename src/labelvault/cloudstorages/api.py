@@ -10,14 +10,15 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from labelvault.accounts import permissions
+from labelvault.access import permissions
 from labelvault.accounts.api import basic_user, users_by_id
 from labelvault.accounts.auth import current_user
 from labelvault.accounts.models import User
 from labelvault.cloudstorages import service
 from labelvault.cloudstorages.models import CloudStorage
 from labelvault.cloudstorages.schemas import CloudStorageWrite
-from labelvault.http import ApiError, bad_request, db_session, forbidden, not_found, paginate
+from labelvault.errors import Conflict, Forbidden, Invalid, NotFound
+from labelvault.http import db_session, paginate
 from labelvault.tasks.models import Task
 
 router = APIRouter(tags=["cloudstorages"])
@@ -39,19 +40,19 @@ async def _write_body(request: Request) -> CloudStorageWrite:
             try:
                 data = json.loads(raw)
             except ValueError as exc:
-                raise bad_request("the request body is not valid JSON") from exc
+                raise Invalid("the request body is not valid JSON") from exc
     if not isinstance(data, dict):
-        raise bad_request("the request body must be a JSON object")
+        raise Invalid("the request body must be a JSON object")
     try:
         return CloudStorageWrite.model_validate(data)
     except ValidationError as exc:
-        raise bad_request(str(exc.errors()[0].get("msg"))) from exc
+        raise Invalid(str(exc.errors()[0].get("msg"))) from exc
 
 
 def _visible(session: Session, user: User, cloud_id: int) -> CloudStorage:
     row = session.get(CloudStorage, cloud_id)
     if row is None or not (user.is_admin or row.owner_id == user.id):
-        raise not_found("Cloud storage")
+        raise NotFound.of("Cloud storage")
     return row
 
 
@@ -65,7 +66,7 @@ def _check(request: Request, row: CloudStorage) -> None:
     state = service.status(storage)
     if state != "AVAILABLE":
         hint = "check the credentials" if state == "FORBIDDEN" else "check the bucket name"
-        raise bad_request(f"the cloud storage '{row.resource}' is not reachable ({state}); {hint}")
+        raise Invalid(f"the cloud storage '{row.resource}' is not reachable ({state}); {hint}")
 
 
 def _bind(request: Request) -> None:
@@ -97,7 +98,7 @@ async def create_cloudstorage(
     try:
         service.apply(session, row, data, request.app.state.settings)
     except service.CloudStorageError as exc:
-        raise bad_request(str(exc)) from exc
+        raise Invalid(str(exc)) from exc
     if data.owner_id is not None and not user.is_admin:
         row.owner_id = user.id
     _check(request, row)
@@ -124,12 +125,12 @@ async def update_cloudstorage(
     row = _visible(session, user, cloud_id)
     data = await _write_body(request)
     if data.owner_id is not None and not user.is_admin:
-        raise forbidden("only an admin can give a cloud storage to another user")
+        raise Forbidden("only an admin can give a cloud storage to another user")
     _bind(request)
     try:
         service.apply(session, row, data, request.app.state.settings)
     except service.CloudStorageError as exc:
-        raise bad_request(str(exc)) from exc
+        raise Invalid(str(exc)) from exc
     _check(request, row)
     return _json(request, session, [row])[0]
 
@@ -145,8 +146,8 @@ def delete_cloudstorage(
     used = session.scalar(select(Task.id).where(Task.cloud_storage_id == row.id).limit(1))
     if used is not None:
         # Frames of those tasks are read from the bucket on demand; they would go blank.
-        raise ApiError(
-            409, f"task #{used} reads its frames from this cloud storage; delete the task first"
+        raise Conflict(
+            f"task #{used} reads its frames from this cloud storage; delete the task first"
         )
     session.delete(row)
     service.forget(cloud_id)
@@ -165,12 +166,12 @@ def cloudstorage_content(
 ) -> dict[str, Any]:
     row = _visible(session, user, cloud_id)
     if not 1 <= page_size <= 10_000:
-        raise bad_request("page_size must be between 1 and 10000")
+        raise Invalid("page_size must be between 1 and 10000")
     storage = service.storage_of(row, request.app.state.settings)
     try:
         return service.content(storage, prefix, next_token, page_size)
     except (service.CloudStorageError, ValueError) as exc:
-        raise bad_request(str(exc)) from exc
+        raise Invalid(str(exc)) from exc
 
 
 @router.get("/api/cloudstorages/{cloud_id}/status")
@@ -208,5 +209,5 @@ def cloudstorage_preview(
     try:
         data = service.preview(service.storage_of(row, settings), settings, row.id)
     except (service.CloudStorageError, ValueError) as exc:
-        raise not_found(f"Preview ({exc})") from exc
+        raise NotFound.of(f"Preview ({exc})") from exc
     return Response(data, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=60"})

@@ -14,18 +14,24 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 from sqlalchemy.orm import Session
 
-from labelvault.accounts import permissions
+from labelvault.access import permissions
+from labelvault.access.deps import (
+    project_of,
+    require_task_manager,
+    visible_job,
+    visible_project,
+    visible_task,
+)
 from labelvault.accounts.auth import current_user
 from labelvault.accounts.models import User
 from labelvault.background import service as background
 from labelvault.background.models import Request as BgRequest
 from labelvault.config import Settings
 from labelvault.db.base import utcnow
-from labelvault.http import ApiError, bad_request, db_session, not_found, parse_bool
+from labelvault.errors import Invalid, LabelVaultError, NotFound
+from labelvault.http import db_session, parse_bool
 from labelvault.media.uploads import UploadArea, safe_relative, upload_kind
-from labelvault.projects.api import visible_project
 from labelvault.projects.models import Project
-from labelvault.tasks.api import project_of, require_task_manager, visible_job, visible_task
 from labelvault.tasks.models import Job, Task
 
 from . import jobs as _jobs  # noqa: F401  (registers the request handlers)
@@ -71,7 +77,7 @@ async def _run(request: Request, rq_id: str, inline: bool) -> Response:
 def _check_location(request: Request) -> None:
     location = request.query_params.get("location") or "local"
     if location != "local":
-        raise bad_request("only location=local is supported; download the file instead")
+        raise Invalid("only location=local is supported; download the file instead")
 
 
 # ---- export ---------------------------------------------------------------------------------
@@ -82,7 +88,7 @@ def _export_format(request: Request) -> str:
     entry = FORMATS.get(fmt)
     if entry is None or entry.exporter is None:
         names = ", ".join(f for f, e in FORMATS.items() if e.exporter)
-        raise bad_request(f"unknown export format '{fmt}'; use one of: {names}")
+        raise Invalid(f"unknown export format '{fmt}'; use one of: {names}")
     return fmt
 
 
@@ -138,7 +144,7 @@ async def export_task_dataset(
 ) -> Response:
     task = visible_task(session, user, task_id)
     if task.data_state != "ready":
-        raise bad_request("this task has no data yet, so there is nothing to export")
+        raise Invalid("this task has no data yet, so there is nothing to export")
     return await _start_export(
         request,
         session,
@@ -201,7 +207,7 @@ async def export_task_backup(
     task = visible_task(session, user, task_id)
     require_task_manager(session, user, task)
     if task.data_state != "ready":
-        raise bad_request("this task has no data yet, so it cannot be backed up")
+        raise Invalid("this task has no data yet, so it cannot be backed up")
     return await _start_export(
         request,
         session,
@@ -240,7 +246,7 @@ async def export_project_backup(
 
 def _download(session: Session, user: User, rq_id: str | None, where: dict[str, Any]) -> Response:
     if not rq_id:
-        raise bad_request("rq_id is required: use the result_url of the export request")
+        raise Invalid("rq_id is required: use the result_url of the export request")
     row = session.get(BgRequest, rq_id)
     if (
         row is None
@@ -248,15 +254,15 @@ def _download(session: Session, user: User, rq_id: str | None, where: dict[str, 
         or not row.operation.startswith("export:")
         or any(getattr(row, k) != v for k, v in where.items())
     ):
-        raise not_found("Export")
+        raise NotFound.of("Export")
     if row.status != "finished":
-        raise bad_request(f"the export is {row.status}, not finished; poll /api/requests/{rq_id}")
+        raise Invalid(f"the export is {row.status}, not finished; poll /api/requests/{rq_id}")
     path = Path(row.result_path or "")
     expired = row.finished_date is not None and utcnow() - _aware(row.finished_date) > (
         background.RESULT_TTL
     )
     if expired or not path.is_file():
-        raise ApiError(410, "the export has expired; export again")
+        raise LabelVaultError("the export has expired; export again", 410)
     return FileResponse(
         path,
         media_type="application/zip",
@@ -360,21 +366,21 @@ async def _receive(
         if not name:
             files = area.files()
             if len(files) != 1:
-                raise bad_request("filename is required: the Upload-Filename of the TUS upload")
+                raise Invalid("filename is required: the Upload-Filename of the TUS upload")
             name = files[0].name
         path = _hold(settings, area.take(name))
         area.discard()
         return path
     content_type = request.headers.get("content-type", "")
     if not content_type.startswith("multipart/form-data"):
-        raise bad_request(
+        raise Invalid(
             f"send the file as multipart '{field}', or upload it with Upload-Start/TUS/"
             "Upload-Finish"
         )
     form = await request.form()
     part = form.get(field)
     if part is None or not hasattr(part, "filename"):
-        raise bad_request(f"the multipart body has no file field '{field}'")
+        raise Invalid(f"the multipart body has no file field '{field}'")
     folder = settings.uploads_dir / f"request-{uuid.uuid4().hex}"
     folder.mkdir(parents=True)
     target = folder / safe_relative(part.filename or field)  # type: ignore[union-attr]
@@ -389,7 +395,7 @@ def _import_format(request: Request) -> str:
     entry = FORMATS.get(fmt)
     if entry is None or entry.importer is None:
         names = ", ".join(f for f, e in FORMATS.items() if e.importer)
-        raise bad_request(f"unknown import format '{fmt}'; use one of: {names}")
+        raise Invalid(f"unknown import format '{fmt}'; use one of: {names}")
     return fmt
 
 
@@ -474,7 +480,7 @@ async def import_task_annotations(
 ) -> Response:
     task = _writable_task(session, user, task_id)
     if upload_kind(request) in ("finish", "plain") and task.data_state != "ready":
-        raise bad_request("this task has no data yet; add images before annotations")
+        raise Invalid("this task has no data yet; add images before annotations")
     return await _import(
         request,
         session,
@@ -575,7 +581,7 @@ def _area_for(
     try:
         number = int(ident)
     except ValueError as exc:
-        raise not_found("Upload") from exc
+        raise NotFound.of("Upload") from exc
     if scope == "tasks":
         task = _writable_task(session, user, number)
         return _tus_area(settings, f"task-{task.id}-annotations")

@@ -9,18 +9,19 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy.orm import Session
 
+from labelvault.access.deps import require_task_manager, visible_job, visible_task
 from labelvault.accounts.auth import current_user
 from labelvault.accounts.models import User
 from labelvault.background import service as background
 from labelvault.cloudstorages import service as cloud_service
 from labelvault.cloudstorages.api import router as cloudstorages_router
-from labelvault.http import ApiError, bad_request, db_session, not_found, parse_bool
+from labelvault.errors import Invalid, LabelVaultError, NotFound
+from labelvault.http import db_session, parse_bool
 from labelvault.media import service, sources
 from labelvault.media.images import MediaError
 from labelvault.media.jobs import upload_area
 from labelvault.media.models import Frame
 from labelvault.tasks import service as task_service
-from labelvault.tasks.api import require_task_manager, visible_job, visible_task
 from labelvault.tasks.models import Task
 
 router = APIRouter(tags=["data"])
@@ -40,9 +41,9 @@ async def _json_body(request: Request) -> dict[str, Any]:
     try:
         data = json.loads(raw)
     except ValueError as exc:
-        raise bad_request("the request body is not valid JSON") from exc
+        raise Invalid("the request body is not valid JSON") from exc
     if not isinstance(data, dict):
-        raise bad_request("the request body must be a JSON object")
+        raise Invalid("the request body must be a JSON object")
     return data
 
 
@@ -59,7 +60,7 @@ def server_share(
     try:
         return sources.list_share(request.app.state.settings, directory)
     except sources.SourceError as exc:
-        raise ApiError(404 if "not a folder" in str(exc) else 400, str(exc)) from exc
+        raise LabelVaultError(str(exc), 404 if "not a folder" in str(exc) else 400) from exc
 
 
 @router.post("/api/tasks/{task_id}/data")
@@ -71,7 +72,9 @@ async def upload_data(
 ) -> Response:
     task = _writable_task(session, user, task_id)
     if task.data_state == "uploading":
-        raise ApiError(409, "this task's data is being created; wait for that request to end")
+        raise LabelVaultError(
+            "this task's data is being created; wait for that request to end", 409
+        )
     settings = request.app.state.settings
     area = upload_area(settings, task.id)
     kind = _upload_kind(request)
@@ -79,7 +82,7 @@ async def upload_data(
     # that has data gets the old refusal instead of silently adding frames.
     append = parse_bool(request.query_params.get("append"))
     if task.data_state == "ready" and not append and kind in ("start", "tus", "multiple"):
-        raise bad_request(
+        raise Invalid(
             "this task already has data; add ?append=true to add frames, or create a new task"
         )
     if kind == "start":
@@ -119,7 +122,7 @@ async def upload_data(
         if append:
             params["append"] = True
         return _start_creation(request, session, user, task, params, len(area.files()))
-    except ApiError:
+    except LabelVaultError:
         # A rejected upload ends the upload session: nothing half-received stays behind.
         area.discard()
         raise
@@ -160,15 +163,15 @@ def _start_creation(
     try:
         parsed = service.DataParams.from_request(params)
     except service.DataError as exc:
-        raise bad_request(str(exc)) from exc
+        raise Invalid(str(exc)) from exc
     if task.data_state == "ready" and not parsed.append:
-        raise bad_request(
+        raise Invalid(
             "this task already has data; send append=true to add frames to it, or create a new task"
         )
     if parsed.append and task.data_state != "ready":
-        raise bad_request("append=true needs a task that already has data")
+        raise Invalid("append=true needs a task that already has data")
     if file_count == 0 and not parsed.server_files and not parsed.remote_files:
-        raise bad_request(
+        raise Invalid(
             "no files were given; upload client_files, or send server_files or remote_files"
         )
     if parsed.cloud_storage_id is not None:
@@ -177,9 +180,9 @@ def _start_creation(
         cloud_service.bind(request.app.state.db, request.app.state.settings)
         cloud = session.get(CloudStorage, parsed.cloud_storage_id)
         if cloud is None or not (user.is_admin or cloud.owner_id == user.id):
-            raise bad_request(f"cloud storage #{parsed.cloud_storage_id} not found")
+            raise Invalid(f"cloud storage #{parsed.cloud_storage_id} not found")
         if parsed.append and task.cloud_storage_id not in (None, parsed.cloud_storage_id):
-            raise bad_request("frames of one task come from one cloud storage")
+            raise Invalid("frames of one task come from one cloud storage")
     if not parsed.append:
         task.data_state = "uploading"
     task_id = task.id
@@ -258,7 +261,7 @@ def _file(path: Path, tag: str, media_type: str) -> Response:
 def _one_frame(session: Session, task: Task, number: int) -> Frame:
     frames = service.frames_of(session, task.id, [number])
     if not frames:
-        raise not_found("Frame")
+        raise NotFound.of("Frame")
     return frames[0]
 
 
@@ -273,20 +276,20 @@ def _serve(
 ) -> Response:
     settings = request.app.state.settings
     if task.data_state != "ready":
-        raise bad_request("this task has no data yet")
+        raise Invalid("this task has no data yet")
     if task.cloud_storage_id is not None:
         cloud_service.bind(request.app.state.db, settings)
     if quality not in ("original", "compressed"):
-        raise bad_request("quality must be original or compressed")
+        raise Invalid("quality must be original or compressed")
     version = service.task_version(task)
     try:
         if data_type == "chunk":
             if number is None or number < 0:
-                raise bad_request("chunk number is required")
+                raise Invalid("chunk number is required")
             size = task.chunk_size or 1
             wanted = list(frames_all)[number * size : (number + 1) * size]
             if not wanted:
-                raise not_found("Chunk")
+                raise NotFound.of("Chunk")
             key = service.etag(*wanted).strip('"')
             tag = service.etag(version, "chunk", key, quality, task.image_quality)
             path = service.chunk_path(settings, task, key, quality)
@@ -301,7 +304,7 @@ def _serve(
             if data_type == "preview" and number is None:
                 number = frames_all[0] if len(frames_all) else 0
             if number is None or number not in frames_all:
-                raise bad_request(f"frame number must be within {frames_all[0]}..{frames_all[-1]}")
+                raise Invalid(f"frame number must be within {frames_all[0]}..{frames_all[-1]}")
             if data_type == "preview":
                 tag = service.etag(version, "preview", number)
                 path = service.preview_path(settings, task, number)
@@ -328,12 +331,12 @@ def _serve(
                 service.frame_file(settings, frame), tag, service.original_media_type(frame)
             )
     except MediaError as exc:
-        raise ApiError(422, f"frame cannot be read: {exc}") from exc
+        raise LabelVaultError(f"frame cannot be read: {exc}", 422) from exc
     except (sources.SourceError, FileNotFoundError) as exc:
-        raise ApiError(404, f"the frame's file is missing: {exc}") from exc
+        raise LabelVaultError(f"the frame's file is missing: {exc}", 404) from exc
     if data_type == "context_image":
-        raise not_found("Context image")
-    raise bad_request("type must be frame, chunk, preview or context_image")
+        raise NotFound.of("Context image")
+    raise Invalid("type must be frame, chunk, preview or context_image")
 
 
 @router.get("/api/tasks/{task_id}/data")
@@ -374,7 +377,7 @@ def task_preview(
 ) -> Response:
     task = visible_task(session, user, task_id)
     if task.data_state != "ready":
-        raise not_found("Preview")
+        raise NotFound.of("Preview")
     return _serve(request, session, task, range(task.size), "preview", 0, "compressed")
 
 
@@ -388,8 +391,8 @@ def project_preview(
     """The preview of the project's first task (that this user may see) with data."""
     from sqlalchemy import select
 
-    from labelvault.accounts import permissions
-    from labelvault.projects.api import visible_project
+    from labelvault.access import permissions
+    from labelvault.access.deps import visible_project
 
     visible_project(session, user, project_id)
     task = session.scalars(
@@ -400,7 +403,7 @@ def project_preview(
         .order_by(Task.id)
     ).first()
     if task is None:
-        raise not_found("Preview")
+        raise NotFound.of("Preview")
     return _serve(request, session, task, range(task.size), "preview", 0, "compressed")
 
 
@@ -436,7 +439,7 @@ async def patch_meta(
         if not isinstance(deleted, list) or not all(
             isinstance(f, int) and 0 <= f < task.size for f in deleted
         ):
-            raise bad_request(f"deleted_frames must be frame numbers within 0..{task.size - 1}")
+            raise Invalid(f"deleted_frames must be frame numbers within 0..{task.size - 1}")
         task.deleted_frames = sorted(set(deleted))
         task_service.touch(session, task)
     frames = service.frames_of(session, task.id)

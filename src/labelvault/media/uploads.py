@@ -17,7 +17,8 @@ from pathlib import Path, PurePosixPath
 
 from fastapi import Request, Response, UploadFile
 
-from labelvault.http import ApiError, absolute, bad_request
+from labelvault.errors import Invalid, LabelVaultError
+from labelvault.http import absolute
 
 TUS_VERSION = "1.0.0"
 CHUNK = 1024 * 1024
@@ -45,7 +46,7 @@ def safe_relative(name: str) -> str:
     base = PurePosixPath(name.replace("\\", "/")).name
     base = _SAFE_NAME.sub("_", base).strip()
     if base in ("", ".", ".."):
-        raise bad_request(f"'{name}' is not a usable file name")
+        raise Invalid(f"'{name}' is not a usable file name")
     return base
 
 
@@ -81,9 +82,7 @@ class UploadArea:
     def _unique(self, name: str) -> str:
         if not (self.dir / name).exists():
             return name
-        raise bad_request(
-            f"two files named '{name}' were uploaded; rename one (names must be unique)"
-        )
+        raise Invalid(f"two files named '{name}' were uploaded; rename one (names must be unique)")
 
     async def save_part(self, part: UploadFile) -> str:
         self.ensure()
@@ -99,7 +98,7 @@ class UploadArea:
     def take(self, name: str) -> Path:
         path = self.dir / safe_relative(name)
         if not path.is_file():
-            raise bad_request(f"no uploaded file named '{name}'; upload it first")
+            raise Invalid(f"no uploaded file named '{name}'; upload it first")
         return path
 
     def discard(self) -> None:
@@ -111,9 +110,9 @@ class UploadArea:
         try:
             length = int(request.headers["upload-length"])
         except ValueError as exc:
-            raise bad_request("Upload-Length must be an integer") from exc
+            raise Invalid("Upload-Length must be an integer") from exc
         if length < 0 or length > max_bytes:
-            raise ApiError(413, f"files are limited to {max_bytes} bytes")
+            raise LabelVaultError(f"files are limited to {max_bytes} bytes", 413)
         name = "file"
         for item in request.headers.get("upload-metadata", "").split(","):
             key, _, value = item.strip().partition(" ")
@@ -121,7 +120,7 @@ class UploadArea:
                 try:
                     name = base64.b64decode(value).decode()
                 except ValueError as exc:
-                    raise bad_request("Upload-Metadata filename is not base64") from exc
+                    raise Invalid("Upload-Metadata filename is not base64") from exc
         name = safe_relative(name)
         self.ensure()
         self.tus_dir.mkdir(exist_ok=True)
@@ -139,10 +138,10 @@ class UploadArea:
 
     def _meta(self, file_id: str) -> dict:
         if not re.fullmatch(r"[0-9a-f]{32}", file_id):
-            raise ApiError(404, "upload not found")
+            raise LabelVaultError("upload not found", 404)
         path = self.tus_dir / f"{file_id}.json"
         if not path.exists():
-            raise ApiError(404, "upload not found; start it again")
+            raise LabelVaultError("upload not found; start it again", 404)
         return json.loads(path.read_text())
 
     def tus_offset(self, file_id: str) -> Response:
@@ -163,11 +162,11 @@ class UploadArea:
         meta = self._meta(file_id)
         data = self.tus_dir / file_id
         if not data.exists():
-            raise ApiError(409, "this upload is already complete")
+            raise LabelVaultError("this upload is already complete", 409)
         try:
             offset = int(request.headers.get("upload-offset", ""))
         except ValueError as exc:
-            raise bad_request("Upload-Offset must be an integer") from exc
+            raise Invalid("Upload-Offset must be an integer") from exc
         current = data.stat().st_size
         if offset != current:
             # 409 with the real offset lets the client resume from where we are.
@@ -180,7 +179,7 @@ class UploadArea:
             async for chunk in request.stream():
                 if written + len(chunk) > meta["length"]:
                     out.truncate(current)
-                    raise bad_request("more bytes were sent than Upload-Length announced")
+                    raise Invalid("more bytes were sent than Upload-Length announced")
                 out.write(chunk)
                 written += len(chunk)
             out.flush()

@@ -8,12 +8,16 @@ from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from labelvault.accounts import permissions
+from labelvault.access import permissions
+from labelvault.access.deps import (
+    visible_project,
+)
 from labelvault.accounts.api import basic_user, users_by_id
 from labelvault.accounts.auth import current_user
 from labelvault.accounts.models import User
 from labelvault.db.base import utcnow
-from labelvault.http import absolute, apply_sort, bad_request, db_session, not_found, paginate
+from labelvault.errors import Invalid, NotFound
+from labelvault.http import absolute, apply_sort, db_session, paginate
 from labelvault.projects import service
 from labelvault.projects.models import Label, Project
 from labelvault.projects.schemas import LabelRead, LabelWrite, ProjectRead, ProjectWrite
@@ -79,18 +83,9 @@ def projects_json(request: Request, session: Session, projects: list[Project]) -
     ]
 
 
-def visible_project(session: Session, user: User, project_id: int) -> Project:
-    project = session.scalars(
-        select(Project).where(Project.id == project_id, permissions.project_filter(user))
-    ).first()
-    if project is None:
-        raise not_found("Project")
-    return project
-
-
 def _check_user(session: Session, user_id: int | None, role: str) -> None:
     if user_id is not None and session.get(User, user_id) is None:
-        raise bad_request({f"{role}_id": [f"user {user_id} does not exist"]})
+        raise Invalid({f"{role}_id": [f"user {user_id} does not exist"]})
 
 
 @router.get("/api/projects")
@@ -141,7 +136,7 @@ def create_project(
             body.assignee_id,
         )
     except service.LabelError as exc:
-        raise bad_request(str(exc)) from exc
+        raise Invalid(str(exc)) from exc
     return projects_json(request, session, [project])[0]
 
 
@@ -190,7 +185,7 @@ def update_project(
         if body.labels is not None:
             service.update_labels(session, body.labels, project_id=project.id)
     except service.LabelError as exc:
-        raise bad_request(str(exc)) from exc
+        raise Invalid(str(exc)) from exc
     service.touch(project)
     session.flush()
     return projects_json(request, session, [project])[0]
@@ -227,14 +222,14 @@ def _labels_query(
             select(Job).where(Job.id == job_id, permissions.job_filter(user))
         ).first()
         if job is None:
-            raise not_found("Job")
+            raise NotFound.of("Job")
         task_id = job.task_id
     if task_id is not None:
         task = session.scalars(
             select(Task).where(Task.id == task_id, permissions.task_filter(user))
         ).first()
         if task is None:
-            raise not_found("Task")
+            raise NotFound.of("Task")
         if task.project_id is not None:
             return query.where(Label.project_id == task.project_id)
         return query.where(Label.task_id == task.id)
@@ -282,11 +277,11 @@ def list_labels(
 def _label_or_404(session: Session, user: User, label_id: int) -> Label:
     label = session.get(Label, label_id)
     if label is None:
-        raise not_found("Label")
+        raise NotFound.of("Label")
     root = session.get(Label, label.parent_id) if label.parent_id else label
     owner_query = _labels_query(session, user, None, None, None).where(Label.id == root.id)
     if session.scalars(owner_query).first() is None:
-        raise not_found("Label")
+        raise NotFound.of("Label")
     return label
 
 
@@ -323,7 +318,7 @@ def update_label(
     try:
         service.update_labels(session, [body], project_id=label.project_id, task_id=label.task_id)
     except service.LabelError as exc:
-        raise bad_request(str(exc)) from exc
+        raise Invalid(str(exc)) from exc
     session.flush()
     return service.label_json(session, label)
 

@@ -8,12 +8,19 @@ from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from labelvault.accounts import permissions
+from labelvault.access import permissions
+from labelvault.access.deps import (
+    project_of,
+    require_task_manager,
+    visible_job,
+    visible_task,
+)
 from labelvault.accounts.api import basic_user, users_by_id
 from labelvault.accounts.auth import current_user
 from labelvault.accounts.models import User
 from labelvault.db.base import utcnow
-from labelvault.http import absolute, apply_sort, bad_request, db_session, not_found, paginate
+from labelvault.errors import Forbidden, Invalid
+from labelvault.http import absolute, apply_sort, db_session, paginate
 from labelvault.projects import service as project_service
 from labelvault.projects.models import Project
 from labelvault.tasks import service
@@ -96,26 +103,6 @@ def tasks_json(request: Request, session: Session, tasks: list[Task]) -> list[di
     return out
 
 
-def visible_task(session: Session, user: User, task_id: int) -> Task:
-    task = session.scalars(
-        select(Task).where(Task.id == task_id, permissions.task_filter(user))
-    ).first()
-    if task is None:
-        raise not_found("Task")
-    return task
-
-
-def project_of(session: Session, task: Task) -> Project | None:
-    return session.get(Project, task.project_id) if task.project_id else None
-
-
-def require_task_manager(session: Session, user: User, task: Task) -> None:
-    permissions.require(
-        permissions.manages_task(user, task, project_of(session, task)),
-        "Only the task's owner or assignee (or its project's) may do this.",
-    )
-
-
 TASK_SORT = {
     "id": Task.id,
     "name": Task.name,
@@ -181,14 +168,14 @@ def list_tasks(
         elif status == "completed":
             query = query.where(Task.id.in_(select(Job.task_id)), ~Task.id.in_(not_done))
         else:
-            raise bad_request("status must be annotation, validation or completed")
+            raise Invalid("status must be annotation, validation or completed")
     query = apply_sort(query, sort, TASK_SORT, Task.id.desc() if not sort else Task.id)
     return paginate(request, session, query, lambda rows: tasks_json(request, session, rows))
 
 
 def _check_user(session: Session, user_id: int | None, field: str) -> None:
     if user_id is not None and session.get(User, user_id) is None:
-        raise bad_request({field: [f"user {user_id} does not exist"]})
+        raise Invalid({field: [f"user {user_id} does not exist"]})
 
 
 @router.post("/api/tasks", status_code=201, response_model=TaskRead)
@@ -205,7 +192,7 @@ def create_task(
             select(Project).where(Project.id == body.project_id, permissions.project_filter(user))
         ).first()
         if project is None:
-            raise bad_request({"project_id": [f"project {body.project_id} not found"]})
+            raise Invalid({"project_id": [f"project {body.project_id} not found"]})
         permissions.require(
             permissions.manages_project(user, project),
             "Only the project's owner or assignee may add tasks to it.",
@@ -226,7 +213,7 @@ def create_task(
             assignee_id=body.assignee_id,
         )
     except (service.TaskError, project_service.LabelError) as exc:
-        raise bad_request(str(exc)) from exc
+        raise Invalid(str(exc)) from exc
     return tasks_json(request, session, [task])[0]
 
 
@@ -279,7 +266,7 @@ def update_task(
                 )
             ).first()
             if project is None:
-                raise bad_request({"project_id": [f"project {body.project_id} not found"]})
+                raise Invalid({"project_id": [f"project {body.project_id} not found"]})
             permissions.require(
                 permissions.manages_project(user, project),
                 "Only the project's owner or assignee may add tasks to it.",
@@ -290,7 +277,7 @@ def update_task(
                 raise service.TaskError("this task uses its project's labels; change those")
             project_service.update_labels(session, body.labels, task_id=task.id)
     except (service.TaskError, project_service.LabelError) as exc:
-        raise bad_request(str(exc)) from exc
+        raise Invalid(str(exc)) from exc
     service.touch(session, task)
     session.flush()
     return tasks_json(request, session, [task])[0]
@@ -372,13 +359,6 @@ def jobs_json(request: Request, session: Session, jobs: list[Job]) -> list[dict[
     ]
 
 
-def visible_job(session: Session, user: User, job_id: int) -> Job:
-    job = session.scalars(select(Job).where(Job.id == job_id, permissions.job_filter(user))).first()
-    if job is None:
-        raise not_found("Job")
-    return job
-
-
 JOB_SORT = {
     "id": Job.id,
     "task_id": Job.task_id,
@@ -451,11 +431,11 @@ def update_job(
     manager = permissions.manages_task(user, task, project_of(session, task))
     fields = body.model_fields_set
     if ("assignee" in fields or "stage" in fields) and not manager:
-        raise permissions.forbidden(
+        raise Forbidden(
             "Only the task's or project's owner or assignee may change a job's stage or assignee."
         )
     if "state" in fields and not (manager or job.assignee_id == user.id):
-        raise permissions.forbidden("Only the job's assignee may change its state.")
+        raise Forbidden("Only the job's assignee may change its state.")
     if "assignee" in fields:
         _check_user(session, body.assignee, "assignee")
     try:
@@ -467,7 +447,7 @@ def update_job(
             assignee_set="assignee" in fields,
         )
     except service.TaskError as exc:
-        raise bad_request(str(exc)) from exc
+        raise Invalid(str(exc)) from exc
     service.touch(session, task)
     return jobs_json(request, session, [job])[0]
 

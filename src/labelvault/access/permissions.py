@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy import ColumnElement, or_, select, true
 
 from labelvault.accounts.models import User
-from labelvault.http import forbidden
+from labelvault.errors import Forbidden
 from labelvault.projects.models import Project
 from labelvault.tasks.models import Job, Task
 
@@ -77,9 +77,9 @@ def manages_task(user: User, task: Task, project: Project | None) -> bool:
 def require_creator(user: User) -> None:
     """Workers annotate; only users and admins create projects and tasks."""
     if user.role == "worker":
-        raise forbidden("Workers cannot create projects or tasks; ask an admin for the user role.")
+        raise Forbidden("Workers cannot create projects or tasks; ask an admin for the user role.")
 
 
 def require(condition: bool, detail: str) -> None:
     if not condition:
-        raise forbidden(detail)
+        raise Forbidden(detail)

@@ -1,0 +1,1 @@
+"""Who may see and change what: visibility filters, edit rules and the endpoints' deps."""

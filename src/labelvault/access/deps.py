@@ -1,0 +1,120 @@
+"""The visibility and edit rules as FastAPI dependencies: `VisibleTask`, `EditableJob`, ...
+
+Each rule is written once here; endpoints name the type they need and get the row or a
+404/403 that says what is missing. The plain functions serve code that holds an id only.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from labelvault.access import permissions
+from labelvault.accounts.auth import current_user
+from labelvault.accounts.models import User
+from labelvault.errors import NotFound
+from labelvault.http import db_session
+from labelvault.projects.models import Project
+from labelvault.tasks.models import Job, Task
+
+DbSession = Annotated[Session, Depends(db_session)]
+CurrentUser = Annotated[User, Depends(current_user)]
+
+
+def visible_project(session: Session, user: User, project_id: int) -> Project:
+    project = session.scalars(
+        select(Project).where(Project.id == project_id, permissions.project_filter(user))
+    ).first()
+    if project is None:
+        raise NotFound.of("Project")
+    return project
+
+
+def visible_task(session: Session, user: User, task_id: int) -> Task:
+    task = session.scalars(
+        select(Task).where(Task.id == task_id, permissions.task_filter(user))
+    ).first()
+    if task is None:
+        raise NotFound.of("Task")
+    return task
+
+
+def visible_job(session: Session, user: User, job_id: int) -> Job:
+    job = session.scalars(select(Job).where(Job.id == job_id, permissions.job_filter(user))).first()
+    if job is None:
+        raise NotFound.of("Job")
+    return job
+
+
+def project_of(session: Session, task: Task) -> Project | None:
+    return session.get(Project, task.project_id) if task.project_id else None
+
+
+def require_project_manager(user: User, project: Project) -> None:
+    permissions.require(
+        permissions.manages_project(user, project),
+        "Only the project's owner or assignee (or an admin) may do this.",
+    )
+
+
+def require_task_manager(session: Session, user: User, task: Task) -> None:
+    permissions.require(
+        permissions.manages_task(user, task, project_of(session, task)),
+        "Only the task's owner or assignee (or its project's) may do this.",
+    )
+
+
+def may_edit_job(session: Session, user: User, job: Job, task: Task | None = None) -> bool:
+    """The job's assignee and whoever manages its task may change its annotations."""
+    task = task or session.get(Task, job.task_id)
+    return job.assignee_id == user.id or permissions.manages_task(
+        user, task, project_of(session, task)
+    )
+
+
+def require_job_editor(session: Session, user: User, job: Job, task: Task | None = None) -> None:
+    permissions.require(
+        may_edit_job(session, user, job, task),
+        "Only the job's assignee or the task's owner/assignee may annotate it.",
+    )
+
+
+def _visible_project(project_id: int, session: DbSession, user: CurrentUser) -> Project:
+    return visible_project(session, user, project_id)
+
+
+def _managed_project(project_id: int, session: DbSession, user: CurrentUser) -> Project:
+    project = visible_project(session, user, project_id)
+    require_project_manager(user, project)
+    return project
+
+
+def _visible_task(task_id: int, session: DbSession, user: CurrentUser) -> Task:
+    return visible_task(session, user, task_id)
+
+
+def _managed_task(task_id: int, session: DbSession, user: CurrentUser) -> Task:
+    task = visible_task(session, user, task_id)
+    require_task_manager(session, user, task)
+    return task
+
+
+def _visible_job(job_id: int, session: DbSession, user: CurrentUser) -> Job:
+    return visible_job(session, user, job_id)
+
+
+def _editable_job(job_id: int, session: DbSession, user: CurrentUser) -> Job:
+    job = visible_job(session, user, job_id)
+    require_job_editor(session, user, job)
+    return job
+
+
+VisibleProject = Annotated[Project, Depends(_visible_project)]
+ManagedProject = Annotated[Project, Depends(_managed_project)]
+VisibleTask = Annotated[Task, Depends(_visible_task)]
+ManagedTask = Annotated[Task, Depends(_managed_task)]
+VisibleJob = Annotated[Job, Depends(_visible_job)]
+EditableJob = Annotated[Job, Depends(_editable_job)]
