@@ -221,7 +221,7 @@ def delete_job_annotations(
     job_id: int, user: User = Depends(current_user), session: Session = Depends(db_session)
 ) -> Response:
     job, _ = _editable_job(session, user, job_id)
-    service.clear(session.connection(), [job.id])
+    service.clear_jobs(session, [job.id])
     _bump(session, [job.id])
     return Response(status_code=204)
 
@@ -300,6 +300,6 @@ def delete_task_annotations(
     task = _editable_task(session, user, task_id)
     job_ids = _job_ids(session, task)
     if job_ids:
-        service.clear(session.connection(), job_ids)
+        service.clear_jobs(session, job_ids)
         _bump(session, job_ids)
     return Response(status_code=204)

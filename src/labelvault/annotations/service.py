@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, func, select, text, update
 from sqlalchemy.orm import Session
 
+from labelvault.annotations import events
 from labelvault.annotations.models import LabeledImage, LabeledShape, LabeledTrack, TrackedShape
 from labelvault.annotations.validation import (
     AnnotationError,
@@ -143,11 +144,22 @@ class Written:
     ids: dict[str, list[int]]
     rows: Rows | None = None
     element_ids: list[int] = field(default_factory=list)
+    _parts: tuple[list[str], list[str], list[str]] | None = None
 
     def reply(self, version: int) -> bytes:
         """The written objects with their ids, built from memory (no read-back of a job)."""
+        if self._parts is None:
+            self._parts = self._render_parts()
+        return render(version, self._parts)
+
+    def ids_only(self) -> bytes:
+        """`{"tags": [{"id": ..}], ...}`: what a delete removed."""
+        parts = tuple([f'{{"id":{i}}}' for i in self.ids.get(k, [])] for k in _TOP_TABLES)
+        return render(0, parts)  # type: ignore[arg-type]
+
+    def _render_parts(self) -> tuple[list[str], list[str], list[str]]:
         if self.rows is None:
-            return render(version, ([], [], []))
+            return ([], [], [])
         rows = self.rows
         tags = [_with_id(i, r["body"]) for i, r in zip(self.ids["tags"], rows.tags, strict=True)]
         element_ids = iter(self.element_ids)
@@ -163,7 +175,7 @@ class Written:
             if self.ids["tracks"]
             else []
         )
-        return render(version, (tags, shapes, tracks))
+        return (tags, shapes, tracks)
 
 
 @without_gc
@@ -227,7 +239,15 @@ def replace(
     before_write()
     conn = session.connection()
     clear(conn, scope.job_ids)
-    return _insert(conn, rows)
+    written = _insert(conn, rows)
+    events.stage(session, scope.job_ids, "replace", lambda: written.reply(0))
+    return written
+
+
+def clear_jobs(session: Session, job_ids: list[int]) -> None:
+    """DELETE: the jobs keep no annotations."""
+    clear(session.connection(), job_ids)
+    events.stage(session, job_ids, "replace", lambda: render(0, ([], [], [])))
 
 
 def _existing_ids(conn: Connection, table: Any, job_ids: list[int], ids: Iterable[int]) -> set[int]:
@@ -263,7 +283,9 @@ def patch(
     if action == "create":
         rows = build_rows(data, scope)
         before_write()
-        return _insert(conn, rows)
+        created = _insert(conn, rows)
+        events.stage(session, scope.job_ids, "create", lambda: created.reply(0))
+        return created
     errors = []
     found_ids: dict[str, set[int]] = {}
     for name, table, objects in groups:
@@ -281,7 +303,9 @@ def patch(
     if action == "delete":
         before_write()
         _delete_ids(conn, found_ids)
-        return Written(conn, {name: sorted(ids) for name, ids in found_ids.items()})
+        deleted = Written(conn, {name: sorted(ids) for name, ids in found_ids.items()})
+        events.stage(session, scope.job_ids, "delete", deleted.ids_only)
+        return deleted
     rows = build_rows(data, scope)
     before_write()
     # An update replaces each object whole (its elements and keyframes too), keeping its id.
@@ -295,7 +319,9 @@ def patch(
             conn.execute(update(table).where(table.id == object_id).values(**row))
     ids = {k: [i for i in v if i is not None] for k, v in rows.ids.items()}
     element_ids = _insert_children(conn, rows, ids["shapes"], ids["tracks"])
-    return Written(conn, ids, rows, element_ids)
+    updated = Written(conn, ids, rows, element_ids)
+    events.stage(session, scope.job_ids, "update", lambda: updated.reply(0))
+    return updated
 
 
 def _payload_id(obj: Any) -> int | None:

@@ -1,0 +1,74 @@
+"""Listeners told of every annotation change once its transaction commits (the journal is one).
+
+The service stages each write on its session; the change is rendered before the commit (the
+connection is still open) and handed to listeners right after it, so a listener hears only
+what is durable in the database and hears it before the client gets its reply.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+_STAGED = "labelvault.annotation_changes"
+
+
+@dataclass(frozen=True)
+class AnnotationChange:
+    """One committed write to the annotations of some jobs.
+
+    `action` is "replace" (the jobs now hold exactly `objects`), "create", "update" (the
+    objects, with their ids, now exist as given) or "delete" (the objects with these ids are
+    gone). `objects` is the JSON `{"tags": [...], "shapes": [...], "tracks": [...]}` with
+    every object's id, as the API replies.
+    """
+
+    job_ids: tuple[int, ...]
+    action: str
+    objects: bytes
+
+
+Listener = Callable[[Engine, list[AnnotationChange]], None]
+_listeners: list[Listener] = []
+
+
+def subscribe(listener: Listener) -> Callable[[], None]:
+    """Register a listener; returns the function that removes it again."""
+    _listeners.append(listener)
+    return lambda: _listeners.remove(listener) if listener in _listeners else None
+
+
+def stage(session: Session, job_ids: list[int], action: str, render: Callable[[], bytes]) -> None:
+    """Queue a change; `render` runs before the commit, listeners hear it after."""
+    if not _listeners:
+        return
+    session.info.setdefault(_STAGED, []).append((tuple(job_ids), action, render))
+
+
+@event.listens_for(Session, "before_commit")
+def _render(session: Session) -> None:
+    staged = session.info.get(_STAGED)
+    if staged:
+        session.info[_STAGED] = [
+            AnnotationChange(job_ids, action, render()) for job_ids, action, render in staged
+        ]
+
+
+@event.listens_for(Session, "after_commit")
+def _publish(session: Session) -> None:
+    changes: list[Any] = session.info.pop(_STAGED, None) or []
+    if not changes:
+        return
+    engine = session.get_bind()
+    for listener in list(_listeners):
+        listener(engine, changes)  # type: ignore[arg-type]
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop(session: Session) -> None:
+    session.info.pop(_STAGED, None)
