@@ -2,10 +2,28 @@
 
 from __future__ import annotations
 
+import re
+import secrets
 from pathlib import Path
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+INSTANCE_NAME_FILE = "instance-name"
+_NAME_OK = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def default_instance_name(data_dir: Path) -> str:
+    """The data dir's folder name plus a short random part: unique, and readable in a listing."""
+    base = _NAME_OK.sub("-", data_dir.resolve().name).strip("-.") or "labelvault"
+    return f"{base}-{secrets.token_hex(3)}"
+
+
+def valid_instance_name(name: str) -> str:
+    """Instance names become storage folder names: letters, digits, '.', '_' and '-'."""
+    if not name or _NAME_OK.search(name) or name.startswith("."):
+        raise ValueError(f"instance name {name!r} may hold only letters, digits, '.', '_' and '-'")
+    return name
 
 
 class Settings(BaseSettings):
@@ -33,6 +51,11 @@ class Settings(BaseSettings):
     # s3://…, az://…, gs://…. By default a folder next to the data dir (not inside it, so
     # `labelvault instance delete` keeps the snapshot it writes).
     storage_url: str | None = None
+    # Refuse to start without a storage_url (a platform wants backups off the data's disk).
+    storage_required: bool = False
+    # Everything this instance writes in the storage sits under this name, so several
+    # deployments share one storage safely; by default derived once and kept in the data dir.
+    instance_name: str | None = None
     # Remote URLs (remote_files): private, loopback and link-local targets are refused unless
     # listed here (comma list of hosts, IPs or CIDRs; "*" allows any) — guards against SSRF.
     remote_allowed_hosts: str = ""
@@ -67,6 +90,23 @@ class Settings(BaseSettings):
             return self.storage_url
         data_dir = self.data_dir.resolve()
         return str(data_dir.with_name(data_dir.name + "-storage"))
+
+    @property
+    def resolved_instance_name(self) -> str:
+        """The configured name, else the one kept in the data dir, else a new one kept there."""
+        if self.instance_name:
+            return self.instance_name
+        kept = self.data_dir / INSTANCE_NAME_FILE
+        if kept.is_file():
+            name = kept.read_text().strip()
+            if name:
+                return name
+        name = default_instance_name(self.data_dir)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        tmp = kept.with_suffix(".tmp")
+        tmp.write_text(name + "\n")
+        tmp.replace(kept)
+        return name
 
     @property
     def media_dir(self) -> Path:
