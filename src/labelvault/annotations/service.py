@@ -588,8 +588,13 @@ __all__ = [
     "build_rows",
     "check_value",
     "count",
+    "frame_window",
     "parse",
     "patch",
     "read",
     "replace",
+    "shape_elements",
+    "shapes_page",
+    "tags_page",
+    "track_rows",
 ]
