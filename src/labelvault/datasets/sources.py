@@ -31,6 +31,8 @@ def _load(body: str) -> dict[str, Any]:
 
 
 class Names:
+    """Label and attribute ids to names: stored bodies become format objects."""
+
     def __init__(self, schema: Schema) -> None:
         self.labels = schema.names
         self.attrs = schema.attr_names
