@@ -23,11 +23,11 @@ from labelvault.backups import service as backups
 from labelvault.backups.api import router as backups_router
 from labelvault.cloudstorages import service as cloud_service
 from labelvault.config import Settings
+from labelvault.datasets import handlers as _datasets_handlers  # noqa: F401  (registers handlers)
+from labelvault.datasets.api import router as formats_router
 from labelvault.db import Database
 from labelvault.db.migrate import upgrade
 from labelvault.errors import LabelVaultError
-from labelvault.formats import jobs as _formats_jobs  # noqa: F401  (registers handlers)
-from labelvault.formats.api import router as formats_router
 from labelvault.media import jobs as _media_jobs  # noqa: F401  (registers handlers)
 from labelvault.media import service as media_service
 from labelvault.media.api import router as media_router

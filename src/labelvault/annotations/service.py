@@ -488,6 +488,98 @@ def count(session: Session, job_ids: list[int]) -> dict[str, int]:
     }
 
 
+# ---- streaming reads (dataset exports and backups) ------------------------------------------
+# Exports of millions of objects read a window of frames, or a page of ids, at a time, so
+# memory holds one window; these return the stored bodies with what the caller groups by.
+
+
+def frame_window(
+    conn: Connection, job_ids: list[int], start: int, stop: int
+) -> tuple[list[tuple[int, str]], list[tuple[int, int | None, int, str]]]:
+    """Tags as (frame, body) and shapes as (id, parent_id, frame, body) on frames start..stop."""
+    tags = conn.execute(
+        select(LabeledImage.frame, LabeledImage.body)
+        .where(
+            LabeledImage.job_id.in_(job_ids),
+            LabeledImage.frame >= start,
+            LabeledImage.frame <= stop,
+        )
+        .order_by(LabeledImage.id)
+    )
+    shapes = conn.execute(
+        select(LabeledShape.id, LabeledShape.parent_id, LabeledShape.frame, LabeledShape.body)
+        .where(
+            LabeledShape.job_id.in_(job_ids),
+            LabeledShape.frame >= start,
+            LabeledShape.frame <= stop,
+        )
+        .order_by(LabeledShape.id)
+    )
+    return [(f, b) for f, b in tags], [(i, p, f, b) for i, p, f, b in shapes]
+
+
+def tags_page(conn: Connection, job_id: int, after: int, limit: int) -> list[tuple[int, int, str]]:
+    """(id, frame, body) of the job's tags with ids above `after`, in id order (keyset paging)."""
+    rows = conn.execute(
+        select(LabeledImage.id, LabeledImage.frame, LabeledImage.body)
+        .where(LabeledImage.job_id == job_id, LabeledImage.id > after)
+        .order_by(LabeledImage.id)
+        .limit(limit)
+    )
+    return [(i, f, b) for i, f, b in rows]
+
+
+def shapes_page(
+    conn: Connection, job_id: int, after: int, limit: int
+) -> list[tuple[int, int, str]]:
+    """(id, frame, body) of the job's top-level shapes with ids above `after`, in id order."""
+    rows = conn.execute(
+        select(LabeledShape.id, LabeledShape.frame, LabeledShape.body)
+        .where(
+            LabeledShape.job_id == job_id,
+            LabeledShape.parent_id.is_(None),
+            LabeledShape.id > after,
+        )
+        .order_by(LabeledShape.id)
+        .limit(limit)
+    )
+    return [(i, f, b) for i, f, b in rows]
+
+
+def shape_elements(conn: Connection, parent_ids: list[int]) -> list[tuple[int, int, str]]:
+    """(parent_id, frame, body) of the elements of these skeleton shapes, in id order."""
+    rows = conn.execute(
+        select(LabeledShape.parent_id, LabeledShape.frame, LabeledShape.body)
+        .where(LabeledShape.parent_id.in_(parent_ids))
+        .order_by(LabeledShape.id)
+    )
+    return [(p, f, b) for p, f, b in rows]
+
+
+def track_rows(
+    conn: Connection, job_ids: list[int]
+) -> tuple[list[tuple[int, int | None, str]], dict[int, list[str]]]:
+    """The jobs' tracks as (id, parent_id, body) and each track's keyframe bodies by frame."""
+    rows = [
+        (i, p, b)
+        for i, p, b in conn.execute(
+            select(LabeledTrack.id, LabeledTrack.parent_id, LabeledTrack.body)
+            .where(LabeledTrack.job_id.in_(job_ids))
+            .order_by(LabeledTrack.id)
+        )
+    ]
+    keyframes: dict[int, list[str]] = {}
+    ids = [r[0] for r in rows]
+    for start in range(0, len(ids), 5000):
+        for track_id, body in conn.execute(
+            select(TrackedShape.track_id, TrackedShape.body)
+            .where(TrackedShape.track_id.in_(ids[start : start + 5000]))
+            .order_by(TrackedShape.frame, TrackedShape.id)
+        ):
+            keyframes.setdefault(track_id, []).append(body)
+    return rows, keyframes
+
+
 __all__ = [
     "AnnotationError",
     "Written",
@@ -496,8 +588,13 @@ __all__ = [
     "build_rows",
     "check_value",
     "count",
+    "frame_window",
     "parse",
     "patch",
     "read",
     "replace",
+    "shape_elements",
+    "shapes_page",
+    "tags_page",
+    "track_rows",
 ]

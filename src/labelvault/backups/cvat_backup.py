@@ -24,10 +24,11 @@ from sqlalchemy.orm import Session
 
 from labelvault.annotations import service as annotation_service
 from labelvault.config import Settings
+from labelvault.datasets import backup as cvat_backup
+from labelvault.datasets import sources as format_service
 from labelvault.db import Database
 from labelvault.db.base import iso, utcnow
-from labelvault.formats import cvat_backup, get_exporter
-from labelvault.formats import service as format_service
+from labelvault.formats import get_exporter
 from labelvault.formats.base import FormatError
 from labelvault.projects.models import Project
 from labelvault.tasks import service as task_service

@@ -24,8 +24,8 @@ from labelvault.backups.config import KINDS, BackupConfig
 from labelvault.backups.models import BackupRecord, BackupStatus
 from labelvault.backups.rotation import Item, plan
 from labelvault.config import Settings
+from labelvault.datasets import backup as cvat_format
 from labelvault.db import Database
-from labelvault.formats import cvat_backup as cvat_format
 from labelvault.projects import service as project_service
 from labelvault.projects.models import Label, Project
 from labelvault.storage import Storage, StorageError, StorageNotFoundError

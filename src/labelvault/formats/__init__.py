@@ -1,4 +1,4 @@
-"""Dataset formats: import/export modules and the CVAT backup archive."""
+"""Dataset formats as pure codecs: readers/writers of each format and the CVAT backup layout."""
 
 from .base import (
     AttributeDef,

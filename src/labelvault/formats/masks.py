@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -186,10 +185,6 @@ def box_points_of_bitmap(bitmap: NDArray[np.bool_]) -> tuple[int, int, int, int]
     if xs.size == 0:
         return 0, 0, 0, 0
     return int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1
-
-
-def ceil_box(x1: float, y1: float, x2: float, y2: float) -> tuple[int, int, int, int]:
-    return math.floor(x1), math.floor(y1), math.ceil(x2), math.ceil(y2)
 
 
 def encode_coco_string(counts: Sequence[int]) -> str:

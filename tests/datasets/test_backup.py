@@ -7,7 +7,7 @@ import json
 import zipfile
 
 from tests.conftest import LABELS, png_bytes
-from tests.formats_api.conftest import (
+from tests.datasets.conftest import (
     canon_shapes,
     label_ids,
     multipart_upload,
@@ -134,7 +134,7 @@ def test_task_backup_restores_equal(admin, annotated_task, make_user) -> None:  
 
 
 def test_project_backup_with_two_tasks(admin, task_with_data) -> None:  # type: ignore[no-untyped-def]
-    from tests.formats_api.conftest import sample_annotations
+    from tests.datasets.conftest import sample_annotations
 
     project = admin.post("/api/projects", json={"name": "proj", "labels": LABELS}).json()
     tasks = []

@@ -26,7 +26,7 @@ SERVER = """
 import sys, uvicorn
 from labelvault.app import create_app, prepare
 from labelvault.config import Settings
-from labelvault.formats.api import router
+from labelvault.datasets.api import router
 settings = Settings()
 db, _ = prepare(settings)
 app = create_app(settings, db)

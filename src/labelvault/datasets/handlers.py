@@ -1,4 +1,4 @@
-"""Background work of the formats domain: dataset/backup exports, imports and restores."""
+"""Background work of the datasets domain: dataset/backup exports, imports and restores."""
 
 from __future__ import annotations
 
@@ -11,12 +11,13 @@ from pathlib import Path
 
 from labelvault.background.service import RESULT_TTL, JobContext, RequestFailed, handler
 from labelvault.config import Settings
+from labelvault.formats.base import FormatError
+from labelvault.formats.registry import FORMATS, get_exporter
+from labelvault.formats.safety import safe_extract_zip
 from labelvault.media.service import DataError
 
-from . import cvat_backup, service
-from .base import FormatError
-from .registry import FORMATS, get_exporter
-from .safety import safe_extract_zip
+from . import backup, imports, sources
+from .base import ImportFailed
 
 
 @contextmanager
@@ -24,7 +25,7 @@ def _user_errors() -> Iterator[None]:
     """Errors a user can fix fail the request with their message, not a traceback."""
     try:
         yield
-    except (service.ImportFailed, FormatError, DataError) as exc:
+    except (ImportFailed, FormatError, DataError) as exc:
         raise RequestFailed(str(exc)) from exc
     except zipfile.BadZipFile as exc:
         raise RequestFailed(f"the file is not a valid zip archive ({exc})") from exc
@@ -75,15 +76,15 @@ def _export_dataset(ctx: JobContext) -> None:
     final, tmp = _result_file(ctx)
     with _user_errors():
         if ctx.project_id is not None and ctx.task_id is None:
-            source = service.project_source(ctx.db, ctx.settings, ctx.project_id)
+            source = sources.project_source(ctx.db, ctx.settings, ctx.project_id)
         else:
             assert ctx.task_id is not None
-            source = service.task_source(ctx.db, ctx.settings, ctx.task_id, ctx.job_id)
+            source = sources.task_source(ctx.db, ctx.settings, ctx.task_id, ctx.job_id)
         ctx.progress(0.0, f"Exporting {source.total_frames} frames as {fmt}")
         try:
             with tmp.open("wb") as out:
                 save_images = bool(ctx.params.get("save_images"))
-                service.export_to(source, get_exporter(fmt), out, save_images, ctx.progress)
+                sources.export_to(source, get_exporter(fmt), out, save_images, ctx.progress)
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
@@ -108,23 +109,21 @@ def export_backup(ctx: JobContext) -> None:
         try:
             with tmp.open("wb") as out:
                 if ctx.task_id is not None:
-                    cvat_backup.export_task(ctx.db, ctx.settings, ctx.task_id, out, ctx.progress)
+                    backup.export_task(ctx.db, ctx.settings, ctx.task_id, out, ctx.progress)
                 else:
                     assert ctx.project_id is not None
-                    cvat_backup.export_project(
-                        ctx.db, ctx.settings, ctx.project_id, out, ctx.progress
-                    )
+                    backup.export_project(ctx.db, ctx.settings, ctx.project_id, out, ctx.progress)
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
     _finish_export(ctx, tmp, final, "backup")
 
 
-def _options(ctx: JobContext) -> service.ImportOptions:
+def _options(ctx: JobContext) -> imports.ImportOptions:
     mode = ctx.params.get("mode") or "replace"
     if mode not in ("replace", "append"):
         raise RequestFailed("import_mode must be 'replace' or 'append'")
-    return service.ImportOptions(
+    return imports.ImportOptions(
         mode=mode,
         create_labels=bool(ctx.params.get("create_labels")),
         conv_mask_to_poly=bool(ctx.params.get("conv_mask_to_poly")),
@@ -147,11 +146,11 @@ def import_annotations(ctx: JobContext) -> None:
         with _user_errors():
             options = _options(ctx)
             ctx.progress(0.05, f"Reading {path.name} as {fmt}")
-            lookup = service.frame_size_lookup(ctx.db, ctx.task_id)
+            lookup = imports.frame_size_lookup(ctx.db, ctx.task_id)
             if zipfile.is_zipfile(path):
                 with _extracted(ctx.settings, path) as root:
-                    dataset = service.open_imported(fmt, root, frame_size=lookup)
-                    summary = service.import_into_task(
+                    dataset = imports.open_imported(fmt, root, frame_size=lookup)
+                    summary = imports.import_into_task(
                         ctx.db,
                         ctx.task_id,
                         dataset,
@@ -160,8 +159,8 @@ def import_annotations(ctx: JobContext) -> None:
                         progress=ctx.progress,
                     )
             else:
-                dataset = service.open_imported(fmt, path, frame_size=lookup)
-                summary = service.import_into_task(
+                dataset = imports.open_imported(fmt, path, frame_size=lookup)
+                summary = imports.import_into_task(
                     ctx.db,
                     ctx.task_id,
                     dataset,
@@ -190,7 +189,7 @@ def import_dataset(ctx: JobContext) -> None:
     path = _uploaded(ctx)
     try:
         with _user_errors():
-            created = service.import_project_dataset(
+            created = imports.import_project_dataset(
                 ctx.db,
                 ctx.settings,
                 ctx.project_id,
@@ -212,9 +211,9 @@ def import_backup(ctx: JobContext) -> None:
     try:
         with _user_errors():
             restore = (
-                cvat_backup.restore_project
+                backup.restore_project
                 if ctx.params.get("target") == "project"
-                else cvat_backup.restore_task
+                else backup.restore_task
             )
             new_id = restore(ctx.db, ctx.settings, path, owner, ctx.progress)
         ctx.result["result_id"] = new_id

@@ -1,4 +1,4 @@
-"""Fixtures for the formats API: the formats router on the app, an annotated task, helpers."""
+"""Fixtures for the datasets API: the datasets router on the app, an annotated task, helpers."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from tests.conftest import LABELS
 @pytest.fixture
 def app(app):  # type: ignore[no-untyped-def]
     """The real app, plus the formats router until app.py registers it."""
-    from labelvault.formats.api import router
+    from labelvault.datasets.api import router
 
     if not any(getattr(r, "path", "") == "/api/server/annotation/formats" for r in app.routes):
         app.include_router(router)

@@ -12,7 +12,7 @@ import pytest
 
 from labelvault.formats import FORMATS
 from tests.conftest import LABELS
-from tests.formats_api.conftest import (
+from tests.datasets.conftest import (
     canon_shapes,
     export,
     label_ids,
@@ -291,7 +291,7 @@ def test_export_rejects_unknown_format_and_checks_rights(admin, annotated_task, 
 
 def test_project_export_and_dataset_import(admin, task_with_data) -> None:  # type: ignore[no-untyped-def]
     from tests.conftest import LABELS
-    from tests.formats_api.conftest import sample_annotations
+    from tests.datasets.conftest import sample_annotations
 
     project = admin.post("/api/projects", json={"name": "proj", "labels": LABELS}).json()
     for subset in ("train", "val"):
