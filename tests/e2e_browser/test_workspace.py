@@ -216,13 +216,16 @@ def test_points_tag_and_mask_brush(page: Any, api: httpx.Client, job: dict) -> N
     click(page, 60, 40)
     page.keyboard.press("Enter")
     page.get_by_role("button", name="Tag").click()
+    page.get_by_role("dialog", name="Tag this frame").get_by_role("button", name="person").click()
     page.get_by_role("button", name="Brush").click()
     drag(page, (300, 300), (360, 320))
     page.keyboard.press("n")
     save(page)
     data = api.get(f"/api/jobs/{job['id']}/annotations").json()
     assert sorted(s["type"] for s in data["shapes"]) == ["mask", "points"]
-    assert len(data["tags"]) == 1
+    labels = api.get("/api/labels", params={"job_id": job["id"]}).json()["results"]
+    person = next(x["id"] for x in labels if x["name"] == "person")
+    assert [t["label_id"] for t in data["tags"]] == [person]
     mask = next(s for s in data["shapes"] if s["type"] == "mask")
     left, top, right, bottom = mask["points"][-4:]
     assert 280 <= left <= 300 and 280 <= top <= 300 and 360 <= right <= 380 and bottom <= 340

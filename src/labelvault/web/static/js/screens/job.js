@@ -1,13 +1,17 @@
-// Annotation workspace (the job page): wires renderer, tools, panel, shortcuts, undo and autosave.
+// Annotation workspace (the job page): wires renderer, tools, panel, shortcuts, undo, autosave and catching up.
 import { get, listAll, patch } from '../api.js';
 import { setLeaveGuard } from '../router.js';
 import { icon } from '../icons.js';
 import { errorBox, h, modal, toast } from '../ui.js';
 import { Autosave } from '../workspace/autosave.js';
+import { askConflicts } from '../workspace/conflict_dialog.js';
+import { Labels } from '../workspace/labels.js';
 import { ObjectsPanel } from '../workspace/panel.js';
 import { Renderer } from '../workspace/renderer.js';
 import { Keymap, comboOf } from '../workspace/shortcuts.js';
 import { AnnotationStore, snapshot } from '../workspace/store.js';
+import { catchUp } from '../workspace/sync.js';
+import { pickTagLabel } from '../workspace/tag_dialog.js';
 import { BoxTool } from '../workspace/tools/box.js';
 import { BrushTool } from '../workspace/tools/brush.js';
 import { PolyTool } from '../workspace/tools/poly.js';
@@ -31,7 +35,7 @@ export async function render(el, params, query) {
   } catch (err) { el.replaceChildren(errorBox(err, 'Opening the job')); return null; }
   el.replaceChildren();
   const ws = new Workspace(el, job, meta, labels.filter((l) => !l.has_parent), data);
-  await ws.start(query.frame != null ? Number(query.frame) : null);
+  await ws.start(query.frame != null ? Number(query.frame) : null, data);
   return ws;
 }
 
@@ -39,9 +43,7 @@ class Workspace {
   constructor(root, job, meta, labels, data) {
     this.job = job;
     this.meta = meta;
-    this.labels = labels;
-    this.labelById = new Map(labels.map((l) => [l.id, l]));
-    this.currentLabelId = labels.find((l) => l.type !== 'tag')?.id ?? labels[0]?.id;
+    this.labels = new Labels(labels);
     this.frames = meta.included_frames || range(job.start_frame, job.stop_frame);
     this.frame = this.frames[0];
     this.images = new Map();
@@ -52,18 +54,23 @@ class Workspace {
     this.buildDom(root);
     this.renderer = new Renderer(this.canvasBox, this.store);
     for (const l of labels) this.renderer.colors.set(l.id, l.color);
-    this.renderer.labelText = (o) => this.labelById.get(o.label_id)?.name;
-    this.panel = new ObjectsPanel(this);
+    this.renderer.labelText = (o) => this.labels.byId.get(o.label_id)?.name;
+    // Tools and the panel get only what they use, not the whole workspace.
+    const view = this.renderer;
+    const select = (cid, opts) => this.select(cid, opts);
+    this.panel = new ObjectsPanel({ store: this.store, view, labels: this.labels, select,
+      toggleUi: (cid, key) => this.toggleUi(cid, key), action: (name) => this.action(name) });
     this.panelBox.replaceWith(this.panel.el);
     this.panel.setLabels(labels);
+    const tc = { store: this.store, view, labels: this.labels, select, create: (partial) => this.create(partial), clamp: (p) => this.clamp(p) };
     this.tools = {
-      select: new SelectTool(this), rectangle: new BoxTool(this, 'rectangle'), ellipse: new BoxTool(this, 'ellipse'),
-      polygon: new PolyTool(this, 'polygon'), polyline: new PolyTool(this, 'polyline'), points: new PolyTool(this, 'points'),
-      brush: new BrushTool(this),
+      select: new SelectTool(tc), rectangle: new BoxTool(tc, 'rectangle'), ellipse: new BoxTool(tc, 'ellipse'),
+      polygon: new PolyTool(tc, 'polygon'), polyline: new PolyTool(tc, 'polyline'), points: new PolyTool(tc, 'points'),
+      brush: new BrushTool(tc),
     };
     this.tools.eraser = this.tools.brush;
     this.lastDrawTool = 'rectangle';
-    this.autosave = new Autosave(job.id, this.store, data.version ?? 0);
+    this.autosave = new Autosave(job.id, this.store);
     this.bindEvents();
     window.labelvault = this; // handle for the e2e tests and the benchmark
   }
@@ -127,10 +134,17 @@ class Workspace {
     document.body.classList.add('in-workspace');
   }
 
-  async start(frame) {
+  async start(frame, data) {
     this.setTool('select');
-    const restored = this.autosave.restore();
-    if (restored) { toast(`Restored ${restored} unsaved change(s) from this browser; saving them now.`, 'info', 6000); this.autosave.schedule(500); }
+    const journal = this.autosave.readJournal();
+    if (journal) {
+      // Work this browser kept from an earlier session goes on top of what the server has now; where
+      // someone saved the same objects since, the annotator chooses (never a blind replay).
+      const n = journal.entries.length;
+      const { conflicts } = await this.catchUp({ entries: journal.entries, version: journal.version, server: data });
+      toast(`Restored ${n} unsaved change(s) from this browser${conflicts ? ` (${conflicts} chosen by you)` : ''}; saving them now.`, 'info', 6000);
+      this.autosave.schedule(500);
+    }
     await this.goTo(frame != null && this.frames.includes(frame) ? frame : this.frames[0], { fit: true });
   }
 
@@ -169,14 +183,14 @@ class Workspace {
     this.store.addEventListener('reset', () => { this.renderer.invalidate('statics'); this.panel.refresh(); });
     this.autosave.addEventListener('state', (e) => {
       const { state, message } = e.detail;
-      this.saveState.textContent = { saved: 'Saved', saving: 'Saving…', unsaved: 'Unsaved changes', failed: `Save failed — ${message}` }[state];
+      this.saveState.textContent = {
+        saved: 'Saved', saving: 'Saving…', unsaved: 'Unsaved changes', failed: `Save failed — ${message}`,
+        refused: `Saved, except: ${message}`, stale: 'Someone else saved this job — merging…',
+      }[state];
       this.saveState.dataset.state = state;
     });
-    this.autosave.addEventListener('conflict', (e) => {
-      this.banner.hidden = false;
-      this.banner.replaceChildren(`Another session saved this job while you worked (version ${e.detail.theirs}). Your changes are saved too; `,
-        h('button', { type: 'button', onclick: () => location.reload() }, 'Reload to see both'));
-    });
+    this.autosave.addEventListener('stale', () => this.catchUpAndSave());
+    this.store.addEventListener('refused', () => this.panel.refresh());
     this.onBeforeUnload = (e) => {
       if (this.store.hasUnsaved) { this.autosave.flushOnUnload(); e.preventDefault(); e.returnValue = ''; }
     };
@@ -188,6 +202,34 @@ class Workspace {
     if (this.panelPending) return;
     this.panelPending = true;
     requestAnimationFrame(() => { this.panelPending = false; this.panel.refresh(); });
+  }
+
+  /** Merge in what another session saved (see workspace/sync.js), with autosave held meanwhile. */
+  async catchUp(opts) {
+    this.autosave.paused = true;
+    try {
+      const result = await catchUp({ jobId: this.job.id, store: this.store, ask: (cs) => askConflicts(cs, (o) => this.describe(o)), ...opts });
+      this.select(null);
+      return result;
+    } finally { this.autosave.paused = false; }
+  }
+
+  async catchUpAndSave() {
+    let result;
+    try { result = await this.catchUp(); } catch (err) {
+      this.autosave.setState('failed', `could not read the newer version: ${err.message} — press Save to try again`);
+      return;
+    }
+    this.banner.hidden = false;
+    this.banner.replaceChildren(`Another session saved this job while you worked. Its changes are shown; yours were ${result.conflicts ? 'merged as you chose' : 'kept on top'} and are being saved.`,
+      h('button', { type: 'button', onclick: () => { this.banner.hidden = true; } }, 'OK'));
+    this.autosave.save();
+  }
+
+  describe(o) {
+    if (!o) return 'an object';
+    const id = o.id ?? null;
+    return `${this.labels.byId.get(o.label_id)?.name || 'object'} ${o.kind === 'tag' ? 'tag' : o.type}${id != null ? ` #${id}` : ''} on frame ${o.frame}`;
   }
 
   destroy() {
@@ -273,39 +315,29 @@ class Workspace {
     this.renderer.invalidate('overlay');
   }
 
-  labelFor(type) {
-    const cur = this.labelById.get(this.currentLabelId);
-    if (cur && (cur.type === 'any' || cur.type === type)) return cur;
-    return this.labels.find((l) => l.type === type) || this.labels.find((l) => l.type === 'any') || cur;
-  }
-
-  defaultAttrs(label) {
-    const out = {};
-    for (const a of label?.attributes || []) out[a.id] = a.default_value !== '' && a.default_value != null ? a.default_value : (a.values[0] ?? '');
-    return out;
-  }
-
   clamp([x, y]) {
     const { width, height } = this.renderer.imageSize;
     return [Math.max(0, Math.min(width, x)), Math.max(0, Math.min(height, y))];
   }
 
   create(partial) {
-    const label = this.labelFor(partial.type);
+    const label = this.labels.forType(partial.type);
     if (!label) { toast('Add a label to the task or project first.', 'error'); return null; }
     const z = this.store.onFrame(this.frame).reduce((m, o) => Math.max(m, o.z_order ?? 0), 0);
     const [cid] = this.store.commit(`Draw ${partial.type}`, [{ after: {
       kind: 'shape', frame: this.frame, label_id: label.id, occluded: false, outside: false, z_order: z, rotation: 0,
-      attributes: this.defaultAttrs(label), group: 0, source: 'manual', elements: [], ...partial,
+      attributes: this.labels.defaults(label), group: 0, source: 'manual', elements: [], ...partial,
     } }]);
     return cid;
   }
 
-  addTag() {
-    const label = this.labelById.get(this.currentLabelId) || this.labels[0];
+  /** The Tag tool asks for the label: the drawing label is often one that cannot be a tag. */
+  async addTag() {
+    const frame = this.frame;
+    const label = await pickTagLabel(this.labels.list);
     if (!label) return;
-    const [cid] = this.store.commit('Tag', [{ after: { kind: 'tag', type: 'tag', frame: this.frame, label_id: label.id, attributes: this.defaultAttrs(label), group: 0, source: 'manual' } }]);
-    this.select(cid);
+    const [cid] = this.store.commit('Tag', [{ after: { kind: 'tag', type: 'tag', frame, label_id: label.id, attributes: this.labels.defaults(label), group: 0, source: 'manual' } }]);
+    if (frame === this.frame) this.select(cid);
   }
 
   select(cid, { focus = false } = {}) {
@@ -358,7 +390,7 @@ class Workspace {
       case 'prev-frame': return step(-1);
       case 'forward-step': return step(10);
       case 'backward-step': return step(-10);
-      case 'save': return this.autosave.save().then((ok) => toast(ok ? 'Saved' : 'Not saved yet — retrying', ok ? 'success' : 'error'));
+      case 'save': return this.autosave.save().then((ok) => toast(ok ? 'Saved' : this.saveState.textContent, ok ? 'success' : 'error'));
       case 'undo': case 'redo': {
         this.tool.cancel?.();
         const e = name === 'undo' ? this.store.undo() : this.store.redo();
@@ -408,11 +440,11 @@ class Workspace {
       }
       default:
         if (name.startsWith('label-')) {
-          const l = this.labels[Number(name.slice(6)) - 1];
+          const l = this.labels.list[Number(name.slice(6)) - 1];
           if (!l) return null;
-          this.currentLabelId = l.id;
+          this.labels.currentId = l.id;
           this.panel.drawLabel.value = String(l.id);
-          if (sel) this.store.update(sel.cid, { label_id: l.id, attributes: this.defaultAttrs(l) }, 'Change label');
+          if (sel) this.store.update(sel.cid, { label_id: l.id, attributes: this.labels.defaults(l) }, 'Change label');
           toast(`Label: ${l.name}`, 'info', 1200);
         }
         return null;

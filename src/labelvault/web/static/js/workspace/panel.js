@@ -1,18 +1,22 @@
-// Right panel: drawing label, filters, virtualised object list, and the selected object's attributes.
+// Right panel: drawing label, filters, virtualised object list (refused objects marked), the selected object's attributes.
 import { icon } from '../icons.js';
 import { h } from '../ui.js';
 import { snapshot } from './store.js';
 
 const ROW = 30;
 
+/**
+ * ctx: {store, view (the renderer: frame, selection, filter), labels (a Labels), select(cid, opts),
+ * toggleUi(cid, key), action(name)}.
+ */
 export class ObjectsPanel {
-  constructor(ws) {
-    this.ws = ws;
+  constructor(ctx) {
+    this.ctx = ctx;
     this.items = [];
     this.labelFilter = h('select', { 'aria-label': 'Filter by label', onchange: () => this.filterChanged() });
     this.typeFilter = h('select', { 'aria-label': 'Filter by type', onchange: () => this.filterChanged() },
       ['', 'rectangle', 'polygon', 'polyline', 'points', 'ellipse', 'mask', 'skeleton', 'tag'].map((t) => h('option', { value: t }, t || 'All types')));
-    this.drawLabel = h('select', { 'aria-label': 'Label for new objects', onchange: () => { ws.currentLabelId = Number(this.drawLabel.value); } });
+    this.drawLabel = h('select', { 'aria-label': 'Label for new objects', onchange: () => { ctx.labels.currentId = Number(this.drawLabel.value); } });
     this.count = h('span', { class: 'muted small', 'aria-live': 'polite' });
     this.spacer = h('div', { class: 'vlist-spacer' });
     this.rows = h('div', { class: 'vlist-rows' });
@@ -30,24 +34,24 @@ export class ObjectsPanel {
     const opts = (all) => labels.map((l, i) => h('option', { value: l.id }, `${i < 9 ? `${i + 1}. ` : ''}${l.name}`));
     this.drawLabel.replaceChildren(...opts());
     this.labelFilter.replaceChildren(h('option', { value: '' }, 'All labels'), ...opts());
-    if (labels[0]) this.drawLabel.value = String(this.ws.currentLabelId ?? labels[0].id);
+    if (labels[0]) this.drawLabel.value = String(this.ctx.labels.currentId ?? labels[0].id);
   }
 
   filterChanged() {
     const lf = Number(this.labelFilter.value) || null;
     const tf = this.typeFilter.value || null;
-    this.ws.renderer.filter = (o) => (!lf || o.label_id === lf) && (!tf || o.type === tf);
-    this.ws.renderer.invalidate('statics');
+    this.ctx.view.filter = (o) => (!lf || o.label_id === lf) && (!tf || o.type === tf);
+    this.ctx.view.invalidate('statics');
     this.refresh();
   }
 
   /** Rebuild the row model for the current frame; only the rows in view become DOM. */
   refresh() {
-    const ws = this.ws;
-    const frame = ws.renderer.frame;
-    const f = ws.renderer.filter;
+    const { ctx } = this;
+    const frame = ctx.view.frame;
+    const f = ctx.view.filter;
     const tf = this.typeFilter.value;
-    this.items = [...ws.store.onFrame(frame, 'tag'), ...ws.store.onFrame(frame, 'shape')].filter((o) => (o.kind === 'tag' ? (!tf || tf === 'tag') && f({ ...o, type: tf || o.type }) : f(o)));
+    this.items = [...ctx.store.onFrame(frame, 'tag'), ...ctx.store.onFrame(frame, 'shape')].filter((o) => (o.kind === 'tag' ? (!tf || tf === 'tag') && f({ ...o, type: tf || o.type }) : f(o)));
     this.count.textContent = `${this.items.length}`;
     this.spacer.style.height = `${this.items.length * ROW}px`;
     this.paintRows();
@@ -58,23 +62,26 @@ export class ObjectsPanel {
     const top = this.list.scrollTop;
     const first = Math.max(0, Math.floor(top / ROW) - 5);
     const last = Math.min(this.items.length, Math.ceil((top + (this.list.clientHeight || 400)) / ROW) + 5);
-    const ws = this.ws;
+    const { ctx } = this;
     const rows = [];
     for (let i = first; i < last; i++) {
       const o = this.items[i];
-      const ui = ws.store.uiOf(o.cid);
-      const label = ws.labelById.get(o.label_id);
-      const name = `${label?.name || o.label_id} ${o.kind === 'tag' ? 'tag' : o.type} ${ws.store.serverId.get(o.cid) ?? 'new'}`;
+      const ui = ctx.store.uiOf(o.cid);
+      const label = ctx.labels.byId.get(o.label_id);
+      const refused = ctx.store.refused.get(o.cid);
+      const name = `${label?.name || o.label_id} ${o.kind === 'tag' ? 'tag' : o.type} ${ctx.store.serverId.get(o.cid) ?? 'new'}${refused ? `, not saved: ${refused}` : ''}`;
       rows.push(h('div', {
-        class: `vrow${ws.renderer.selected === o.cid ? ' selected' : ''}`, role: 'option', 'aria-selected': String(ws.renderer.selected === o.cid),
-        'aria-label': name, style: { top: `${i * ROW}px` },
-        onclick: () => ws.select(o.cid, { focus: true }),
-        onmouseenter: () => { ws.renderer.hover = o.cid; ws.renderer.invalidate('overlay'); },
+        class: `vrow${ctx.view.selected === o.cid ? ' selected' : ''}${refused ? ' refused' : ''}`, role: 'option', 'aria-selected': String(ctx.view.selected === o.cid),
+        'aria-label': name, title: refused ? `Not saved: ${refused}` : null, style: { top: `${i * ROW}px` },
+        onclick: () => ctx.select(o.cid, { focus: true }),
+        onmouseenter: () => { ctx.view.hover = o.cid; ctx.view.invalidate('overlay'); },
       },
       h('span', { class: 'swatch', style: { background: label?.color || '#999' } }),
-      h('span', { class: 'grow' }, `${label?.name || '?'}`, h('small', { class: 'muted' }, ` ${o.kind === 'tag' ? 'tag' : o.type} #${ws.store.serverId.get(o.cid) ?? '·'}`)),
-      o.kind === 'shape' ? h('button', { type: 'button', class: 'icon', 'aria-pressed': String(ui.hidden), 'aria-label': `${ui.hidden ? 'Show' : 'Hide'} object`, onclick: (e) => { e.stopPropagation(); ws.toggleUi(o.cid, 'hidden'); } }, icon(ui.hidden ? 'eyeOff' : 'eye')) : null,
-      o.kind === 'shape' ? h('button', { type: 'button', class: 'icon', 'aria-pressed': String(ui.locked), 'aria-label': `${ui.locked ? 'Unlock' : 'Lock'} object`, onclick: (e) => { e.stopPropagation(); ws.toggleUi(o.cid, 'locked'); } }, icon(ui.locked ? 'lock' : 'unlock')) : null));
+      h('span', { class: 'grow' }, `${label?.name || '?'}`, h('small', { class: 'muted' }, ` ${o.kind === 'tag' ? 'tag' : o.type} #${ctx.store.serverId.get(o.cid) ?? '·'}`)),
+      // Why the server refused it shows in the row itself: the annotator must not have to hunt for it.
+      refused ? h('span', { class: 'refused-mark', 'aria-hidden': 'true' }, '⚠ not saved') : null,
+      o.kind === 'shape' ? h('button', { type: 'button', class: 'icon', 'aria-pressed': String(ui.hidden), 'aria-label': `${ui.hidden ? 'Show' : 'Hide'} object`, onclick: (e) => { e.stopPropagation(); ctx.toggleUi(o.cid, 'hidden'); } }, icon(ui.hidden ? 'eyeOff' : 'eye')) : null,
+      o.kind === 'shape' ? h('button', { type: 'button', class: 'icon', 'aria-pressed': String(ui.locked), 'aria-label': `${ui.locked ? 'Unlock' : 'Lock'} object`, onclick: (e) => { e.stopPropagation(); ctx.toggleUi(o.cid, 'locked'); } }, icon(ui.locked ? 'lock' : 'unlock')) : null));
     }
     this.rows.replaceChildren(...rows);
   }
@@ -88,42 +95,46 @@ export class ObjectsPanel {
   }
 
   paintDetails() {
-    const ws = this.ws;
-    const o = ws.renderer.selected != null ? ws.store.get(ws.renderer.selected) : null;
+    const { ctx } = this;
+    const o = ctx.view.selected != null ? ctx.store.get(ctx.view.selected) : null;
     if (!o) { this.details.replaceChildren(h('p', { class: 'muted small' }, 'Select an object to edit its label and attributes.')); return; }
-    const label = ws.labelById.get(o.label_id);
+    const label = ctx.labels.byId.get(o.label_id);
     const labelSel = h('select', { 'aria-label': 'Object label', onchange: (e) => {
-      const l = ws.labelById.get(Number(e.target.value));
-      ws.store.update(o.cid, { label_id: l.id, attributes: ws.defaultAttrs(l) }, 'Change label');
-    } }, ws.labels.filter((l) => o.kind === 'tag' || l.type === 'any' || l.type === o.type || (o.kind === 'tag' && l.type === 'tag'))
+      const l = ctx.labels.byId.get(Number(e.target.value));
+      ctx.store.update(o.cid, { label_id: l.id, attributes: ctx.labels.defaults(l) }, 'Change label');
+    } }, ctx.labels.choicesFor(o)
       .map((l) => h('option', { value: l.id, selected: l.id === o.label_id }, l.name)));
     const attrs = (label?.attributes || []).map((a) => this.attrEditor(o, a));
-    const ui = ws.store.uiOf(o.cid);
+    const ui = ctx.store.uiOf(o.cid);
+    const refused = ctx.store.refused.get(o.cid);
     const flag = (name, text, checked, onchange) => h('label', {}, h('input', { type: 'checkbox', checked, onchange }), ` ${text}`);
     this.details.replaceChildren(...[
-      h('h3', {}, `${label?.name || ''} ${o.kind === 'tag' ? 'tag' : o.type}`, h('small', { class: 'muted' }, ` #${ws.store.serverId.get(o.cid) ?? 'unsaved'}`)),
+      h('h3', {}, `${label?.name || ''} ${o.kind === 'tag' ? 'tag' : o.type}`, h('small', { class: 'muted' }, ` #${ctx.store.serverId.get(o.cid) ?? 'unsaved'}`)),
+      refused ? h('div', { class: 'refused-box', role: 'alert' },
+        h('p', {}, h('strong', {}, 'The server refused this object: '), refused, '. Change it to save it again, or drop it.'),
+        h('button', { type: 'button', onclick: () => ctx.store.drop(o.cid) }, ctx.store.serverId.has(o.cid) ? 'Drop my change' : 'Drop this object')) : null,
       h('div', { class: 'field' }, h('label', {}, 'Label'), labelSel),
       attrs,
       o.kind === 'shape' ? h('div', { class: 'flags' },
-        flag('occluded', 'Occluded', !!o.occluded, (e) => ws.store.update(o.cid, { occluded: e.target.checked }, 'Occluded')),
-        flag('hidden', 'Hidden', ui.hidden, () => ws.toggleUi(o.cid, 'hidden')),
-        flag('locked', 'Locked', ui.locked, () => ws.toggleUi(o.cid, 'locked'))) : null,
+        flag('occluded', 'Occluded', !!o.occluded, (e) => ctx.store.update(o.cid, { occluded: e.target.checked }, 'Occluded')),
+        flag('hidden', 'Hidden', ui.hidden, () => ctx.toggleUi(o.cid, 'hidden')),
+        flag('locked', 'Locked', ui.locked, () => ctx.toggleUi(o.cid, 'locked'))) : null,
       o.kind === 'shape' ? h('div', { class: 'row' }, h('span', {}, `Z-order ${o.z_order ?? 0}`),
-        h('button', { type: 'button', onclick: () => ws.action('z-back') }, 'Send backward'),
-        h('button', { type: 'button', onclick: () => ws.action('z-front') }, 'Bring forward')) : null,
+        h('button', { type: 'button', onclick: () => ctx.action('z-back') }, 'Send backward'),
+        h('button', { type: 'button', onclick: () => ctx.action('z-front') }, 'Bring forward')) : null,
       o.type === 'rectangle' || o.type === 'ellipse' ? h('div', { class: 'field' }, h('label', { for: 'rot-in' }, 'Rotation (°)'),
-        h('input', { id: 'rot-in', type: 'number', min: 0, max: 359, step: 1, value: Math.round(o.rotation || 0), onchange: (e) => ws.store.update(o.cid, { rotation: ((Number(e.target.value) % 360) + 360) % 360 }, 'Rotate') })) : null,
+        h('input', { id: 'rot-in', type: 'number', min: 0, max: 359, step: 1, value: Math.round(o.rotation || 0), onchange: (e) => ctx.store.update(o.cid, { rotation: ((Number(e.target.value) % 360) + 360) % 360 }, 'Rotate') })) : null,
       h('div', { class: 'row' },
-        h('button', { type: 'button', onclick: () => ws.action('copy') }, 'Copy'),
-        h('button', { type: 'button', onclick: () => ws.action('propagate') }, 'Propagate'),
-        h('button', { type: 'button', class: 'danger', onclick: () => ws.action('force-delete') }, 'Delete object')),
+        h('button', { type: 'button', onclick: () => ctx.action('copy') }, 'Copy'),
+        h('button', { type: 'button', onclick: () => ctx.action('propagate') }, 'Propagate'),
+        h('button', { type: 'button', class: 'danger', onclick: () => ctx.action('force-delete') }, 'Delete object')),
     ].flat().filter(Boolean));
   }
 
   attrEditor(o, a) {
-    const ws = this.ws;
+    const { ctx } = this;
     const value = o.attributes?.[a.id] ?? a.default_value ?? '';
-    const set = (v) => ws.store.update(o.cid, { attributes: { ...snapshot(o).attributes, [a.id]: String(v) } }, `Set ${a.name}`);
+    const set = (v) => ctx.store.update(o.cid, { attributes: { ...snapshot(o).attributes, [a.id]: String(v) } }, `Set ${a.name}`);
     const name = `Attribute ${a.name}`;
     let input;
     switch (a.input_type) {

@@ -1,4 +1,4 @@
-// Annotation state of one job: objects by client id, per-frame spatial index, dirty set, undo.
+// Annotation state of one job: objects by client id, per-frame index, what the server has confirmed, undo.
 import { bbox } from './geometry.js';
 import { GridIndex } from './spatial.js';
 import { UndoStack } from './undo.js';
@@ -21,21 +21,23 @@ export class AnnotationStore extends EventTarget {
     this.byFrame = new Map(); // frame -> Set(cid)
     this.indexes = new Map(); // frame -> GridIndex (built lazily per frame)
     this.serverId = new Map(); // cid -> server id of an object that exists on the server
-    this.pendingDeletes = new Map(); // server id -> cid, deleted here but not yet on the server
-    this.dirty = new Map(); // cid -> revision at the time of change
+    this.base = new Map(); // cid -> the object as the server last confirmed it (absent: new here)
+    this.dirty = new Map(); // cid -> revision of its last unconfirmed change
+    this.refused = new Map(); // cid -> reason the server gave for refusing it (not re-sent until changed)
+    this.version = 0; // the job's annotation version our base states belong to (sent as If-Match)
     this.rev = 0;
     this.tracks = [];
     this.undoStack = new UndoStack();
     this.ui = new Map(); // cid -> {hidden, locked}: view state that is never saved
-    this.deletedKind = new Map(); // cid -> kind of a deleted object, for the delete payload
   }
 
   /** Load CVAT LabeledData from the server: nothing is dirty afterwards. */
   load(data) {
     this.objects.clear(); this.byFrame.clear(); this.indexes.clear(); this.serverId.clear();
-    this.pendingDeletes.clear(); this.dirty.clear(); this.undoStack.clear();
-    for (const s of data.shapes || []) this.add({ ...s, kind: 'shape', attributes: attrsIn(s.attributes) }, s.id);
-    for (const t of data.tags || []) this.add({ ...t, kind: 'tag', type: 'tag', attributes: attrsIn(t.attributes) }, t.id);
+    this.base.clear(); this.dirty.clear(); this.refused.clear(); this.undoStack.clear();
+    this.version = data.version ?? 0;
+    for (const s of data.shapes || []) this.add(fromWire(s, 'shape'), s.id);
+    for (const t of data.tags || []) this.add(fromWire(t, 'tag'), t.id);
     this.tracks = data.tracks || [];
     this.emit('reset');
   }
@@ -44,7 +46,7 @@ export class AnnotationStore extends EventTarget {
     const cid = nextCid++;
     const obj = { ...snapshot(state), cid };
     this.objects.set(cid, obj);
-    if (serverId != null) this.serverId.set(cid, serverId);
+    if (serverId != null) { this.serverId.set(cid, serverId); this.base.set(cid, snapshot(state)); }
     this.frameSet(obj.frame).add(cid);
     this.indexes.get(obj.frame)?.insert(cid, bbox(obj));
     return obj;
@@ -71,6 +73,11 @@ export class AnnotationStore extends EventTarget {
 
   get(cid) { return this.objects.get(cid); }
 
+  cidOf(serverId) {
+    for (const [cid, id] of this.serverId) if (id === serverId) return cid;
+    return null;
+  }
+
   onFrame(frame, kind = 'shape') {
     const out = [];
     for (const cid of this.byFrame.get(frame) || []) { const o = this.objects.get(cid); if (o.kind === kind) out.push(o); }
@@ -87,18 +94,17 @@ export class AnnotationStore extends EventTarget {
       this.indexes.get(old.frame)?.remove(cid);
       this.objects.delete(cid);
     }
-    const sid = this.serverId.get(cid);
     if (state) {
       const obj = { ...structuredClone(state), cid };
       this.objects.set(cid, obj);
       this.frameSet(obj.frame).add(cid);
       if (obj.kind === 'shape') this.indexes.get(obj.frame)?.insert(cid, bbox(obj));
-      if (sid != null) this.pendingDeletes.delete(sid);
-    } else if (sid != null) {
-      this.pendingDeletes.set(sid, cid);
-      if (old) this.deletedKind.set(cid, old.kind);
     }
-    this.dirty.set(cid, ++this.rev);
+    // Back to what the server has (undo to the saved state, a new object deleted again): nothing to send.
+    const base = this.base.get(cid);
+    if (base ? state && sameObject(base, state) : !state) this.dirty.delete(cid);
+    else this.dirty.set(cid, ++this.rev);
+    this.refused.delete(cid); // a changed object gets another chance
     this.emit('change', { cid });
   }
 
@@ -139,9 +145,112 @@ export class AnnotationStore extends EventTarget {
     return e;
   }
 
-  get hasUnsaved() { return this.dirty.size > 0 || this.pendingDeletes.size > 0; }
+  get hasUnsaved() { return this.dirty.size > 0; }
+
+  /**
+   * What the server has not confirmed yet, against `version`: per kind ('shapes', 'tags'), the objects
+   * created here, updated here and deleted here. Each entry is {cid, id, rev, state, base, refused}:
+   * `state` is ours (null when deleted), `base` the server's last confirmed one (null when new).
+   */
+  pendingChanges() {
+    const out = { version: this.version, created: emptyKinds(), updated: emptyKinds(), deleted: emptyKinds() };
+    for (const [cid, rev] of this.dirty) {
+      const state = this.objects.has(cid) ? snapshot(this.objects.get(cid)) : null;
+      const base = this.base.get(cid) ?? null;
+      const id = this.serverId.get(cid) ?? null;
+      const entry = { cid, id, rev, state, base, refused: this.refused.get(cid) ?? null };
+      const kind = kindKey(state || base);
+      if (id == null) { if (state) out.created[kind].push(entry); } else out[state ? 'updated' : 'deleted'][kind].push(entry);
+    }
+    return out;
+  }
+
+  /**
+   * The server stored `sent` (a pendingChanges() result, or part of one): mark it saved. `reply` is the
+   * server's answer: its version, and for creates the new objects in the order they were sent.
+   */
+  confirm(sent, reply) {
+    if (typeof reply?.version === 'number') this.version = reply.version;
+    for (const kind of KINDS) {
+      const ids = (reply?.[kind] || []).map((x) => x.id);
+      (sent.created?.[kind] || []).forEach((e, i) => {
+        if (ids[i] == null) return;
+        this.serverId.set(e.cid, ids[i]);
+        this.settle(e, e.state);
+      });
+      for (const e of sent.updated?.[kind] || []) this.settle(e, e.state);
+      for (const e of sent.deleted?.[kind] || []) {
+        this.base.delete(e.cid);
+        if (this.serverId.get(e.cid) === e.id) this.serverId.delete(e.cid);
+        // Deleted on the server; if it came back here meanwhile (undo), it is a new object to send.
+        if (this.objects.has(e.cid)) this.dirty.set(e.cid, ++this.rev); else this.settle(e, null);
+      }
+    }
+    this.emit('confirm');
+  }
+
+  settle(entry, state) {
+    if (state) this.base.set(entry.cid, state);
+    const now = this.objects.get(entry.cid);
+    // Compared by content, not revision: an undo during the save can go back to the old base.
+    if (state ? now && sameObject(now, state) : !now) this.dirty.delete(entry.cid);
+    else if (!this.dirty.has(entry.cid)) this.dirty.set(entry.cid, ++this.rev);
+  }
+
+  /** The server refused these objects (cid -> reason): keep them here, marked, out of later saves. */
+  refuse(reasons) {
+    for (const [cid, reason] of reasons) this.refused.set(cid, reason);
+    this.emit('refused', { cids: [...reasons.keys()] });
+  }
+
+  /** Give up a refused change: back to the server's state (or gone, when the server never had it). */
+  drop(cid) {
+    this.commit('Drop refused change', [{ cid, after: this.base.get(cid) ?? null }]);
+  }
+
+  /**
+   * Take the server's annotations as the new base and re-apply local changes on top:
+   * actions = [{id, state, refused?}] (id null: a new object; state null: delete that id).
+   */
+  reloadWith(data, actions) {
+    this.load(data);
+    const refused = new Map();
+    for (const a of actions) {
+      const found = a.id != null ? this.cidOf(a.id) : null;
+      if (found == null && !a.state) continue; // deleting what the server no longer has
+      const cid = found ?? nextCid++;
+      this.apply(cid, a.state);
+      if (a.refused) refused.set(cid, a.refused);
+    }
+    if (refused.size) this.refuse(refused);
+    this.emit('reset');
+  }
 
   emit(type, detail) { this.dispatchEvent(new CustomEvent(type, { detail })); }
+}
+
+const KINDS = ['shapes', 'tags'];
+const emptyKinds = () => ({ shapes: [], tags: [], tracks: [] });
+export const kindKey = (o) => (o?.kind === 'tag' ? 'tags' : 'shapes');
+
+/** Every entry of a pendingChanges() result with its operation and kind. */
+export function* changeEntries(changes) {
+  for (const op of ['created', 'updated', 'deleted']) for (const kind of KINDS) for (const e of changes[op]?.[kind] || []) yield { op, kind, ...e };
+}
+
+/** A server (wire) object as a store state. */
+export function fromWire(o, kind) {
+  return kind === 'tag' ? { ...o, kind: 'tag', type: 'tag', attributes: attrsIn(o.attributes) } : { ...o, kind: 'shape', attributes: attrsIn(o.attributes) };
+}
+
+/** Whether two states say the same thing to the server (what toWire sends, ids aside). */
+export function sameObject(a, b) { return canonical(a) === canonical(b); }
+
+export function canonical(o) {
+  const w = toWire(o);
+  w.attributes.sort((x, y) => x.spec_id - y.spec_id);
+  if (w.elements) w.elements = w.elements.map(({ id, ...e }) => e); // eslint-disable-line no-unused-vars
+  return JSON.stringify(w);
 }
 
 export function attrsIn(list) {

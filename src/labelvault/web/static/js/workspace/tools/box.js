@@ -1,26 +1,27 @@
 // Rectangle and ellipse tools: draw by dragging, or by two clicks (as CVAT), from corner to corner.
+// context: {store, view (the renderer), labels, select(cid), create(partial), clamp(point)} — see screens/job.js.
 import { boxToEllipse, rectFrom } from '../geometry.js';
 
 export class BoxTool {
-  constructor(ws, type) { this.ws = ws; this.name = type; this.type = type; this.start = null; this.cur = null; }
+  constructor(context, type) { this.context = context; this.name = type; this.type = type; this.start = null; this.cur = null; }
 
   get cursor() { return 'crosshair'; }
-  activate() { this.ws.renderer.toolOverlay = (ctx, r) => this.draw(ctx, r); }
-  cancel() { this.start = null; this.pressing = false; this.ws.renderer.invalidate('overlay'); }
+  activate() { this.context.view.toolOverlay = (ctx, r) => this.draw(ctx, r); }
+  cancel() { this.start = null; this.pressing = false; this.context.view.invalidate('overlay'); }
   busy() { return !!this.start; }
   finish() { return false; }
 
   onDown(e, p) {
     if (this.start && !this.pressing) { this.complete(p); return; }
-    this.start = this.ws.clamp(p);
+    this.start = this.context.clamp(p);
     this.cur = this.start;
     this.downAt = [e.offsetX, e.offsetY];
     this.pressing = true;
   }
 
   onMove(_e, p) {
-    this.cur = this.ws.clamp(p);
-    if (this.start) this.ws.renderer.invalidate('overlay');
+    this.cur = this.context.clamp(p);
+    if (this.start) this.context.view.invalidate('overlay');
   }
 
   onUp(e, p) {
@@ -31,19 +32,19 @@ export class BoxTool {
   }
 
   complete(p) {
-    const [x2, y2] = this.ws.clamp(p);
+    const [x2, y2] = this.context.clamp(p);
     const box = rectFrom(this.start[0], this.start[1], x2, y2);
     this.start = null;
-    this.ws.renderer.invalidate('overlay');
+    this.context.view.invalidate('overlay');
     if (box[2] - box[0] < 1 || box[3] - box[1] < 1) return;
-    this.ws.create({ type: this.type, points: this.type === 'ellipse' ? boxToEllipse(box) : box });
+    this.context.create({ type: this.type, points: this.type === 'ellipse' ? boxToEllipse(box) : box });
   }
 
   draw(ctx, r) {
     if (!this.start || !this.cur) { this.crosshair(ctx, r); return; }
     const [a, b] = r.toScreen(...this.start);
     const [c, d] = r.toScreen(...this.cur);
-    ctx.strokeStyle = r.colorOf(this.ws.labelFor(this.type)?.id);
+    ctx.strokeStyle = r.colorOf(this.context.labels.forType(this.type)?.id);
     ctx.lineWidth = 2;
     ctx.setLineDash([5, 3]);
     ctx.beginPath();

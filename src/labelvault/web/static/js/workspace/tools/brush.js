@@ -1,26 +1,27 @@
 // Mask brush and eraser: paint into an image-sized bitmap, N/Enter turns it into a CVAT mask (RLE).
+// context: {store, view (the renderer), labels, select(cid), create(partial), clamp(point)} — see screens/job.js.
 import { encodeMask } from '../geometry.js';
 
 export class BrushTool {
-  constructor(ws) { this.ws = ws; this.name = 'brush'; this.erase = false; this.size = 20; this.canvas = null; this.painted = false; this.cur = null; }
+  constructor(context) { this.context = context; this.name = 'brush'; this.erase = false; this.size = 20; this.canvas = null; this.painted = false; this.cur = null; }
 
   get cursor() { return 'none'; }
 
   activate() {
-    const { width, height } = this.ws.renderer.imageSize;
+    const { width, height } = this.context.view.imageSize;
     if (!this.canvas || this.canvas.width !== width || this.canvas.height !== height) {
       this.canvas = document.createElement('canvas');
       this.canvas.width = width; this.canvas.height = height;
       this.painted = false;
     }
-    this.ws.renderer.toolOverlay = (ctx, r) => this.draw(ctx, r);
+    this.context.view.toolOverlay = (ctx, r) => this.draw(ctx, r);
   }
 
-  cancel() { if (this.canvas) this.canvas.getContext('2d').clearRect(0, 0, this.canvas.width, this.canvas.height); this.painted = false; this.ws.renderer.invalidate('overlay'); }
+  cancel() { if (this.canvas) this.canvas.getContext('2d').clearRect(0, 0, this.canvas.width, this.canvas.height); this.painted = false; this.context.view.invalidate('overlay'); }
   busy() { return this.painted; }
 
   onDown(e, p) { this.down = true; this.last = p; this.paint(p); }
-  onMove(e, p) { this.cur = p; if (this.down) this.paint(p); else this.ws.renderer.invalidate('overlay'); }
+  onMove(e, p) { this.cur = p; if (this.down) this.paint(p); else this.context.view.invalidate('overlay'); }
   onUp() { this.down = false; }
   onKey(e) { if (e.key === 'Enter') { this.finish(); return true; } return false; }
 
@@ -33,7 +34,7 @@ export class BrushTool {
     ctx.beginPath(); ctx.moveTo(...this.last); ctx.lineTo(...p); ctx.stroke();
     this.last = p;
     this.painted = true;
-    this.ws.renderer.invalidate('overlay');
+    this.context.view.invalidate('overlay');
   }
 
   finish() {
@@ -45,7 +46,7 @@ export class BrushTool {
     const points = encodeMask(alpha, width, height);
     this.cancel();
     if (!points) return false;
-    this.ws.create({ type: 'mask', points });
+    this.context.create({ type: 'mask', points });
     return true;
   }
 
@@ -57,7 +58,7 @@ export class BrushTool {
       ctx.imageSmoothingEnabled = false;
       ctx.drawImage(this.canvas, x, y, this.canvas.width * scale, this.canvas.height * scale);
       ctx.globalCompositeOperation = 'source-atop';
-      ctx.fillStyle = r.colorOf(this.ws.labelFor('mask')?.id);
+      ctx.fillStyle = r.colorOf(this.context.labels.forType('mask')?.id);
       ctx.fillRect(0, 0, r.width, r.height);
       ctx.restore();
     }

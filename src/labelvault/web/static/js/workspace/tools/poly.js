@@ -1,17 +1,18 @@
 // Polygon, polyline and points tools: click to add points; double-click, Enter or N finishes; Backspace undoes a point.
+// context: {store, view (the renderer), labels, select(cid), create(partial), clamp(point)} — see screens/job.js.
 
 const MIN = { polygon: 3, polyline: 2, points: 1 };
 
 export class PolyTool {
-  constructor(ws, type) { this.ws = ws; this.name = type; this.type = type; this.points = []; this.cur = null; }
+  constructor(context, type) { this.context = context; this.name = type; this.type = type; this.points = []; this.cur = null; }
 
   get cursor() { return 'crosshair'; }
-  activate() { this.ws.renderer.toolOverlay = (ctx, r) => this.draw(ctx, r); }
-  cancel() { this.points = []; this.ws.renderer.invalidate('overlay'); }
+  activate() { this.context.view.toolOverlay = (ctx, r) => this.draw(ctx, r); }
+  cancel() { this.points = []; this.context.view.invalidate('overlay'); }
   busy() { return this.points.length > 0; }
 
   onDown(e, p) {
-    const q = this.ws.clamp(p);
+    const q = this.context.clamp(p);
     // A second click on the same spot within 350 ms is a double-click: finish (pointer events carry no click count).
     const now = performance.now();
     const again = this.lastDown && now - this.lastDown.t < 350 && Math.hypot(e.offsetX - this.lastDown.x, e.offsetY - this.lastDown.y) < 5;
@@ -19,19 +20,19 @@ export class PolyTool {
     if (again && this.points.length) { this.lastDown = null; this.finish(); return; }
     // Clicking the first vertex closes a polygon, as in CVAT.
     if (this.type === 'polygon' && this.points.length >= 6) {
-      const [fx, fy] = this.ws.renderer.toScreen(this.points[0], this.points[1]);
+      const [fx, fy] = this.context.view.toScreen(this.points[0], this.points[1]);
       if (Math.hypot(fx - e.offsetX, fy - e.offsetY) < 8) { this.finish(); return; }
     }
     this.points.push(q[0], q[1]);
-    this.ws.renderer.invalidate('overlay');
+    this.context.view.invalidate('overlay');
   }
 
-  onMove(_e, p) { this.cur = this.ws.clamp(p); if (this.points.length) this.ws.renderer.invalidate('overlay'); }
+  onMove(_e, p) { this.cur = this.context.clamp(p); if (this.points.length) this.context.view.invalidate('overlay'); }
   onUp() {}
 
   onKey(e) {
     if (e.key === 'Enter') { this.finish(); return true; }
-    if (e.key === 'Backspace' && this.points.length) { this.points.splice(-2, 2); this.ws.renderer.invalidate('overlay'); return true; }
+    if (e.key === 'Backspace' && this.points.length) { this.points.splice(-2, 2); this.context.view.invalidate('overlay'); return true; }
     return false;
   }
 
@@ -39,16 +40,16 @@ export class PolyTool {
   finish() {
     const pts = this.points;
     this.points = [];
-    this.ws.renderer.invalidate('overlay');
+    this.context.view.invalidate('overlay');
     if (pts.length / 2 < MIN[this.type]) return false;
-    this.ws.create({ type: this.type, points: pts });
+    this.context.create({ type: this.type, points: pts });
     return true;
   }
 
   draw(ctx, r) {
     const p = this.points;
     if (!p.length) return;
-    ctx.strokeStyle = r.colorOf(this.ws.labelFor(this.type)?.id);
+    ctx.strokeStyle = r.colorOf(this.context.labels.forType(this.type)?.id);
     ctx.fillStyle = ctx.strokeStyle;
     ctx.lineWidth = 2;
     ctx.beginPath();

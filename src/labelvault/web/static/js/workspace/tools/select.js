@@ -1,26 +1,27 @@
 // Select/edit tool: pick shapes, move, resize box handles, rotate, drag/add/remove vertices; drag on empty space pans.
+// context: {store, view (the renderer), labels, select(cid), create(partial), clamp(point)} — see screens/job.js.
 import { boxToEllipse, ellipseToBox, nearestEdge, pick, resizeBox, rotationTowards, translate } from '../geometry.js';
 import { snapshot } from '../store.js';
 
 const HANDLE_PX = 8;
 
 export class SelectTool {
-  constructor(ws) { this.ws = ws; this.name = 'select'; this.mode = null; }
+  constructor(context) { this.context = context; this.name = 'select'; this.mode = null; }
 
   get cursor() { return 'default'; }
 
   activate() {}
-  cancel() { this.mode = null; this.ws.renderer.preview = null; this.ws.renderer.invalidate('overlay'); }
+  cancel() { this.mode = null; this.context.view.preview = null; this.context.view.invalidate('overlay'); }
   busy() { return false; }
 
   candidates(ix, iy, tol) {
-    const { store, renderer } = this.ws;
+    const { store, view: renderer } = this.context;
     return store.index(renderer.frame).around(ix, iy, tol).map((cid) => store.get(cid))
       .filter((o) => o && !o.outside && !store.ui.get(o.cid)?.hidden && renderer.filter(o));
   }
 
   hitAt(ix, iy) {
-    const r = this.ws.renderer;
+    const r = this.context.view;
     const tol = 5 / r.view.scale;
     const list = this.candidates(ix, iy, tol);
     const sel = r.selected != null ? list.find((o) => o.cid === r.selected) : null;
@@ -30,7 +31,7 @@ export class SelectTool {
   }
 
   onDown(e, [ix, iy]) {
-    const { renderer: r, store } = this.ws;
+    const { view: r, store } = this.context;
     const sel = r.selectedState();
     this.start = [ix, iy];
     this.startScreen = [e.offsetX, e.offsetY];
@@ -59,12 +60,12 @@ export class SelectTool {
     }
     const hit = this.hitAt(ix, iy);
     if (hit) {
-      this.ws.select(hit.cid);
+      this.context.select(hit.cid);
       if (!store.ui.get(hit.cid)?.locked) this.begin('move', hit, {});
       else this.mode = null;
       return;
     }
-    this.ws.select(null);
+    this.context.select(null);
     this.mode = 'pan';
   }
 
@@ -73,16 +74,16 @@ export class SelectTool {
     this.orig = snapshot(state);
     this.orig.cid = state.cid;
     Object.assign(this, extra);
-    this.ws.renderer.preview = { cid: state.cid, state: { ...this.orig } };
+    this.context.view.preview = { cid: state.cid, state: { ...this.orig } };
   }
 
   onMove(e, [ix, iy]) {
-    const r = this.ws.renderer;
+    const r = this.context.view;
     if (!this.mode) {
       const hit = this.hitAt(ix, iy);
       const cid = hit ? hit.cid : null;
       if (cid !== r.hover) { r.hover = cid; r.invalidate('overlay'); }
-      r.overlay.style.cursor = hit ? (this.ws.store.ui.get(cid)?.locked ? 'not-allowed' : 'move') : 'default';
+      r.overlay.style.cursor = hit ? (this.context.store.ui.get(cid)?.locked ? 'not-allowed' : 'move') : 'default';
       return;
     }
     if (this.mode === 'pan') { r.panBy(e.movementX, e.movementY); return; }
@@ -108,7 +109,7 @@ export class SelectTool {
   }
 
   onUp(e) {
-    const r = this.ws.renderer;
+    const r = this.context.view;
     const mode = this.mode;
     this.mode = null;
     if (!mode || mode === 'pan') return;
@@ -117,7 +118,7 @@ export class SelectTool {
     r.preview = null;
     if (state && (moved || mode === 'handle')) {
       const { cid, ...after } = state;
-      this.ws.store.commit(mode === 'move' ? 'Move' : mode === 'rotate' ? 'Rotate' : 'Resize', [{ cid, after }]);
+      this.context.store.commit(mode === 'move' ? 'Move' : mode === 'rotate' ? 'Rotate' : 'Resize', [{ cid, after }]);
     }
     r.invalidate('overlay');
   }
@@ -127,6 +128,6 @@ export class SelectTool {
     if (sel.points.length / 2 <= min) return;
     const points = sel.points.slice();
     points.splice(2 * index, 2);
-    this.ws.store.commit('Remove point', [{ cid: sel.cid, after: { ...snapshot(sel), points } }]);
+    this.context.store.commit('Remove point', [{ cid: sel.cid, after: { ...snapshot(sel), points } }]);
   }
 }
