@@ -43,10 +43,6 @@ from labelvault.tasks.models import Job, Task
 PROGRESS_STEPS = 100
 
 
-def is_image(name: str) -> bool:
-    return is_image_name(name)
-
-
 def write_manifest(path: Path, rows: list[dict[str, Any]]) -> None:
     """CVAT's manifest.jsonl from frame rows (name, width, height)."""
     write_image_manifest(

@@ -7,7 +7,8 @@ formats and datasets read frames and create task data through these; new code im
 from __future__ import annotations
 
 from labelvault.media.frames import frame_file, frames_of
-from labelvault.media.ingest import cleanup_interrupted, create_data, is_image, write_manifest
+from labelvault.media.images import is_image_name as is_image
+from labelvault.media.ingest import cleanup_interrupted, create_data, write_manifest
 from labelvault.media.layout import raw_dir
 from labelvault.media.params import DataError, DataParams
 

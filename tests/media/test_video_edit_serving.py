@@ -13,7 +13,7 @@ from labelvault.background import service as background
 from labelvault.media import ingest, layout
 from labelvault.tasks.models import Task
 from tests.conftest import png_bytes
-from tests.data.conftest import meta, new_task, post_data
+from tests.media.conftest import meta, new_task, post_data
 
 
 def _video(path: Path, frames: int = 30) -> Path:
