@@ -34,7 +34,8 @@ def setup(data_dir: Path, images: int, per_image: int) -> None:
 
     from labelvault.annotations.models import LabeledShape
     from labelvault.app import prepare
-    from labelvault.media import service as media
+    from labelvault.media.ingest import write_manifest
+    from labelvault.media.layout import raw_dir
     from labelvault.media.models import Frame
     from labelvault.projects import service as projects
     from labelvault.projects.schemas import LabelWrite
@@ -50,7 +51,7 @@ def setup(data_dir: Path, images: int, per_image: int) -> None:
             session, name="bench", owner_id=1, project=project, labels=[], segment_size=1000
         )
         labels = [lb.id for lb in projects.labels_of(session, project_id=project.id)]
-        raw = media.raw_dir(settings, task.id)
+        raw = raw_dir(settings, task.id)
         raw.mkdir(parents=True)
         buf = io.BytesIO()
         Image.new("RGB", (640, 480), (90, 90, 90)).save(buf, "PNG")
@@ -73,7 +74,7 @@ def setup(data_dir: Path, images: int, per_image: int) -> None:
         task.size, task.mode, task.data_state, task.chunk_size = images, "annotation", "ready", 36
         task.stop_frame = images - 1
         task.overlap = 0
-        media.write_manifest(raw / "manifest.jsonl", rows)
+        write_manifest(raw / "manifest.jsonl", rows)
         tasks.create_jobs(session, task)
         session.flush()
         job_of = {}

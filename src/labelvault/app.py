@@ -21,15 +21,16 @@ from labelvault.background.api import router as requests_router
 from labelvault.background.queue import Queue
 from labelvault.backups import service as backups
 from labelvault.backups.api import router as backups_router
-from labelvault.cloudstorages import service as cloud_service
+from labelvault.cloudstorages.api import router as cloudstorages_router
+from labelvault.cloudstorages.registry import CloudStorages
 from labelvault.config import Settings
 from labelvault.datasets import handlers as _datasets_handlers  # noqa: F401  (registers handlers)
 from labelvault.datasets.api import router as formats_router
 from labelvault.db import Database
 from labelvault.db.migrate import upgrade
 from labelvault.errors import LabelVaultError
-from labelvault.media import jobs as _media_jobs  # noqa: F401  (registers handlers)
-from labelvault.media import service as media_service
+from labelvault.media import handlers as media_handlers
+from labelvault.media import ingest as media_ingest
 from labelvault.media.api import router as media_router
 from labelvault.media.images import raise_pillow_limit
 from labelvault.openapi import complete_openapi
@@ -99,6 +100,8 @@ def prepare(settings: Settings) -> tuple[Database, str | None]:
 
 def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
     settings = settings or Settings()
+    # Each background request opens the cloud storages it reads (a worker has no app).
+    media_handlers.register(CloudStorages)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -116,9 +119,9 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         if interrupted:
             log.warning("%d requests were interrupted by a restart", len(interrupted))
         raise_pillow_limit(settings.max_image_pixels)
-        cloud_service.bind(db, settings)
+        app.state.cloud_storages = CloudStorages(db, settings)
         # Task data a killed process left half-made is removed before anyone sees it.
-        media_service.cleanup_interrupted(db, settings)
+        media_ingest.cleanup_interrupted(db, settings)
         queue = Queue(settings, db)
         app.state.queue = queue
         if settings.queue_url == "embedded":
@@ -168,6 +171,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         projects_router,
         tasks_router,
         media_router,
+        cloudstorages_router,
         annotations_router,
         requests_router,
         backups_router,

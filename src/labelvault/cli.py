@@ -149,8 +149,11 @@ def worker(overrides: dict[str, Any], **options: Any) -> None:
     """Run a background worker for a server started with the same --queue-url."""
     from labelvault.background.queue import Queue
     from labelvault.backups import jobs as _backup_jobs  # noqa: F401  (registers handlers)
+    from labelvault.cloudstorages.registry import CloudStorages
     from labelvault.datasets import handlers as _datasets_handlers  # noqa: F401
-    from labelvault.media import jobs as _media_jobs  # noqa: F401
+    from labelvault.media import handlers as media_handlers
+
+    media_handlers.register(CloudStorages)
 
     settings = make_settings(overrides | options)
     db = open_db(overrides)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import ValidationError
@@ -11,17 +11,32 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from labelvault.access import permissions
+from labelvault.access.deps import CurrentUser, DbSession
 from labelvault.accounts.api import basic_user, users_by_id
-from labelvault.accounts.auth import current_user
-from labelvault.accounts.models import User
 from labelvault.cloudstorages import service
 from labelvault.cloudstorages.models import CloudStorage
+from labelvault.cloudstorages.registry import CloudStorages
 from labelvault.cloudstorages.schemas import CloudStorageWrite
-from labelvault.errors import Conflict, Forbidden, Invalid, NotFound
-from labelvault.http import db_session, paginate
+from labelvault.errors import Conflict, Forbidden, Invalid
+from labelvault.http import paginate
 from labelvault.tasks.models import Task
 
 router = APIRouter(tags=["cloudstorages"])
+
+
+def cloud_storages(request: Request) -> CloudStorages:
+    """The app's registry of cloud storage connections (made in app.py's lifespan)."""
+    return request.app.state.cloud_storages
+
+
+Clouds = Annotated[CloudStorages, Depends(cloud_storages)]
+
+
+def _visible(cloud_id: int, session: DbSession, user: CurrentUser) -> CloudStorage:
+    return service.visible(session, user, cloud_id)
+
+
+VisibleCloudStorage = Annotated[CloudStorage, Depends(_visible)]
 
 
 async def _write_body(request: Request) -> CloudStorageWrite:
@@ -49,37 +64,25 @@ async def _write_body(request: Request) -> CloudStorageWrite:
         raise Invalid(str(exc.errors()[0].get("msg"))) from exc
 
 
-def _visible(session: Session, user: User, cloud_id: int) -> CloudStorage:
-    row = session.get(CloudStorage, cloud_id)
-    if row is None or not (user.is_admin or row.owner_id == user.id):
-        raise NotFound.of("Cloud storage")
-    return row
-
-
 def _json(request: Request, session: Session, rows: list[CloudStorage]) -> list[dict[str, Any]]:
     users = users_by_id(session, {r.owner_id for r in rows})
     return [service.read_json(r, basic_user(request, users.get(r.owner_id))) for r in rows]
 
 
-def _check(request: Request, row: CloudStorage) -> None:
-    storage = service.storage_of(row, request.app.state.settings)
+def _check(clouds: CloudStorages, row: CloudStorage) -> None:
+    # Built outside the registry: settings that fail here must not stay cached.
+    storage = service.build_storage(row, clouds.settings)
     state = service.status(storage)
     if state != "AVAILABLE":
         hint = "check the credentials" if state == "FORBIDDEN" else "check the bucket name"
         raise Invalid(f"the cloud storage '{row.resource}' is not reachable ({state}); {hint}")
 
 
-def _bind(request: Request) -> None:
-    service.bind(request.app.state.db, request.app.state.settings)
-
-
 @router.get("/api/cloudstorages")
-def list_cloudstorages(
-    request: Request, user: User = Depends(current_user), session: Session = Depends(db_session)
-) -> dict[str, Any]:
-    query = select(CloudStorage).order_by(CloudStorage.id.desc())
-    if not user.is_admin:
-        query = query.where(CloudStorage.owner_id == user.id)
+def list_cloudstorages(request: Request, user: CurrentUser, session: DbSession) -> dict[str, Any]:
+    query = (
+        select(CloudStorage).where(service.visible_filter(user)).order_by(CloudStorage.id.desc())
+    )
     for field in ("provider_type", "resource", "display_name", "credentials_type"):
         value = request.query_params.get(field)
         if value:
@@ -89,60 +92,46 @@ def list_cloudstorages(
 
 @router.post("/api/cloudstorages", status_code=201)
 async def create_cloudstorage(
-    request: Request, user: User = Depends(current_user), session: Session = Depends(db_session)
+    request: Request, user: CurrentUser, session: DbSession, clouds: Clouds
 ) -> dict[str, Any]:
     permissions.require_creator(user)
     data = await _write_body(request)
-    _bind(request)
     row = CloudStorage(owner_id=user.id, credentials="{}", description="", specific_attributes="")
-    try:
-        service.apply(session, row, data, request.app.state.settings)
-    except service.CloudStorageError as exc:
-        raise Invalid(str(exc)) from exc
+    service.apply(session, row, data, clouds.settings)
     if data.owner_id is not None and not user.is_admin:
         row.owner_id = user.id
-    _check(request, row)
+    _check(clouds, row)
+    # An id SQLite reuses after a delete must not find the old row's connection.
+    clouds.forget(row.id)
     return _json(request, session, [row])[0]
 
 
 @router.get("/api/cloudstorages/{cloud_id}")
 def get_cloudstorage(
-    cloud_id: int,
-    request: Request,
-    user: User = Depends(current_user),
-    session: Session = Depends(db_session),
+    request: Request, row: VisibleCloudStorage, session: DbSession
 ) -> dict[str, Any]:
-    return _json(request, session, [_visible(session, user, cloud_id)])[0]
+    return _json(request, session, [row])[0]
 
 
 @router.patch("/api/cloudstorages/{cloud_id}")
 async def update_cloudstorage(
-    cloud_id: int,
     request: Request,
-    user: User = Depends(current_user),
-    session: Session = Depends(db_session),
+    row: VisibleCloudStorage,
+    user: CurrentUser,
+    session: DbSession,
+    clouds: Clouds,
 ) -> dict[str, Any]:
-    row = _visible(session, user, cloud_id)
     data = await _write_body(request)
     if data.owner_id is not None and not user.is_admin:
         raise Forbidden("only an admin can give a cloud storage to another user")
-    _bind(request)
-    try:
-        service.apply(session, row, data, request.app.state.settings)
-    except service.CloudStorageError as exc:
-        raise Invalid(str(exc)) from exc
-    _check(request, row)
+    service.apply(session, row, data, clouds.settings)
+    _check(clouds, row)
+    clouds.forget(row.id)
     return _json(request, session, [row])[0]
 
 
 @router.delete("/api/cloudstorages/{cloud_id}", status_code=204)
-def delete_cloudstorage(
-    cloud_id: int,
-    request: Request,
-    user: User = Depends(current_user),
-    session: Session = Depends(db_session),
-) -> Response:
-    row = _visible(session, user, cloud_id)
+def delete_cloudstorage(row: VisibleCloudStorage, session: DbSession, clouds: Clouds) -> Response:
     used = session.scalar(select(Task.id).where(Task.cloud_storage_id == row.id).limit(1))
     if used is not None:
         # Frames of those tasks are read from the bucket on demand; they would go blank.
@@ -150,64 +139,35 @@ def delete_cloudstorage(
             f"task #{used} reads its frames from this cloud storage; delete the task first"
         )
     session.delete(row)
-    service.forget(cloud_id)
+    clouds.forget(row.id)
     return Response(status_code=204)
 
 
 @router.get("/api/cloudstorages/{cloud_id}/content-v2")
 def cloudstorage_content(
-    cloud_id: int,
-    request: Request,
+    row: VisibleCloudStorage,
+    clouds: Clouds,
     prefix: str = "",
     next_token: str | None = None,
     page_size: int = 1000,
-    user: User = Depends(current_user),
-    session: Session = Depends(db_session),
 ) -> dict[str, Any]:
-    row = _visible(session, user, cloud_id)
     if not 1 <= page_size <= 10_000:
         raise Invalid("page_size must be between 1 and 10000")
-    storage = service.storage_of(row, request.app.state.settings)
-    try:
-        return service.content(storage, prefix, next_token, page_size)
-    except (service.CloudStorageError, ValueError) as exc:
-        raise Invalid(str(exc)) from exc
+    return service.content(clouds.storage_of(row), prefix, next_token, page_size)
 
 
 @router.get("/api/cloudstorages/{cloud_id}/status")
-def cloudstorage_status(
-    cloud_id: int,
-    request: Request,
-    user: User = Depends(current_user),
-    session: Session = Depends(db_session),
-) -> Response:
-    row = _visible(session, user, cloud_id)
-    state = service.status(service.storage_of(row, request.app.state.settings))
+def cloudstorage_status(row: VisibleCloudStorage, clouds: Clouds) -> Response:
+    state = service.status(clouds.storage_of(row))
     return Response(json.dumps(state), media_type="application/json")
 
 
 @router.get("/api/cloudstorages/{cloud_id}/actions")
-def cloudstorage_actions(
-    cloud_id: int,
-    request: Request,
-    user: User = Depends(current_user),
-    session: Session = Depends(db_session),
-) -> list[str]:
-    _visible(session, user, cloud_id)
+def cloudstorage_actions(row: VisibleCloudStorage) -> list[str]:
     return ["read", "write"]
 
 
 @router.get("/api/cloudstorages/{cloud_id}/preview")
-def cloudstorage_preview(
-    cloud_id: int,
-    request: Request,
-    user: User = Depends(current_user),
-    session: Session = Depends(db_session),
-) -> Response:
-    row = _visible(session, user, cloud_id)
-    settings = request.app.state.settings
-    try:
-        data = service.preview(service.storage_of(row, settings), settings, row.id)
-    except (service.CloudStorageError, ValueError) as exc:
-        raise NotFound.of(f"Preview ({exc})") from exc
+def cloudstorage_preview(row: VisibleCloudStorage, clouds: Clouds) -> Response:
+    data = service.preview(lambda: clouds.storage_of(row), clouds.settings, row.id)
     return Response(data, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=60"})

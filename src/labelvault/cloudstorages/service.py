@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 import posixpath
-import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
+from sqlalchemy import ColumnElement, select, true
 from sqlalchemy.orm import Session
 
+from labelvault.accounts.models import User
 from labelvault.cloudstorages.models import CloudStorage
 from labelvault.cloudstorages.schemas import (
     CREDENTIALS_TYPES,
@@ -19,8 +21,8 @@ from labelvault.cloudstorages.schemas import (
     CloudStorageWrite,
 )
 from labelvault.config import Settings
-from labelvault.db import Database
 from labelvault.db.base import utcnow
+from labelvault.errors import Invalid, NotFound
 from labelvault.media import sources
 from labelvault.media.images import MediaError, is_image_name, make_preview
 from labelvault.storage import (
@@ -33,7 +35,7 @@ from labelvault.storage import (
 ATTRIBUTES = ("endpoint_url", "region", "prefix", "project_id")
 
 
-class CloudStorageError(ValueError):
+class CloudStorageError(Invalid):
     """A cloud storage setting is wrong; the message says which and how to fix it."""
 
 
@@ -106,7 +108,6 @@ def apply(
     row.updated_date = utcnow()
     session.add(row)
     session.flush()
-    forget(row.id)
     return row
 
 
@@ -165,51 +166,27 @@ def build_storage(row: CloudStorage, settings: Settings | None = None) -> Storag
         raise CloudStorageError(str(exc)) from None
 
 
-# ---- one Storage per row per process, for frame reads ------------------------------------
-
-_cache: dict[int, Storage] = {}
-_lock = threading.Lock()
-_db: Database | None = None
-_settings: Settings | None = None
+# ---- who sees a cloud storage ---------------------------------------------------------
 
 
-def bind(db: Database, settings: Settings) -> None:
-    """Remember how to load rows, so frame reads (which have no session) find their storage."""
-    global _db, _settings
-    _db, _settings = db, settings
-    sources.set_cloud_resolver(storage_by_id)
+def visible_filter(user: User) -> ColumnElement[bool]:
+    """Admins see every cloud storage, others their own (it holds their credentials)."""
+    if user.is_admin:
+        return true()
+    return CloudStorage.owner_id == user.id
 
 
-def forget(cloud_id: int) -> None:
-    with _lock:
-        _cache.pop(cloud_id, None)
+def visible_row(session: Session, user: User, cloud_id: int) -> CloudStorage | None:
+    return session.scalars(
+        select(CloudStorage).where(CloudStorage.id == cloud_id, visible_filter(user))
+    ).first()
 
 
-def storage_by_id(cloud_id: int) -> Storage:
-    with _lock:
-        storage = _cache.get(cloud_id)
-    if storage is not None:
-        return storage
-    if _db is None:
-        raise sources.SourceError("cloud storages are not available in this process")
-    with _db.session() as session:
-        row = session.get(CloudStorage, cloud_id)
-        if row is None:
-            raise sources.SourceError(f"cloud storage #{cloud_id} does not exist any more")
-        storage = build_storage(row, _settings)
-    with _lock:
-        _cache[cloud_id] = storage
-    return storage
-
-
-def storage_of(row: CloudStorage, settings: Settings) -> Storage:
-    with _lock:
-        storage = _cache.get(row.id)
-    if storage is None:
-        storage = build_storage(row, settings)
-        with _lock:
-            _cache[row.id] = storage
-    return storage
+def visible(session: Session, user: User, cloud_id: int) -> CloudStorage:
+    row = visible_row(session, user, cloud_id)
+    if row is None:
+        raise NotFound.of("Cloud storage")
+    return row
 
 
 # ---- reading ------------------------------------------------------------------------------
@@ -256,11 +233,21 @@ def content(
     return {"content": page, "next": str(following) if following < len(items) else None}
 
 
-def preview(storage: Storage, settings: Settings, cloud_id: int) -> bytes:
-    """A thumbnail of the first image in the bucket (below its prefix)."""
+def preview(open_storage: Callable[[], Storage], settings: Settings, cloud_id: int) -> bytes:
+    """A thumbnail of the first image in the bucket (below its prefix); 404 when none."""
     target = settings.data_dir / "cache" / "cloudstorages" / f"{cloud_id}-preview.jpg"
     if target.exists():
         return target.read_bytes()
+    try:
+        data = _make_preview(open_storage(), settings, cloud_id)
+    except ValueError as exc:  # CloudStorageError, SourceError: the bucket has no preview
+        raise NotFound.of(f"Preview ({exc})") from exc
+    target.parent.mkdir(parents=True, exist_ok=True)
+    Path(target).write_bytes(data)
+    return data
+
+
+def _make_preview(storage: Storage, settings: Settings, cloud_id: int) -> bytes:
     try:
         first = next((e for e in storage.walk("") if is_image_name(e.path)), None)
     except StorageError as exc:
@@ -268,14 +255,11 @@ def preview(storage: Storage, settings: Settings, cloud_id: int) -> bytes:
     if first is None:
         raise CloudStorageError("the cloud storage holds no images to preview")
     key = f"cloud:{cloud_id}\n{first.path}"
-    local = sources._cached_copy(settings, storage, first.path, key)
+    local = sources.cached_copy(settings, storage, first.path, key)
     try:
-        data = make_preview(local)
+        return make_preview(local)
     except MediaError as exc:
         raise CloudStorageError(f"{first.path}: {exc.reason}") from None
-    target.parent.mkdir(parents=True, exist_ok=True)
-    Path(target).write_bytes(data)
-    return data
 
 
 def read_json(row: CloudStorage, owner: dict[str, Any] | None) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from labelvault.accounts.models import User
 from labelvault.annotations import service as annotations
+from labelvault.cloudstorages.registry import CloudStorages
 from labelvault.config import Settings
 from labelvault.db import Database
 from labelvault.formats.base import ImportedDataset
@@ -36,8 +37,12 @@ from labelvault.formats.cvat_backup import (
     write_job_annotations,
     write_json,
 )
-from labelvault.media import service as media
+from labelvault.media.frames import frame_file, frames_of
+from labelvault.media.images import is_image_name
+from labelvault.media.ingest import create_data
 from labelvault.media.models import Frame
+from labelvault.media.params import DataParams
+from labelvault.media.sources import CloudResolver
 from labelvault.projects import service as projects
 from labelvault.projects.models import Project
 from labelvault.tasks import service as tasks
@@ -166,6 +171,7 @@ def write_task(
     progress: Progress = no_progress,
     *,
     media_files: bool = True,
+    clouds: CloudResolver | None = None,
 ) -> None:
     """Write one task's backup (task.json, annotations.json, data/) under ``prefix``.
 
@@ -179,7 +185,7 @@ def write_task(
             raise ImportFailed(f"task '{task.name}' has no data to back up")
         schema = Schema.load(session, project_id=task.project_id, task_id=task.id)
         jobs = tasks.jobs_of(session, task.id)
-        frames = media.frames_of(session, task.id)
+        frames = frames_of(session, task.id)
         write_json(zf, f"{prefix}task.json", _task_json(session, task, schema, jobs, frames))
         names = Names(schema)
         zi = entry(f"{prefix}annotations.json")
@@ -205,7 +211,7 @@ def write_task(
         zi = entry(f"{prefix}data/{frame.name}", zipfile.ZIP_STORED)
         # Share, bucket and video frames are not in the task's media folder: frame_file
         # finds (or fetches, or decodes) each original.
-        source = media.frame_file(settings, frame)
+        source = frame_file(settings, frame, clouds)
         with source.open("rb") as src, zf.open(zi, "w", force_zip64=True) as dst:
             shutil.copyfileobj(src, dst, 1 << 20)
         if i % 200 == 0:
@@ -217,7 +223,9 @@ def export_task(
     db: Database, settings: Settings, task_id: int, out: IO[bytes], progress: Progress = no_progress
 ) -> None:
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as zf:
-        write_task(db.session, settings, task_id, zf, "", progress)
+        write_task(
+            db.session, settings, task_id, zf, "", progress, clouds=CloudStorages(db, settings)
+        )
 
 
 def write_project(
@@ -228,6 +236,7 @@ def write_project(
     progress: Progress = no_progress,
     *,
     media_files: bool = True,
+    clouds: CloudResolver | None = None,
 ) -> list[tuple[str, int]]:
     """Write a project's backup (project.json, task_N/...); returns (folder, task id) pairs."""
     with sessions() as session:
@@ -262,6 +271,7 @@ def write_project(
             f"task_{index}/",
             lambda f, m, i=index, w=share: progress(w * (i + f), m),
             media_files=media_files,
+            clouds=clouds,
         )
         written.append((f"task_{index}", task_id))
     return written
@@ -275,7 +285,9 @@ def export_project(
     progress: Progress = no_progress,
 ) -> None:
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as zf:
-        write_project(db.session, settings, project_id, zf, progress)
+        write_project(
+            db.session, settings, project_id, zf, progress, clouds=CloudStorages(db, settings)
+        )
 
 
 # ---- restore --------------------------------------------------------------------------------
@@ -319,7 +331,7 @@ def restore_task_dir(
     meta = read_meta(folder / "task.json")
     data = meta.get("data") or {}
     jobs = [j for j in meta.get("jobs") or [] if j.get("type", "annotation") == "annotation"]
-    files = data_files(folder / "data", media.is_image)
+    files = data_files(folder / "data", is_image_name)
     flat = [p.name for p in files]
     dupes = sorted({n for n in flat if flat.count(n) > 1})
     if dupes:
@@ -366,7 +378,7 @@ def restore_task_dir(
         try:
             for path in files:
                 shutil.move(str(path), stage / path.name)
-            params = media.DataParams(
+            params = DataParams(
                 image_quality=int(data.get("image_quality") or 70),
                 sorting_method="predefined",
                 upload_file_order=flat,
@@ -376,7 +388,7 @@ def restore_task_dir(
                 chunk_size=data.get("chunk_size") or None,
                 job_file_mapping=mapping,
             )
-            media.create_data(
+            create_data(
                 db.session,
                 settings,
                 task_id,

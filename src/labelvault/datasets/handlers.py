@@ -14,7 +14,7 @@ from labelvault.config import Settings
 from labelvault.formats.base import FormatError
 from labelvault.formats.registry import FORMATS, get_exporter
 from labelvault.formats.safety import safe_extract_zip
-from labelvault.media.service import DataError
+from labelvault.media.params import DataError
 
 from . import backup, imports, sources
 from .base import ImportFailed

@@ -19,7 +19,10 @@ from labelvault.db import Database
 from labelvault.formats.base import ImportedDataset, ImportedFrame
 from labelvault.formats.registry import get_importer
 from labelvault.formats.safety import safe_extract_zip
-from labelvault.media import service as media
+from labelvault.media.frames import frames_of
+from labelvault.media.images import is_image_name
+from labelvault.media.ingest import create_data
+from labelvault.media.params import DataError, DataParams
 from labelvault.projects.models import Project
 from labelvault.tasks import service as tasks
 from labelvault.tasks.models import Job, Task
@@ -71,7 +74,7 @@ class ImportOptions:
 def frame_size_lookup(db: Database, task_id: int) -> Callable[[str], tuple[int, int] | None]:
     """The YOLO importers' callback: an item name → our frame's (width, height)."""
     with db.session() as session:
-        rows = [(f.frame, f.name, f.width, f.height) for f in media.frames_of(session, task_id)]
+        rows = [(f.frame, f.name, f.width, f.height) for f in frames_of(session, task_id)]
     matcher = FrameMatcher([(f, n) for f, n, _w, _h in rows])
     sizes = {f: (w, h) for f, _n, w, h in rows}
 
@@ -111,7 +114,7 @@ def import_into_task(
         if task.data_state != "ready":
             raise ImportFailed("this task has no data yet; add images before annotations")
         job = session.get(Job, job_id) if job_id is not None else None
-        frames = media.frames_of(session, task.id)
+        frames = frames_of(session, task.id)
         matcher = FrameMatcher([(f.frame, f.name) for f in frames])
         sizes = {f.frame: (f.width, f.height) for f in frames}
         scope = write_scope(session, task, job)
@@ -215,7 +218,7 @@ class ImageIndex:
     def __init__(self, root: Path) -> None:
         self.by_key: dict[str, Path] = {}
         for path in sorted(root.rglob("*")):
-            if not path.is_file() or not media.is_image(path.name):
+            if not path.is_file() or not is_image_name(path.name):
                 continue
             parts = path.relative_to(root).parts
             for i in range(len(parts)):
@@ -301,8 +304,8 @@ def import_project_dataset(
                 rename[name] = base
                 order.append(base)
             share = 1 / len(subsets)
-            params = media.DataParams(sorting_method="predefined", upload_file_order=order)
-            media.create_data(
+            params = DataParams(sorting_method="predefined", upload_file_order=order)
+            create_data(
                 db.session,
                 settings,
                 task_id,
@@ -319,7 +322,7 @@ def import_project_dataset(
                 rename=rename,
             )
         return created
-    except media.DataError as exc:
+    except DataError as exc:
         delete_tasks(db, settings, created)
         raise ImportFailed(str(exc)) from exc
     except BaseException:

@@ -10,12 +10,14 @@ import orjson
 from sqlalchemy import Connection, select
 
 from labelvault.annotations import service as annotations
+from labelvault.cloudstorages.registry import CloudStorages
 from labelvault.config import Settings
 from labelvault.db import Database
 from labelvault.db.base import iso
 from labelvault.formats.base import FrameInfo, Shape, SourceMeta, Tag, Track
-from labelvault.media import service as media
+from labelvault.media.frames import frame_file
 from labelvault.media.models import Frame
+from labelvault.media.sources import CloudResolver
 from labelvault.projects.models import Project
 from labelvault.tasks import service as tasks
 from labelvault.tasks.models import Task
@@ -106,6 +108,8 @@ class DbExportSource:
     ) -> None:
         self.db = db
         self.settings = settings
+        # Bucket-backed frames are fetched through the cloud storages registry.
+        self.clouds = CloudStorages(db, settings)
         self.meta = meta
         self.labels = schema.label_defs()
         self._names = Names(schema)
@@ -149,7 +153,7 @@ class DbExportSource:
                             width=row.width,
                             height=row.height,
                             subset=subset,
-                            open_image=_frame_opener(self.settings, row),
+                            open_image=_frame_opener(self.settings, row, self.clouds),
                         )
                         yield info, tags.get(row.frame, []), shapes.get(row.frame, [])
                         done += 1
@@ -226,9 +230,9 @@ def read_tracks(
             yield track
 
 
-def _frame_opener(settings: Any, frame: Frame) -> Callable[[], BinaryIO]:
+def _frame_opener(settings: Any, frame: Frame, clouds: CloudResolver) -> Callable[[], BinaryIO]:
     """Opens the frame's original wherever it lives (task media, share, bucket, video)."""
-    return lambda: media.frame_file(settings, frame).open("rb")
+    return lambda: frame_file(settings, frame, clouds).open("rb")
 
 
 def task_source(

@@ -13,12 +13,13 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 from urllib.parse import unquote, urljoin, urlsplit
 
 import httpx
 
 from labelvault.config import Settings
+from labelvault.errors import Invalid
 from labelvault.media.archives import is_archive_name
 from labelvault.media.images import is_image_name
 from labelvault.media.video import is_video_name
@@ -32,8 +33,17 @@ IGNORED_NAMES = frozenset({"manifest.jsonl", "index.json", ".ds_store", "thumbs.
 GiB = 1024**3
 
 
-class SourceError(ValueError):
-    """A source file cannot be used; the message names it and what to fix."""
+class SourceError(Invalid):
+    """A source file cannot be used; the message names it and what to fix (400 unless told)."""
+
+
+class CloudResolver(Protocol):
+    """The Storage of an attached cloud storage by id (the cloudstorages domain provides it).
+
+    Passed in by whoever reads frames, so media never imports cloudstorages.
+    """
+
+    def storage(self, cloud_id: int) -> Storage: ...
 
 
 # ---- settings ---------------------------------------------------------------------------
@@ -109,7 +119,9 @@ def list_share(settings: Settings, directory: str) -> list[dict[str, str]]:
     try:
         entries = storage.list(rel)
     except StorageNotFoundError:
-        raise SourceError(f"'{directory}' is not a folder of the connected share") from None
+        raise SourceError(
+            f"'{directory}' is not a folder of the connected share", status=404
+        ) from None
     except StorageError as exc:
         raise SourceError(f"the connected share cannot be listed: {exc}") from None
     out = []
@@ -261,6 +273,21 @@ class DiskCache:
         self.added(len(data))
         return path
 
+    def write_from(self, path: Path, fill: Callable[[BinaryIO], None]) -> Path:
+        """Like `write`, with the bytes streamed by `fill` (a big chunk never sits in memory)."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+        try:
+            with tmp.open("wb") as out:
+                fill(out)
+            size = tmp.stat().st_size
+            os.replace(tmp, path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        self.added(size)
+        return path
+
 
 _caches: dict[tuple[str, str], DiskCache] = {}
 _caches_lock = threading.Lock()
@@ -296,7 +323,7 @@ def source_cache(settings: Settings) -> DiskCache:
     return _cache("sources", root, settings.source_cache_bytes, scan)
 
 
-def _cached_copy(settings: Settings, storage: Storage, rel: str, key: str) -> Path:
+def cached_copy(settings: Settings, storage: Storage, rel: str, key: str) -> Path:
     cache = source_cache(settings)
     digest = hashlib.sha256(key.encode()).hexdigest()
     target = cache.root / digest[:2] / (digest + posixpath.splitext(rel)[1].lower())
@@ -330,24 +357,13 @@ def _copy(src: BinaryIO, out: BinaryIO) -> int:
     return size
 
 
-# Cloud storages are looked up through this hook, set by the cloudstorages domain, so media
-# does not import it (it imports media for previews).
-CloudResolver = Callable[[int], Storage]
-_cloud_resolver: CloudResolver | None = None
+def cloud_storage(clouds: CloudResolver | None, cloud_id: int) -> Storage:
+    if clouds is None:
+        raise SourceError("cloud storages are not available here")
+    return clouds.storage(cloud_id)
 
 
-def set_cloud_resolver(resolver: CloudResolver) -> None:
-    global _cloud_resolver
-    _cloud_resolver = resolver
-
-
-def cloud_storage(cloud_id: int) -> Storage:
-    if _cloud_resolver is None:
-        raise SourceError("cloud storages are not available in this process")
-    return _cloud_resolver(cloud_id)
-
-
-def resolve(settings: Settings, ref: str, raw: Path) -> Path:
+def resolve(settings: Settings, ref: str, raw: Path, clouds: CloudResolver | None = None) -> Path:
     """The local file behind a Frame.path: in the task's raw folder, in the share, or a cache.
 
     The one place that knows the path schemes; remote files are read through a local cache.
@@ -357,17 +373,17 @@ def resolve(settings: Settings, ref: str, raw: Path) -> Path:
         storage = share_storage(settings)
         root = local_root(storage)
         if root is None:
-            return _cached_copy(settings, storage, rel, storage.redacted_url + "\n" + rel)
+            return cached_copy(settings, storage, rel, storage.redacted_url + "\n" + rel)
         path = root / rel
         # A symlink in the share pointing elsewhere is the operator's choice; '..' is not.
         return path
     if ref.startswith(CLOUD_SCHEME):
         cloud_id_text, _, key = ref[len(CLOUD_SCHEME) :].partition("/")
-        storage = cloud_storage(int(cloud_id_text))
+        storage = cloud_storage(clouds, int(cloud_id_text))
         root = local_root(storage)
         if root is not None:
             return root / clean_rel(key)
-        return _cached_copy(settings, storage, key, f"cloud:{cloud_id_text}\n{key}")
+        return cached_copy(settings, storage, key, f"cloud:{cloud_id_text}\n{key}")
     return raw / ref
 
 
@@ -376,17 +392,19 @@ def fetch_all(
     refs: list[str],
     raw: Path,
     progress: Callable[[int], None] | None = None,
+    clouds: CloudResolver | None = None,
 ) -> dict[str, Path | SourceError]:
     """Resolve many refs, concurrently when they are remote (I/O bound, not CPU bound)."""
     out: dict[str, Path | SourceError] = {}
-    remote = [r for r in refs if _is_remote(settings, r)]
+    remote = [r for r in refs if _is_remote(settings, r, clouds)]
+    remote_refs = set(remote)
     for ref in refs:
-        if ref not in remote:
-            out[ref] = resolve(settings, ref, raw)
+        if ref not in remote_refs:
+            out[ref] = resolve(settings, ref, raw, clouds)
 
     def one(ref: str) -> tuple[str, Path | SourceError]:
         try:
-            return ref, resolve(settings, ref, raw)
+            return ref, resolve(settings, ref, raw, clouds)
         except SourceError as exc:
             return ref, exc
 
@@ -399,12 +417,12 @@ def fetch_all(
     return out
 
 
-def _is_remote(settings: Settings, ref: str) -> bool:
+def _is_remote(settings: Settings, ref: str, clouds: CloudResolver | None) -> bool:
     if ref.startswith(SHARE_SCHEME):
         return local_root(share_storage(settings)) is None
     if ref.startswith(CLOUD_SCHEME):
         cloud_id = int(ref[len(CLOUD_SCHEME) :].partition("/")[0])
-        return local_root(cloud_storage(cloud_id)) is None
+        return local_root(cloud_storage(clouds, cloud_id)) is None
     return False
 
 

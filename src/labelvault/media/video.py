@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import bisect
 import hashlib
+import json
 import os
 import posixpath
 from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
+from pathlib import Path
 
 import av
 import av.error
@@ -246,3 +248,29 @@ class VideoReader:
 def _prepend(first: tuple[int, av.VideoFrame], rest: Iterator[tuple[int, av.VideoFrame]]):
     yield first
     yield from rest
+
+
+def save_index(path: Path, index: VideoIndex, ref: str) -> None:
+    """Keep a task's index next to its data, so serving never re-demuxes the video."""
+    data = {
+        "ref": ref,
+        "width": index.width,
+        "height": index.height,
+        "frame_count": index.frame_count,
+        "time_base": [index.time_base.numerator, index.time_base.denominator],
+        "rotation": index.rotation,
+        "key_frames": [[k.number, k.pts] for k in index.key_frames],
+    }
+    path.write_text(json.dumps(data))
+
+
+def load_index(path: Path) -> VideoIndex:
+    data = json.loads(path.read_text())
+    return VideoIndex(
+        width=data["width"],
+        height=data["height"],
+        frame_count=data["frame_count"],
+        time_base=Fraction(*data["time_base"]),
+        key_frames=tuple(KeyFrame(n, p) for n, p in data["key_frames"]),
+        rotation=data["rotation"],
+    )

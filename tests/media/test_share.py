@@ -7,7 +7,7 @@ import io
 from PIL import Image
 
 from tests.conftest import png_bytes
-from tests.data.conftest import jpeg_bytes, meta, new_task, nothing_left, post_data
+from tests.media.conftest import jpeg_bytes, meta, new_task, nothing_left, post_data
 
 
 def _fill(share) -> None:  # type: ignore[no-untyped-def]
@@ -129,7 +129,7 @@ def test_share_tasks_export_and_back_up_with_their_images(admin, share) -> None:
     backups must still carry the original bytes."""
     import zipfile
 
-    from tests.data.conftest import wait
+    from tests.media.conftest import wait
 
     _fill(share)
     task = new_task(admin)

@@ -2,33 +2,41 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy import update
 
 from labelvault.background.service import JobContext, RequestFailed, handler
 from labelvault.config import Settings
-from labelvault.media import service, sources
-from labelvault.media.uploads import UploadArea
+from labelvault.db import Database
+from labelvault.media import ingest, sources
+from labelvault.media.layout import upload_area
+from labelvault.media.params import DataError, DataParams
+from labelvault.media.sources import CloudResolver
 from labelvault.tasks.models import Task
 
 # Share of the progress bar that downloading remote files takes.
 DOWNLOAD_SHARE = 0.4
 
+# Opens the cloud storages for one request; the app (or worker) passes the cloudstorages
+# domain's registry, so media does not import it.
+CloudsFor = Callable[[Database, Settings], CloudResolver]
 
-def upload_area(settings: Settings, task_id: int) -> UploadArea:
-    return UploadArea(settings.uploads_dir, f"task-{task_id}-data")
+
+def register(clouds_for: CloudsFor) -> None:
+    """Register media's handlers with the queue (app.py and the worker call this)."""
+    handler("create:task")(lambda ctx: create_task_data(ctx, clouds_for))
 
 
-@handler("create:task")
-def create_task_data(ctx: JobContext) -> None:
+def create_task_data(ctx: JobContext, clouds_for: CloudsFor) -> None:
     assert ctx.task_id is not None
     area = upload_area(ctx.settings, ctx.task_id)
     append = bool(ctx.params.get("append"))
     try:
-        params = service.DataParams.from_request(ctx.params)
+        params = DataParams.from_request(ctx.params)
+        clouds = None
         if params.cloud_storage_id is not None:
-            from labelvault.cloudstorages import service as cloud_service
-
-            cloud_service.bind(ctx.db, ctx.settings)
+            clouds = clouds_for(ctx.db, ctx.settings)
         files = area.files()
         # Keep the order files arrived in: "predefined" sorting without upload_file_order
         # means the client's upload order.
@@ -53,7 +61,7 @@ def create_task_data(ctx: JobContext) -> None:
         source_files = None
         if params.server_files:
             if params.cloud_storage_id is not None:
-                storage = sources.cloud_storage(params.cloud_storage_id)
+                storage = sources.cloud_storage(clouds, params.cloud_storage_id)
                 source_files = sources.expand_cloud(
                     storage, params.cloud_storage_id, params.server_files
                 )
@@ -61,7 +69,7 @@ def create_task_data(ctx: JobContext) -> None:
                 source_files = sources.expand_share(ctx.settings, params.server_files)
         progress(0.0, f"Preparing {len(files) + len(source_files or [])} files")
         skipped: list[str] = []
-        count = service.create_data(
+        count = ingest.create_data(
             ctx.db.session,
             ctx.settings,
             ctx.task_id,
@@ -70,6 +78,7 @@ def create_task_data(ctx: JobContext) -> None:
             progress,
             source_files=source_files,
             skipped=skipped,
+            clouds=clouds,
         )
         verb = "Appended" if params.append else "Created"
         message = f"{verb} {count} frames"
@@ -78,7 +87,7 @@ def create_task_data(ctx: JobContext) -> None:
             more = f"; and {len(skipped) - 20} more" if len(skipped) > 20 else ""
             message += f"; skipped {len(skipped)} files: {shown}{more}"
         ctx.result["message"] = message
-    except (service.DataError, sources.SourceError) as exc:
+    except (DataError, sources.SourceError) as exc:
         _reset(ctx, append)
         raise RequestFailed(str(exc)) from exc
     except BaseException:

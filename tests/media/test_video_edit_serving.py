@@ -10,10 +10,10 @@ import numpy as np
 from PIL import Image
 
 from labelvault.background import service as background
-from labelvault.media import service as media
+from labelvault.media import ingest, layout
 from labelvault.tasks.models import Task
 from tests.conftest import png_bytes
-from tests.data.conftest import meta, new_task, post_data
+from tests.media.conftest import meta, new_task, post_data
 
 
 def _video(path: Path, frames: int = 30) -> Path:
@@ -189,12 +189,12 @@ def test_restart_during_creation_is_cleaned_up(app, admin, share) -> None:  # ty
     area = settings.uploads_dir / f"task-{task['id']}-data"
     area.mkdir(parents=True)
     (area / "a.png").write_bytes(png_bytes())
-    raw = media.raw_dir(settings, task["id"])
+    raw = layout.raw_dir(settings, task["id"])
     (raw / ".staging-x").mkdir(parents=True)
     (raw / "half.png").write_bytes(png_bytes())
     interrupted = background.recover_interrupted(db)
     assert [r.id for r in interrupted] == [rq_id]
-    assert media.cleanup_interrupted(db, settings) == [task["id"]]
+    assert ingest.cleanup_interrupted(db, settings) == [task["id"]]
     assert admin.get(f"/api/requests/{rq_id}").json()["status"] == "failed"
     assert not area.exists() and not raw.exists()
     # the task takes data again

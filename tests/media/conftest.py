@@ -1,4 +1,4 @@
-"""Fixtures for data tests: a share folder, a local HTTP file server, S3 (moto), helpers."""
+"""Fixtures for media tests: a share folder, a local HTTP file server, S3 (moto), helpers."""
 
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ import boto3
 import pytest
 from PIL import Image
 
-from tests.data.conftest import jpeg_bytes, meta, new_task, post_data
+from tests.media.conftest import jpeg_bytes, meta, new_task, post_data
 from tests.storage.conftest import S3_BUCKET, S3_REGION
 
 

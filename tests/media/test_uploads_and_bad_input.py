@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.conftest import png_bytes
-from tests.data.conftest import jpeg_bytes, meta, new_task, nothing_left
+from tests.media.conftest import jpeg_bytes, meta, new_task, nothing_left
 
 
 def _upload(client, task_id: int, files: list[tuple[str, bytes]], **params) -> dict:  # type: ignore[no-untyped-def]

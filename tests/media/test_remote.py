@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from labelvault.media import sources
-from tests.data.conftest import jpeg_bytes, meta, new_task, nothing_left, post_data
+from tests.media.conftest import jpeg_bytes, meta, new_task, nothing_left, post_data
 
 
 def test_loopback_is_refused_by_default(app, admin, http_files) -> None:  # type: ignore[no-untyped-def]

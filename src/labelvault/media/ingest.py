@@ -1,182 +1,46 @@
-"""Rules of task data: files from any source into frames, jobs and a manifest; serving frames."""
+"""Task data in: files from any source become frames, jobs and a manifest; undo of a cut run."""
 
 from __future__ import annotations
 
-import hashlib
-import io
-import json
 import os
-import re
 import shutil
-import threading
 import uuid
-from collections import Counter, OrderedDict
+from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from fractions import Fraction
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from PIL import Image
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
+from labelvault.background.models import Request
 from labelvault.config import Settings
 from labelvault.db import Database
 from labelvault.db.base import utcnow
 from labelvault.media import sources
 from labelvault.media.archives import ArchiveLimits, extract_archive, is_archive_name
-from labelvault.media.chunks import build_frames_chunk, write_image_chunk
-from labelvault.media.images import (
-    IMAGE_EXTENSIONS,
-    MediaError,
-    encode_compressed,
-    encode_jpeg,
-    is_image_name,
-    make_preview,
-    verify_image,
+from labelvault.media.frames import frames_of
+from labelvault.media.images import IMAGE_EXTENSIONS, MediaError, is_image_name, verify_image
+from labelvault.media.layout import (
+    MANIFEST,
+    STAGING_PREFIX,
+    VIDEO_INDEX,
+    cache_dir,
+    raw_dir,
+    upload_area,
 )
-from labelvault.media.manifest import ImageEntry, KeyFrame, write_image_manifest
-from labelvault.media.manifest import write_video_manifest as _write_video_manifest
+from labelvault.media.manifest import ImageEntry, write_image_manifest, write_video_manifest
 from labelvault.media.models import Frame
-from labelvault.media.sorting import sort_names as _sort_names
-from labelvault.media.video import VideoIndex, VideoReader, index_video, is_video_name
+from labelvault.media.params import DataError, DataParams
+from labelvault.media.sorting import sort_names
+from labelvault.media.sources import CloudResolver
+from labelvault.media.video import index_video, is_video_name, save_index
 from labelvault.tasks import service as task_service
 from labelvault.tasks.models import Job, Task
 
-SORTING_METHODS = ("lexicographical", "natural", "predefined", "random")
-MIME = {
-    ".jpg": "image/jpeg",
-    ".jpeg": "image/jpeg",
-    ".jpe": "image/jpeg",
-    ".jfif": "image/jpeg",
-    ".png": "image/png",
-    ".bmp": "image/bmp",
-    ".tif": "image/tiff",
-    ".tiff": "image/tiff",
-    ".webp": "image/webp",
-    ".gif": "image/gif",
-}
-VIDEO_INDEX = ".video-index.json"
-STAGING_PREFIX = ".staging-"
 # Progress is a database write; this many updates per request is plenty for a progress bar.
 PROGRESS_STEPS = 100
-
-__all__ = ["IMAGE_EXTENSIONS", "DataError", "DataParams", "create_data", "frame_file"]
-
-
-class DataError(ValueError):
-    """Data cannot become (part of) a task; the message names the file and what to fix."""
-
-
-def _or(value: int | None, default: int) -> int:
-    return default if value is None else value
-
-
-def _bool(value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    return str(value).strip().lower() in ("1", "true", "yes", "on")
-
-
-@dataclass
-class DataParams:
-    image_quality: int = 70
-    sorting_method: str = "lexicographical"
-    start_frame: int = 0
-    stop_frame: int | None = None
-    frame_filter: str = ""
-    chunk_size: int | None = None
-    upload_file_order: list[str] | None = None
-    job_file_mapping: list[list[str]] | None = None
-    seed: int = 0
-    skip_broken: bool = False
-    copy_data: bool = False
-    append: bool = False
-    server_files: list[str] = field(default_factory=list)
-    server_files_exclude: list[str] = field(default_factory=list)
-    remote_files: list[str] = field(default_factory=list)
-    cloud_storage_id: int | None = None
-
-    @classmethod
-    def from_request(cls, raw: dict[str, Any]) -> DataParams:
-        def integer(key: str, default: int | None) -> int | None:
-            value = raw.get(key, default)
-            if value is None or value == "":
-                return default
-            try:
-                return int(value)
-            except (TypeError, ValueError) as exc:
-                raise DataError(f"{key} must be an integer, not {value!r}") from exc
-
-        def names(key: str) -> list[str]:
-            value = raw.get(key) or []
-            if isinstance(value, str):
-                value = [value]
-            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                raise DataError(f"{key} must be a list of strings")
-            return list(value)
-
-        params = cls(
-            image_quality=_or(integer("image_quality", 70), 70),
-            sorting_method=str(raw.get("sorting_method") or "lexicographical"),
-            start_frame=_or(integer("start_frame", 0), 0),
-            stop_frame=integer("stop_frame", None),
-            frame_filter=str(raw.get("frame_filter") or ""),
-            chunk_size=integer("chunk_size", None),
-            upload_file_order=raw.get("upload_file_order") or None,
-            job_file_mapping=raw.get("job_file_mapping") or None,
-            skip_broken=_bool(raw.get("skip_broken", False)),
-            copy_data=_bool(raw.get("copy_data", False)),
-            append=_bool(raw.get("append", False)),
-            server_files=names("server_files"),
-            server_files_exclude=names("server_files_exclude"),
-            remote_files=names("remote_files"),
-            cloud_storage_id=integer("cloud_storage_id", None),
-        )
-        if not 1 <= params.image_quality <= 100:
-            raise DataError("image_quality must be between 1 and 100")
-        if params.sorting_method not in SORTING_METHODS:
-            raise DataError(f"sorting_method must be one of {', '.join(SORTING_METHODS)}")
-        if params.frame_filter and not re.fullmatch(r"step=[1-9]\d*", params.frame_filter):
-            raise DataError("frame_filter must look like step=N with N ≥ 1")
-        if params.chunk_size is not None and params.chunk_size < 1:
-            raise DataError("chunk_size must be positive")
-        if params.start_frame < 0:
-            raise DataError("start_frame must not be negative")
-        if params.stop_frame is not None and params.stop_frame < params.start_frame:
-            raise DataError("stop_frame must not be before start_frame")
-        if params.remote_files and (params.server_files or params.cloud_storage_id):
-            raise DataError("send either remote_files or server_files, not both")
-        if params.cloud_storage_id is not None and not params.server_files:
-            raise DataError("cloud_storage_id needs server_files: the keys (or prefixes/) to use")
-        if params.append and (
-            params.start_frame or params.stop_frame is not None or params.frame_filter
-        ):
-            raise DataError(
-                "start_frame, stop_frame and frame_filter cannot be used when appending; "
-                "choose the files to append instead"
-            )
-        if params.append and params.job_file_mapping:
-            raise DataError("job_file_mapping cannot be used when appending")
-        return params
-
-    @property
-    def step(self) -> int:
-        return int(self.frame_filter.split("=")[1]) if self.frame_filter else 1
-
-
-def is_image(name: str) -> bool:
-    return is_image_name(name)
-
-
-def probe(path: Path, name: str, max_pixels: int | None = None) -> tuple[int, int]:
-    """Displayed width and height from the headers (kept for the backups domain)."""
-    try:
-        info = verify_image(path, max_pixels=max_pixels or sources.DEFAULT_MAX_PIXELS)
-    except MediaError as exc:
-        raise DataError(f"'{name}' {exc.reason}") from None
-    return info.width, info.height
 
 
 def write_manifest(path: Path, rows: list[dict[str, Any]]) -> None:
@@ -191,17 +55,6 @@ def default_chunk_size(width: int, height: int) -> int:
     # CVAT's rule: about 36 Full-HD frames' worth of pixels per chunk, 2..72 frames.
     area = max(1, width * height)
     return max(2, min(72, int(36 * 1920 * 1080 / area)))
-
-
-def raw_dir(settings: Settings, task_id: int) -> Path:
-    return task_service.task_media_dir(settings, task_id) / "raw"
-
-
-def cache_dir(settings: Settings, task_id: int) -> Path:
-    return task_service.task_media_dir(settings, task_id) / "cache"
-
-
-# ---- creating and appending data ----------------------------------------------------------
 
 
 @dataclass
@@ -236,6 +89,7 @@ def create_data(
     *,
     source_files: list[sources.SourceFile] | None = None,
     skipped: list[str] | None = None,
+    clouds: CloudResolver | None = None,
 ) -> int:
     """Turn files into the task's frames and jobs (or append them); all or nothing.
 
@@ -243,7 +97,7 @@ def create_data(
     `source_files` are share or bucket files, read in place (copied with copy_data).
     Archives are expanded safely, images probed from headers, one video indexed by key
     frames. On any error nothing stays: no rows, no files. With `params.skip_broken`,
-    unusable files are left out and listed in `skipped`.
+    unusable files are left out and listed in `skipped`. Bucket files need `clouds`.
     """
     raw = raw_dir(settings, task_id)
     had_raw = raw.exists()
@@ -251,29 +105,33 @@ def create_data(
     moved: list[Path] = []
     skipped_list: list[str] = [] if skipped is None else skipped
     try:
-        items = _collect(settings, files, source_files or [], staging, params, skipped_list)
+        items = _collect(settings, files, source_files or [], staging, params, skipped_list, clouds)
         videos = [i for i in items if is_video_name(i.name)]
         if videos:
             count = _create_video(
-                session_factory, settings, task_id, items, videos, params, progress, moved
+                session_factory, settings, task_id, items, videos, params, progress, moved, clouds
             )
         else:
             count = _create_images(
-                session_factory, settings, task_id, items, params, progress, moved, skipped_list
+                session_factory,
+                settings,
+                task_id,
+                items,
+                params,
+                progress,
+                moved,
+                skipped_list,
+                clouds,
             )
     except (MediaError, sources.SourceError) as exc:
         _undo(raw, had_raw, moved, params.append)
-        raise DataError(_message(exc)) from exc
+        raise DataError(str(exc)) from exc
     except BaseException:
         _undo(raw, had_raw, moved, params.append)
         raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return count
-
-
-def _message(exc: Exception) -> str:
-    return str(exc)
 
 
 def _undo(raw: Path, had_raw: bool, moved: list[Path], append: bool) -> None:
@@ -291,6 +149,7 @@ def _collect(
     staging: Path,
     params: DataParams,
     skipped: list[str],
+    clouds: CloudResolver | None,
 ) -> list[Item]:
     """Every candidate frame file in arrival order, archives expanded into `staging`."""
     limits = ArchiveLimits()
@@ -318,7 +177,7 @@ def _collect(
         if source.name in exclude:
             continue
         if is_archive_name(source.name):
-            local = sources.resolve(settings, source.ref, staging)
+            local = sources.resolve(settings, source.ref, staging, clouds)
             expand(local, source.name)
         elif params.copy_data:
             items.append(Item(name=source.name, ref=source.name, source=source.ref, copy=True))
@@ -359,7 +218,7 @@ def _order(items: list[Item], params: DataParams, seed: int) -> list[Item]:
     by_name = {i.name: i for i in items}
     names = list(by_name)
     if params.sorting_method != "predefined":
-        ordered = _sort_names(names, params.sorting_method, seed=seed)
+        ordered = sort_names(names, params.sorting_method, seed=seed)
         return [by_name[n] for n in ordered]
     order = params.upload_file_order
     if not order:
@@ -390,13 +249,14 @@ def _resolve_sources(
     params: DataParams,
     skipped: list[str],
     progress: _Progress,
+    clouds: CloudResolver | None,
 ) -> list[Item]:
     refs = [i.source for i in chosen if i.source is not None and i.local is None]
     if not refs:
         return chosen
     total = len(refs)
     found = sources.fetch_all(
-        settings, refs, raw, lambda done: progress.files(done, total, "Fetched")
+        settings, refs, raw, lambda done: progress.files(done, total, "Fetched"), clouds
     )
     out = []
     for item in chosen:
@@ -421,6 +281,7 @@ def _create_images(
     report: Callable[[float, str], None],
     moved: list[Path],
     skipped: list[str],
+    clouds: CloudResolver | None,
 ) -> int:
     if not items:
         raise DataError(
@@ -440,7 +301,9 @@ def _create_images(
         raise DataError(f"start_frame {params.start_frame} is after stop_frame {stop}")
     chosen = ordered[params.start_frame : stop + 1 : params.step]
     raw = raw_dir(settings, task_id)
-    chosen = _resolve_sources(settings, chosen, raw, params, skipped, _Progress(report, 0.0, 0.3))
+    chosen = _resolve_sources(
+        settings, chosen, raw, params, skipped, _Progress(report, 0.0, 0.3), clouds
+    )
     limit = sources.max_pixels(settings)
     probe = _Progress(report, 0.3, 0.55)
     usable: list[tuple[Item, int, int]] = []
@@ -478,7 +341,7 @@ def _create_images(
             item.local = target
     if not params.append:
         write_image_manifest(
-            raw / "manifest.jsonl",
+            raw / MANIFEST,
             (ImageEntry.from_file(i.name, _Size(w, h)) for i, w, h in usable),  # type: ignore[arg-type]
         )
     report(0.92, "Creating jobs")
@@ -602,7 +465,7 @@ def _rewrite_manifest(session_factory: Callable[[], Any], settings: Settings, ta
     with session_factory() as session:
         frames = frames_of(session, task_id)
     write_image_manifest(
-        raw_dir(settings, task_id) / "manifest.jsonl",
+        raw_dir(settings, task_id) / MANIFEST,
         (ImageEntry.from_file(f.name, _Size(f.width, f.height)) for f in frames),  # type: ignore[arg-type]
     )
 
@@ -616,6 +479,7 @@ def _create_video(
     params: DataParams,
     report: Callable[[float, str], None],
     moved: list[Path],
+    clouds: CloudResolver | None,
 ) -> int:
     if len(items) > 1:
         raise DataError(
@@ -627,7 +491,7 @@ def _create_video(
     raw = raw_dir(settings, task_id)
     if item.local is None:
         assert item.source is not None
-        item.local = sources.resolve(settings, item.source, raw)
+        item.local = sources.resolve(settings, item.source, raw, clouds)
     report(0.1, f"Indexing video {item.name}")
     try:
         index = index_video(item.local)
@@ -648,8 +512,8 @@ def _create_video(
             shutil.copyfile(item.local, target)
         moved.append(target)
     raw.mkdir(parents=True, exist_ok=True)
-    _save_index(raw / VIDEO_INDEX, index, item.ref)
-    _write_video_manifest(raw / "manifest.jsonl", index.properties(item.name), index.key_frames)
+    save_index(raw / VIDEO_INDEX, index, item.ref)
+    write_video_manifest(raw / MANIFEST, index.properties(item.name), index.key_frames)
     report(0.8, "Creating jobs")
     rows = [
         {
@@ -690,31 +554,6 @@ def _create_video(
     return len(rows)
 
 
-def _save_index(path: Path, index: VideoIndex, ref: str) -> None:
-    data = {
-        "ref": ref,
-        "width": index.width,
-        "height": index.height,
-        "frame_count": index.frame_count,
-        "time_base": [index.time_base.numerator, index.time_base.denominator],
-        "rotation": index.rotation,
-        "key_frames": [[k.number, k.pts] for k in index.key_frames],
-    }
-    path.write_text(json.dumps(data))
-
-
-def _load_index(path: Path) -> VideoIndex:
-    data = json.loads(path.read_text())
-    return VideoIndex(
-        width=data["width"],
-        height=data["height"],
-        frame_count=data["frame_count"],
-        time_base=Fraction(*data["time_base"]),
-        key_frames=tuple(KeyFrame(n, p) for n, p in data["key_frames"]),
-        rotation=data["rotation"],
-    )
-
-
 # ---- recovery -----------------------------------------------------------------------------
 
 
@@ -726,9 +565,6 @@ def cleanup_interrupted(db: Database, settings: Settings) -> list[int]:
     folders and files no frame refers to (an append cut short) are removed from every task.
     Returns the ids of tasks that were reset.
     """
-    from labelvault.background.models import Request
-    from labelvault.media.jobs import upload_area
-
     reset: list[int] = []
     with db.session() as session:
         waiting = set(
@@ -768,207 +604,10 @@ def _remove_orphans(db: Database, settings: Settings, task_id: int) -> None:
     raw = raw_dir(settings, task_id)
     with db.session() as session:
         known = set(session.scalars(select(Frame.path).where(Frame.task_id == task_id)))
-    keep = {"manifest.jsonl", VIDEO_INDEX}
+    keep = {MANIFEST, VIDEO_INDEX}
     for path in raw.rglob("*"):
         if not path.is_file():
             continue
         rel = path.relative_to(raw).as_posix()
         if rel not in known and rel not in keep and not any(k.startswith(rel + "#") for k in known):
             path.unlink(missing_ok=True)
-
-
-# ---- reading frames -----------------------------------------------------------------------
-
-
-def frames_of(
-    session: Session, task_id: int, frames: list[int] | range | None = None
-) -> list[Frame]:
-    query = select(Frame).where(Frame.task_id == task_id).order_by(Frame.frame)
-    if isinstance(frames, range):
-        query = query.where(Frame.frame >= frames.start, Frame.frame < frames.stop)
-    elif frames is not None:
-        query = query.where(Frame.frame.in_(frames))
-    return list(session.scalars(query))
-
-
-def is_video_frame(frame: Frame) -> bool:
-    ref, sep, number = frame.path.rpartition("#")
-    return bool(sep) and number.isdigit() and is_video_name(ref)
-
-
-def source_file(settings: Settings, frame: Frame) -> Path:
-    """The local file holding the frame's bytes (a video for video frames)."""
-    ref = frame.path.rpartition("#")[0] if is_video_frame(frame) else frame.path
-    return sources.resolve(settings, ref, raw_dir(settings, frame.task_id))
-
-
-_readers: OrderedDict[str, tuple[VideoReader, threading.Lock]] = OrderedDict()
-_readers_lock = threading.Lock()
-MAX_OPEN_VIDEOS = 8
-
-
-def decode_video_frame(settings: Settings, frame: Frame) -> Image.Image:
-    """The frame of a video task, by key-frame seek (never decoding from the start)."""
-    number = int(frame.path.rpartition("#")[2])
-    path = source_file(settings, frame)
-    key = str(path)
-    with _readers_lock:
-        entry = _readers.get(key)
-        if entry is None:
-            index_path = raw_dir(settings, frame.task_id) / VIDEO_INDEX
-            index = _load_index(index_path) if index_path.exists() else None
-            entry = (VideoReader(path, index), threading.Lock())
-            _readers[key] = entry
-            while len(_readers) > MAX_OPEN_VIDEOS:
-                _, (old, old_lock) = _readers.popitem(last=False)
-                with old_lock:
-                    old.close()
-        _readers.move_to_end(key)
-    reader, lock = entry
-    with lock:
-        return reader.read_frame(number)
-
-
-def frame_file(settings: Settings, frame: Frame) -> Path:
-    """A local file with the frame's original image (exports and backups read this).
-
-    Video frames are decoded once into a lossless PNG in the cache.
-    """
-    if not is_video_frame(frame):
-        return source_file(settings, frame)
-    target = cache_dir(settings, frame.task_id) / f"original-{frame.frame}.png"
-    if not target.exists():
-        buffer = io.BytesIO()
-        decode_video_frame(settings, frame).save(buffer, "PNG", compress_level=1)
-        sources.frame_cache(settings).write(target, buffer.getvalue())
-    return target
-
-
-def original_media_type(frame: Frame) -> str:
-    if is_video_frame(frame):
-        return "image/png"
-    return MIME.get(Path(frame.path).suffix.lower(), "application/octet-stream")
-
-
-def etag(*parts: Any) -> str:
-    return (
-        '"' + hashlib.blake2s("|".join(map(str, parts)).encode(), digest_size=12).hexdigest() + '"'
-    )
-
-
-def task_version(task: Task) -> str:
-    """Changes when the task's id is reused (SQLite) or its data is replaced."""
-    created = task.created_date.timestamp() if task.created_date else 0
-    return f"{task.id}-{created:.6f}"
-
-
-def compressed_path(settings: Settings, task: Task, number: int) -> Path:
-    return cache_dir(settings, task.id) / f"frame-{number}-q{task.image_quality}.jpg"
-
-
-def compressed_frame(settings: Settings, task: Task, frame: Frame) -> Path:
-    """The frame as a JPEG at the task's quality, made on first request and cached."""
-    target = compressed_path(settings, task, frame.frame)
-    if target.exists():
-        return target
-    limit = sources.max_pixels(settings)
-    if is_video_frame(frame):
-        data = encode_jpeg(decode_video_frame(settings, frame), task.image_quality)
-    else:
-        data = encode_compressed(source_file(settings, frame), task.image_quality, max_pixels=limit)
-    return sources.frame_cache(settings).write(target, data)
-
-
-def preview_path(settings: Settings, task: Task, number: int) -> Path:
-    return cache_dir(settings, task.id) / f"preview-{number}.jpg"
-
-
-def preview(settings: Settings, task: Task, frame: Frame) -> Path:
-    target = preview_path(settings, task, frame.frame)
-    if target.exists():
-        return target
-    if is_video_frame(frame):
-        image = decode_video_frame(settings, frame)
-        image.thumbnail((256, 256), Image.Resampling.LANCZOS)
-        data = encode_jpeg(image, 85)
-    else:
-        data = make_preview(source_file(settings, frame), max_pixels=sources.max_pixels(settings))
-    return sources.frame_cache(settings).write(target, data)
-
-
-def chunk_path(settings: Settings, task: Task, key: str, quality: str) -> Path:
-    return cache_dir(settings, task.id) / f"chunk-{key}-{quality}-q{task.image_quality}.zip"
-
-
-def chunk(settings: Settings, task: Task, frames: list[Frame], key: str, quality: str) -> Path:
-    """A ZIP 'imageset' chunk (member i is the i-th frame), made once and cached."""
-    target = chunk_path(settings, task, key, quality)
-    if target.exists():
-        return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    limit = sources.max_pixels(settings)
-    if frames and is_video_frame(frames[0]):
-        data = build_frames_chunk(
-            (decode_video_frame(settings, f) for f in frames),
-            quality="compressed" if quality == "compressed" else "original",
-            image_quality=task.image_quality,
-        )
-    else:
-        buffer = io.BytesIO()
-        write_image_chunk(
-            buffer,
-            [source_file(settings, f) for f in frames],
-            quality="compressed" if quality == "compressed" else "original",
-            image_quality=task.image_quality,
-            max_pixels=limit,
-        )
-        data = buffer.getvalue()
-    return sources.frame_cache(settings).write(target, data)
-
-
-def chunk_bytes(settings: Settings, frames: list[Frame], quality: str, image_quality: int) -> bytes:
-    """A chunk's bytes without caching (kept for callers outside the serving path)."""
-    buffer = io.BytesIO()
-    write_image_chunk(
-        buffer,
-        [frame_file(settings, f) for f in frames],
-        quality="compressed" if quality == "compressed" else "original",
-        image_quality=image_quality,
-    )
-    return buffer.getvalue()
-
-
-def meta_json(
-    task: Task, frames: list[Frame], start: int, stop: int, included: list[int] | None = None
-) -> dict[str, Any]:
-    return {
-        "chunk_size": task.chunk_size,
-        "size": task.size,
-        "image_quality": task.image_quality,
-        "start_frame": start,
-        "stop_frame": stop,
-        "frame_filter": task.frame_filter,
-        "frames": [
-            {
-                "width": f.width,
-                "height": f.height,
-                "name": f.name,
-                "related_files": 0,
-                "has_related_context": False,
-            }
-            for f in frames
-        ],
-        "deleted_frames": list(task.deleted_frames or []),
-        "included_frames": included,
-        "chunks_updated_date": (task.updated_date or utcnow()).isoformat(),
-        "storage": task.storage,
-        "storage_method": "cache",
-        "sorting_method": task.sorting_method,
-        "cloud_storage_id": task.cloud_storage_id,
-        "chapters": None,
-    }
-
-
-def job_chunk_frames(job: Job, number: int, chunk_size: int) -> list[int]:
-    frames = list(task_service.job_frames(job))
-    return frames[number * chunk_size : (number + 1) * chunk_size]

@@ -1,1 +1,0 @@
-"""Tests of task data: sources, bad input, serving, editing, recovery and the SDK."""
