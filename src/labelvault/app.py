@@ -19,8 +19,10 @@ from labelvault.annotations.api import router as annotations_router
 from labelvault.background import service as background_service
 from labelvault.background.api import router as requests_router
 from labelvault.background.queue import Queue
+from labelvault.backups import journal
 from labelvault.backups import service as backups
 from labelvault.backups.api import router as backups_router
+from labelvault.backups.journal_api import router as journal_router
 from labelvault.cloudstorages import service as cloud_service
 from labelvault.config import Settings
 from labelvault.db import Database
@@ -127,12 +129,14 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
             # Checks the storage (a clear error on bad credentials), cleans what a killed
             # run left and starts the backup scheduler.
             backups.on_startup(app)
+            journal.on_startup(app)
         try:
             yield
         finally:
             # In-flight work finishes first, then the snapshot on exit sees all of it.
             queue.stop()
             if settings.backups:
+                journal.on_shutdown(app)  # ships what is left before the snapshot on exit
                 backups.on_shutdown(app)
 
     app = FastAPI(
@@ -171,6 +175,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         annotations_router,
         requests_router,
         backups_router,
+        journal_router,
         formats_router,
     ):
         app.include_router(router)
