@@ -19,7 +19,7 @@ from labelvault.annotations.api import router as annotations_router
 from labelvault.background import service as background_service
 from labelvault.background.api import router as requests_router
 from labelvault.background.queue import Queue
-from labelvault.backups import journal
+from labelvault.backups import journal, snapshot_policy
 from labelvault.backups import service as backups
 from labelvault.backups.api import router as backups_router
 from labelvault.backups.journal_api import router as journal_router
@@ -130,12 +130,14 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
             # run left and starts the backup scheduler.
             backups.on_startup(app)
             journal.on_startup(app)
+            snapshot_policy.on_startup(app)
         try:
             yield
         finally:
             # In-flight work finishes first, then the snapshot on exit sees all of it.
             queue.stop()
             if settings.backups:
+                snapshot_policy.on_shutdown(app)
                 journal.on_shutdown(app)  # ships what is left before the snapshot on exit
                 backups.on_shutdown(app)
 
@@ -174,8 +176,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         media_router,
         annotations_router,
         requests_router,
+        journal_router,  # before backups_router, whose /api/backups/{id} would take the path
         backups_router,
-        journal_router,
         formats_router,
     ):
         app.include_router(router)
