@@ -168,7 +168,6 @@ class Journal:
         self.folder = local_dir(settings)
         self._lock = threading.Lock()  # appends, sealing and the counters
         self._ship_lock = threading.Lock()  # one shipping pass at a time
-        self._shipped = threading.Condition(self._lock)
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -342,7 +341,6 @@ class Journal:
                     self.last_error = None
                     if self.shipped_seq >= self.last_seq:
                         self._oldest_unshipped = None
-                    self._shipped.notify_all()
             self._seal()
             with self._lock:
                 return self.shipped_seq >= self.last_seq and self._tail is not None
