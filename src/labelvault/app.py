@@ -19,8 +19,10 @@ from labelvault.annotations.api import router as annotations_router
 from labelvault.background import service as background_service
 from labelvault.background.api import router as requests_router
 from labelvault.background.queue import Queue
+from labelvault.backups import journal, snapshot_policy
 from labelvault.backups import service as backups
 from labelvault.backups.api import router as backups_router
+from labelvault.backups.journal_api import router as journal_router
 from labelvault.cloudstorages.api import router as cloudstorages_router
 from labelvault.cloudstorages.registry import CloudStorages
 from labelvault.config import Settings
@@ -130,12 +132,16 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
             # Checks the storage (a clear error on bad credentials), cleans what a killed
             # run left and starts the backup scheduler.
             backups.on_startup(app)
+            journal.on_startup(app)
+            snapshot_policy.on_startup(app)
         try:
             yield
         finally:
             # In-flight work finishes first, then the snapshot on exit sees all of it.
             queue.stop()
             if settings.backups:
+                snapshot_policy.on_shutdown(app)
+                journal.on_shutdown(app)  # ships what is left before the snapshot on exit
                 backups.on_shutdown(app)
 
     app = FastAPI(
@@ -174,6 +180,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         cloudstorages_router,
         annotations_router,
         requests_router,
+        journal_router,  # before backups_router, whose /api/backups/{id} would take the path
         backups_router,
         formats_router,
     ):

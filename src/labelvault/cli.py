@@ -85,6 +85,11 @@ def main() -> None:
     help="Start from a snapshot in the storage: 'latest' or its name "
     "[env LABELVAULT_RESTORE_SNAPSHOT]",
 )
+@click.option(
+    "--restore-at",
+    default=None,
+    help="Start from the instance as it was at this ISO time (UTC unless an offset is given)",
+)
 @click.option("--force", is_flag=True, help="Restore even into a data dir that is not empty")
 @click.option(
     "--no-snapshot-on-exit",
@@ -92,7 +97,13 @@ def main() -> None:
     is_flag=True,
     help="Do not write a snapshot when the server stops",
 )
-def serve(overrides: dict[str, Any], force: bool, no_snapshot: bool, **options: Any) -> None:
+def serve(
+    overrides: dict[str, Any],
+    force: bool,
+    no_snapshot: bool,
+    restore_at: str | None,
+    **options: Any,
+) -> None:
     """Run the server."""
     import uvicorn
 
@@ -101,7 +112,7 @@ def serve(overrides: dict[str, Any], force: bool, no_snapshot: bool, **options: 
     if no_snapshot:
         options["snapshot_on_exit"] = False
     settings = make_settings(overrides | options)
-    if settings.restore_snapshot:
+    if settings.restore_snapshot or restore_at:
         from labelvault.backups.cli import restore_into
 
         # Before migrations and the admin: the snapshot brings its own schema and users.
@@ -109,8 +120,9 @@ def serve(overrides: dict[str, Any], force: bool, no_snapshot: bool, **options: 
             settings.data_dir,
             settings.database_url,
             settings.storage_url,
-            settings.restore_snapshot,
+            settings.restore_snapshot or "latest",
             force,
+            until=restore_at,
         )
     db, generated = prepare(settings)
     url = f"http://{settings.host}:{settings.port}"

@@ -120,7 +120,7 @@ def test_newer_schema_is_refused_with_a_clear_message(
     app, sqlite_only, scratch_dbs, local_storage: Storage, tmp_path: Path
 ) -> None:
     info = snapshots.create_snapshot(app.state.settings, app.state.db, local_storage)
-    sidecar = f"backups/{info.name}.json"
+    sidecar = f"{info.folder}/{info.name}.json"
     manifest = orjson.loads(local_storage.read_bytes(sidecar))
     manifest["schema_revision"], manifest["app_version"] = "9999", "9.0.0"
     local_storage.write_bytes(sidecar, orjson.dumps(manifest))
@@ -145,7 +145,7 @@ def test_corrupted_snapshot_is_reported_and_not_restored(
     assert dbdump.table_counts(target_db.engine) == {}
     assert not (target.media_dir / "tasks").exists()
     # The per-part check catches it even when the outer manifest is gone.
-    local_storage.delete(f"backups/{info.name}.json")
+    local_storage.delete(f"{info.folder}/{info.name}.json")
     listed = snapshots.list_snapshots(local_storage)
     assert [(s.name, s.status) for s in listed] == [(info.name, "incomplete")]
     with pytest.raises(SnapshotError, match="incomplete"):
@@ -168,6 +168,6 @@ def test_list_show_delete_and_prune(app, sqlite_only, local_storage: Storage, cl
     with pytest.raises(SnapshotError, match="no snapshot named"):
         snapshots.get_snapshot(local_storage, made[0].name)
     assert snapshots.prune_snapshots(local_storage, keep=1) == [made[1].name]
-    assert [e.name for e in local_storage.list("backups")] == sorted(
+    assert [e.name for e in local_storage.list(made[2].folder)] == sorted(
         [f"{made[2].name}.json", f"{made[2].name}.tar"]
     )

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, delete, func, select, text, update
 from sqlalchemy.orm import Session
 
@@ -24,6 +25,7 @@ from labelvault.annotations.validation import (
     parse,
     without_gc,
 )
+from labelvault.tasks.models import Job
 
 ACTIONS = ("create", "update", "delete")
 Payload = dict[str, list[Any]]
@@ -354,6 +356,124 @@ def _delete_ids(conn: Connection, ids: dict[str, set[int]]) -> None:
             conn.execute(delete(table).where(table.id.in_(wanted[start : start + 5000])))
 
 
+def restore_objects(session: Session, job_ids: list[int], payload: Payload, mode: str) -> None:
+    """Write objects as a save replied with them, keeping every id (a journal replay).
+
+    `mode` is the save's action: "replace" (the jobs hold exactly these objects), "create" or
+    "update" (upsert by id) or "delete" (these ids go). Idempotent, so replaying a change the
+    database already holds changes nothing. A task-wide change is split by frame, as saved.
+    """
+    conn = session.connection()
+    payload = _as_payload(payload)
+    ids = {key: {int(o["id"]) for o in payload[key]} for key in _TOP_TABLES}
+    if mode == "replace":
+        clear(conn, job_ids)
+    else:
+        _delete_ids(conn, ids)
+    if mode == "delete":
+        return
+    owner = _frame_owner(conn, job_ids)
+
+    def job_for(frame: int) -> int:
+        return owner.get(frame, job_ids[0])
+
+    def body(obj: dict[str, Any], *drop: str) -> str:
+        # Without its id and children the object is its stored body, keys in stored order.
+        return orjson.dumps({k: v for k, v in obj.items() if k not in drop}).decode()
+
+    tags = [
+        {
+            "id": o["id"],
+            "job_id": job_for(o["frame"]),
+            "frame": o["frame"],
+            "label_id": o["label_id"],
+            "body": body(o, "id"),
+        }
+        for o in payload["tags"]
+    ]
+    shapes: list[dict[str, Any]] = []
+    elements: list[dict[str, Any]] = []
+    for o in payload["shapes"]:
+        job_id = job_for(o["frame"])
+        shapes.append(
+            {
+                "id": o["id"],
+                "job_id": job_id,
+                "frame": o["frame"],
+                "label_id": o["label_id"],
+                "type": o["type"],
+                "parent_id": None,
+                "body": body(o, "id", "elements"),
+            }
+        )
+        elements += [
+            {
+                "id": e["id"],
+                "job_id": job_id,
+                "frame": e.get("frame", o["frame"]),
+                "label_id": e["label_id"],
+                "type": e.get("type", "points"),
+                "parent_id": o["id"],
+                "body": body(e, "id", "elements"),
+            }
+            for e in o.get("elements") or []
+        ]
+    tracks: list[dict[str, Any]] = []
+    sub_tracks: list[dict[str, Any]] = []
+    keyframes: list[dict[str, Any]] = []
+
+    def track(obj: dict[str, Any], job_id: int, parent_id: int | None) -> dict[str, Any]:
+        keyframes.extend(
+            {"id": k["id"], "track_id": obj["id"], "frame": k["frame"], "body": body(k, "id")}
+            for k in obj.get("shapes") or []
+        )
+        return {
+            "id": obj["id"],
+            "job_id": job_id,
+            "frame": obj["frame"],
+            "label_id": obj["label_id"],
+            "parent_id": parent_id,
+            "body": body(obj, "id", "shapes", "elements"),
+        }
+
+    for o in payload["tracks"]:
+        job_id = job_for(o["frame"])
+        tracks.append(track(o, job_id, None))
+        sub_tracks += [track(e, job_id, o["id"]) for e in o.get("elements") or []]
+    for table, rows in (
+        (LabeledImage, tags),
+        (LabeledShape, shapes),
+        (LabeledShape, elements),
+        (LabeledTrack, tracks),
+        (LabeledTrack, sub_tracks),
+    ):
+        if rows:
+            _bulk_insert(
+                conn,
+                table,
+                [{k: v for k, v in r.items() if k != "id"} for r in rows],
+                [int(r["id"]) for r in rows],
+            )
+    if keyframes:
+        conn.execute(TrackedShape.__table__.insert(), keyframes)
+
+
+def _frame_owner(conn: Connection, job_ids: list[int]) -> dict[int, int]:
+    """frame -> job for a task-wide change; overlapping frames belong to the first job."""
+    owner: dict[int, int] = {}
+    if len(job_ids) < 2:
+        return owner
+    rows = conn.execute(
+        select(Job.id, Job.start_frame, Job.stop_frame, Job.frames)
+        .where(Job.id.in_(job_ids))
+        .order_by(Job.id)
+    )
+    for job_id, start, stop, frames in rows:
+        for frame in frames if frames is not None else range(start, stop + 1):
+            owner.setdefault(frame, job_id)
+    return owner
+
+
 # ---- reading -------------------------------------------------------------------------------
 
 
@@ -597,4 +717,5 @@ __all__ = [
     "shapes_page",
     "tags_page",
     "track_rows",
+    "restore_objects",
 ]

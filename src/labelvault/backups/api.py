@@ -16,6 +16,7 @@ from labelvault.background import service as background
 from labelvault.backups import jobs as _jobs  # noqa: F401  (registers the handlers)
 from labelvault.backups import snapshots
 from labelvault.backups.models import BackupRecord
+from labelvault.backups.paths import instance_root
 from labelvault.backups.service import BackupService, record_json, status_json
 from labelvault.errors import Invalid, LabelVaultError, NotFound
 from labelvault.http import db_session, paginate
@@ -247,9 +248,15 @@ def _storage_call(func: Any, *args: Any) -> Any:
         raise LabelVaultError(f"the storage failed: {exc}", 502) from exc
 
 
+def _instance(request: Request) -> str:
+    return instance_root(request.app.state.settings)
+
+
 @router.get("/api/snapshots")
 def list_snapshots(request: Request, _: User = Depends(admin_user)) -> dict[str, Any]:
-    found = _storage_call(snapshots.list_snapshots, backup_service(request).storage)
+    found = _storage_call(
+        snapshots.list_snapshots, backup_service(request).storage, _instance(request)
+    )
     return {
         "count": len(found),
         "next": None,
@@ -272,11 +279,15 @@ def create_snapshot(request: Request, user: User = Depends(admin_user)) -> Respo
 
 @router.get("/api/snapshots/{name}")
 def get_snapshot(name: str, request: Request, _: User = Depends(admin_user)) -> dict[str, Any]:
-    info = _storage_call(snapshots.get_snapshot, backup_service(request).storage, name)
+    info = _storage_call(
+        snapshots.get_snapshot, backup_service(request).storage, name, _instance(request)
+    )
     return info.to_json()
 
 
 @router.delete("/api/snapshots/{name}", status_code=204)
 def delete_snapshot(name: str, request: Request, _: User = Depends(admin_user)) -> Response:
-    _storage_call(snapshots.delete_snapshot, backup_service(request).storage, name)
+    _storage_call(
+        snapshots.delete_snapshot, backup_service(request).storage, name, _instance(request)
+    )
     return Response(status_code=204)

@@ -100,14 +100,17 @@ def snapshot_list(data_dir: Path | None, database_url: str | None, storage_url: 
 
     service = _service(data_dir, database_url, storage_url, migrate=False)
     try:
-        found = snapshots.list_snapshots(service.storage)
+        instance = snapshots.restore_instance(service.settings, service.storage)
+        found = snapshots.list_snapshots(service.storage, instance)
+        reach = {s.name: snapshots.journal_reach(service.storage, instance, s) for s in found}
     except _errors() as exc:
         _fail(str(exc))
-    click.echo(f"{'name':<40} {'status':<10} {'size':>10}  {'schema':<7} reason")
+    click.echo(f"{'name':<40} {'status':<10} {'size':>10}  {'schema':<7} {'reaches':<20} reason")
     for s in found:
+        reaches = f"{reach[s.name]:%Y-%m-%d %H:%M:%S}Z" if reach[s.name] else "?"
         click.echo(
             f"{s.name:<40} {s.status:<10} {_size(s.size):>10}  {s.schema_revision or '?':<7} "
-            f"{s.reason or ''}"
+            f"{reaches:<20} {s.reason or ''}"
         )
 
 
@@ -122,7 +125,8 @@ def snapshot_show(
 
     service = _service(data_dir, database_url, storage_url, migrate=False)
     try:
-        info = snapshots.get_snapshot(service.storage, name)
+        instance = snapshots.restore_instance(service.settings, service.storage)
+        info = snapshots.get_snapshot(service.storage, name, instance)
     except _errors() as exc:
         _fail(str(exc))
     click.echo(json.dumps(info.to_json(), indent=2))
@@ -142,7 +146,8 @@ def snapshot_delete(
     if not yes:
         click.confirm(f"Delete snapshot {name}?", abort=True)
     try:
-        snapshots.delete_snapshot(service.storage, name)
+        instance = snapshots.restore_instance(service.settings, service.storage)
+        snapshots.delete_snapshot(service.storage, name, instance)
     except _errors() as exc:
         _fail(str(exc))
     click.echo(f"Deleted {name}.")
@@ -152,15 +157,17 @@ def snapshot_delete(
 @_options
 @click.argument("name", default="latest")
 @click.option("--force", is_flag=True, help="Replace a non-empty instance")
+@click.option("--at", "until", default=None, help="The instance as it was at this ISO time")
 def snapshot_restore(
     data_dir: Path | None,
     database_url: str | None,
     storage_url: str | None,
     name: str,
     force: bool,
+    until: str | None,
 ) -> None:
     """Bring a snapshot (NAME or 'latest') back into an empty data dir and database."""
-    restore_into(data_dir, database_url, storage_url, name, force)
+    restore_into(data_dir, database_url, storage_url, name, force, until=until)
 
 
 def restore_into(
@@ -169,6 +176,7 @@ def restore_into(
     storage_url: str | None,
     name: str,
     force: bool,
+    until: str | None = None,
 ) -> None:
     """What `serve --restore-snapshot` runs before it migrates and ensures the admin."""
     from labelvault.backups import snapshots
@@ -182,12 +190,26 @@ def restore_into(
             name,
             force=force,
             progress=lambda m: click.echo(f"  {m}"),
+            until=_when(until),
         )
     except _errors() as exc:
         _fail(str(exc))
     finally:
         service.db.dispose()
     click.echo(f"Restored snapshot {info.name} (schema {info.schema_revision}).")
+
+
+def _when(text: str | None) -> Any:
+    """An ISO time from the command line; without an offset it is UTC."""
+    if text is None:
+        return None
+    from datetime import UTC, datetime
+
+    try:
+        when = datetime.fromisoformat(text.strip())
+    except ValueError:
+        _fail(f"cannot read the time {text!r}: write it as ISO, e.g. 2026-03-02T09:15:00Z")
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 # ---- backup ------------------------------------------------------------------------------

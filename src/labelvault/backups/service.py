@@ -22,6 +22,7 @@ from labelvault.accounts.models import User
 from labelvault.backups import cvat_backup, schedule, snapshots
 from labelvault.backups.config import KINDS, BackupConfig
 from labelvault.backups.models import BackupRecord, BackupStatus
+from labelvault.backups.paths import instance_root
 from labelvault.backups.rotation import Item, plan
 from labelvault.config import Settings
 from labelvault.datasets import backup as cvat_format
@@ -111,7 +112,7 @@ class BackupService:
         self.storage.check()
         local = snapshots.cleanup_local(self.settings)
         remote = []
-        for prefix in (snapshots.SNAPSHOT_DIR, PERIODIC_DIR):
+        for prefix in (snapshots.SNAPSHOT_DIR, PERIODIC_DIR, instance_root(self.settings)):
             # Server mtimes are wall-clock time, so the injected clock has no say here.
             remote += self.storage.cleanup_temporaries(temp_age, prefix)
         reconciled = self.reconcile()
@@ -741,7 +742,9 @@ class BackupService:
             status.failures = 0
             status.last_error = ""
             status.next_due = now + self.config.snapshot_interval
-        snapshots.prune_snapshots(self.storage, self.config.snapshot_keep)
+        snapshots.prune_snapshots(
+            self.storage, self.config.snapshot_keep, instance_root(self.settings)
+        )
         return info
 
     def tick(self) -> RunReport:

@@ -1,4 +1,4 @@
-"""Instance snapshots: database dump + media + manifest as one tar in `<storage>/backups/`."""
+"""Instance snapshots: database dump + media + manifest as one tar in `<instance>/snapshots/`."""
 
 from __future__ import annotations
 
@@ -22,15 +22,17 @@ from alembic.util import CommandError
 from sqlalchemy import Engine, MetaData, inspect
 
 from labelvault import __version__
-from labelvault.backups import dbdump
+from labelvault.backups import dbdump, journal
+from labelvault.backups.paths import instance_root
 from labelvault.backups.tarstream import Member, Written, stream_tar
-from labelvault.config import Settings
+from labelvault.config import INSTANCE_NAME_FILE, Settings
 from labelvault.db import Database
 from labelvault.db.migrate import alembic_config
 from labelvault.storage import Storage, StorageNotFoundError
 
 log = logging.getLogger("labelvault.backups")
 
+# Where snapshots went before instance names: still read, so older installations restore.
 SNAPSHOT_DIR = "backups"
 FORMAT = "labelvault-snapshot"
 FORMAT_VERSION = 1
@@ -62,6 +64,10 @@ class SnapshotInfo:
     tables: dict[str, int] = field(default_factory=dict)
     media_files: int = 0
     media_bytes: int = 0
+    # The newest journal sequence the snapshot is sure to hold; replay starts after it.
+    journal_seq: int | None = None
+    instance: str | None = None
+    folder: str = SNAPSHOT_DIR
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -77,7 +83,38 @@ class SnapshotInfo:
             "tables": self.tables,
             "media_files": self.media_files,
             "media_bytes": self.media_bytes,
+            "journal_seq": self.journal_seq,
+            "instance": self.instance,
         }
+
+
+def snapshot_dir(instance: str) -> str:
+    return f"{instance}/snapshots"
+
+
+def _folders(instance: str | None, storage: Storage | None = None) -> list[str]:
+    """This instance's snapshot folder, then the shared one of older versions.
+
+    Without an instance (a caller that names none, e.g. a tool looking at a whole storage):
+    every instance's folder.
+    """
+    if instance:
+        return [snapshot_dir(instance), SNAPSHOT_DIR]
+    found = [snapshot_dir(i) for i in instances_with_snapshots(storage)] if storage else []
+    return [*found, SNAPSHOT_DIR]
+
+
+def instances_with_snapshots(storage: Storage) -> list[str]:
+    """Names of the instances that keep snapshots in this storage."""
+    try:
+        entries = storage.list("")
+    except StorageNotFoundError:
+        return []
+    return sorted(
+        e.name
+        for e in entries
+        if e.is_dir and e.name != SNAPSHOT_DIR and storage.exists(snapshot_dir(e.name))
+    )
 
 
 def local_tmp(settings: Settings) -> Path:
@@ -129,6 +166,11 @@ def create_snapshot(
     """Dump the database and stream it with the media into one verified archive."""
     created = now or datetime.now(UTC)
     name = _snapshot_name(created)
+    instance = instance_root(settings)
+    folder = snapshot_dir(instance)
+    # Read before the dump starts: every entry up to here is in the dump, so a replay after
+    # it misses nothing (entries the dump also caught are replayed harmlessly).
+    journal_seq = journal.committed_seq(settings)
     work = local_tmp(settings) / f"snapshot-{uuid.uuid4().hex}"
     work.mkdir(parents=True)
     try:
@@ -153,6 +195,8 @@ def create_snapshot(
             "reason": reason,
             "database_dialect": db.engine.dialect.name,
             "tables": dump_info.tables,
+            "instance": instance,
+            "journal_seq": journal_seq,
         }
 
         def trailer(written: list[Written]) -> tuple[str, bytes]:
@@ -164,9 +208,9 @@ def create_snapshot(
             return MANIFEST, orjson.dumps(manifest, option=orjson.OPT_INDENT_2)
 
         written: list[Written] = []
-        storage.makedirs(SNAPSHOT_DIR)
+        storage.makedirs(folder)
         result = storage.write_atomic(
-            f"{SNAPSHOT_DIR}/{name}.tar", stream_tar(members(), written, trailer)
+            f"{folder}/{name}.tar", stream_tar(members(), written, trailer)
         )
         # The sidecar, written only after the archive is committed and verified, is what
         # marks a snapshot complete; list() reads it without opening the archive.
@@ -174,7 +218,7 @@ def create_snapshot(
             manifest, archive={"path": result.path, "size": result.size, "sha256": result.sha256}
         )
         storage.write_bytes(
-            f"{SNAPSHOT_DIR}/{name}.json", orjson.dumps(sidecar, option=orjson.OPT_INDENT_2)
+            f"{folder}/{name}.json", orjson.dumps(sidecar, option=orjson.OPT_INDENT_2)
         )
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -190,7 +234,11 @@ def _parse_time(value: str | None) -> datetime | None:
 def _from_manifest(manifest: dict[str, Any], path: str) -> SnapshotInfo:
     archive = manifest.get("archive") or {}
     media = manifest.get("media") or {}
+    seq = manifest.get("journal_seq")
     return SnapshotInfo(
+        journal_seq=int(seq) if seq is not None else None,
+        instance=manifest.get("instance"),
+        folder=PurePosixPath(path).parent.as_posix(),
         name=manifest["name"],
         path=path,
         status="ok",
@@ -206,10 +254,20 @@ def _from_manifest(manifest: dict[str, Any], path: str) -> SnapshotInfo:
     )
 
 
-def list_snapshots(storage: Storage) -> list[SnapshotInfo]:
-    """Snapshots in the storage, newest first; archives without a manifest are 'incomplete'."""
+def list_snapshots(storage: Storage, instance: str | None = None) -> list[SnapshotInfo]:
+    """This instance's snapshots and older ones in `backups/`, newest first; archives
+    without a manifest are 'incomplete'."""
+    out = []
+    for folder in _folders(instance, storage):
+        out += _list_folder(storage, folder)
+    epoch = datetime.min.replace(tzinfo=UTC)
+    out.sort(key=lambda s: (s.created or epoch, s.name), reverse=True)
+    return out
+
+
+def _list_folder(storage: Storage, folder: str) -> list[SnapshotInfo]:
     try:
-        entries = storage.list(SNAPSHOT_DIR)
+        entries = storage.list(folder)
     except StorageNotFoundError:
         return []
     names = {e.name for e in entries}
@@ -220,7 +278,7 @@ def list_snapshots(storage: Storage) -> list[SnapshotInfo]:
         stem = entry.name[: -len(".tar")]
         if f"{stem}.json" in names:
             try:
-                manifest = orjson.loads(storage.read_bytes(f"{SNAPSHOT_DIR}/{stem}.json"))
+                manifest = orjson.loads(storage.read_bytes(f"{folder}/{stem}.json"))
                 out.append(_from_manifest(manifest, entry.path))
                 continue
             except (orjson.JSONDecodeError, KeyError) as exc:
@@ -232,23 +290,24 @@ def list_snapshots(storage: Storage) -> list[SnapshotInfo]:
                 status="incomplete",
                 size=entry.size,
                 created=entry.mtime,
+                folder=folder,
             )
         )
-    epoch = datetime.min.replace(tzinfo=UTC)
-    out.sort(key=lambda s: (s.created or epoch, s.name), reverse=True)
     return out
 
 
-def get_snapshot(storage: Storage, name: str) -> SnapshotInfo:
-    """A snapshot by name ('latest': the newest complete one)."""
-    snapshots = list_snapshots(storage)
+def get_snapshot(
+    storage: Storage, name: str, instance: str | None = None, until: datetime | None = None
+) -> SnapshotInfo:
+    """A snapshot by name ('latest': the newest complete one, at or before `until` if given)."""
+    snapshots = list_snapshots(storage, instance)
     if name == "latest":
         for snap in snapshots:
-            if snap.status == "ok":
+            if snap.status == "ok" and (until is None or (snap.created and snap.created <= until)):
                 return snap
-        raise SnapshotError(
-            f"there is no complete snapshot in {storage.redacted_url}/{SNAPSHOT_DIR}"
-        )
+        where = " or ".join(f"{storage.redacted_url}/{f}" for f in _folders(instance))
+        when = f" made at or before {until.isoformat()}" if until else ""
+        raise SnapshotError(f"there is no complete snapshot{when} in {where}")
     wanted = name.removesuffix(".tar").removesuffix(".json")
     for snap in snapshots:
         if snap.name == wanted:
@@ -259,21 +318,76 @@ def get_snapshot(storage: Storage, name: str) -> SnapshotInfo:
     )
 
 
-def delete_snapshot(storage: Storage, name: str) -> None:
-    snap = get_snapshot(storage, name)
+def delete_snapshot(storage: Storage, name: str, instance: str | None = None) -> None:
+    snap = get_snapshot(storage, name, instance)
     for suffix in (".json", ".tar"):
         with contextlib.suppress(StorageNotFoundError):
-            storage.delete(f"{SNAPSHOT_DIR}/{snap.name}{suffix}")
+            storage.delete(f"{snap.folder}/{snap.name}{suffix}")
 
 
-def prune_snapshots(storage: Storage, keep: int) -> list[str]:
-    """Delete complete snapshots beyond the newest `keep` (never the newest one)."""
-    complete = [s for s in list_snapshots(storage) if s.status == "ok"]
+def prune_snapshots(storage: Storage, keep: int, instance: str | None = None) -> list[str]:
+    """Delete complete snapshots beyond the newest `keep` (never the newest one).
+
+    Only this instance's own snapshots count (older ones in `backups/` are left alone), and
+    journal segments no kept snapshot needs go with them.
+    """
+    complete = [
+        s
+        for s in list_snapshots(storage, instance)
+        if s.status == "ok" and (instance is None or s.folder == snapshot_dir(instance))
+    ]
+    kept, dropped = complete[: max(keep, 1)], complete[max(keep, 1) :]
     removed = []
-    for snap in complete[max(keep, 1) :]:
-        delete_snapshot(storage, snap.name)
+    for snap in dropped:
+        delete_snapshot(storage, snap.name, instance)
         removed.append(snap.name)
+    seqs = [s.journal_seq for s in kept]
+    if instance and dropped and None not in seqs:
+        floor = min(seqs)  # type: ignore[type-var]
+        for seg in journal.remote_segments(storage, instance):
+            if seg.last_seq <= floor:  # type: ignore[operator]
+                with contextlib.suppress(StorageNotFoundError):
+                    storage.delete(f"{journal.remote_dir(instance)}/{seg.name}")
     return removed
+
+
+def journal_reach(storage: Storage, instance: str | None, snap: SnapshotInfo) -> datetime | None:
+    """How far a restore from this snapshot reaches: the newest journal entry after it."""
+    reach = snap.created
+    if instance is None or snap.journal_seq is None:
+        return reach
+    for seg in journal.remote_segments(storage, instance):
+        if seg.last_seq > snap.journal_seq and (reach is None or seg.last_time > reach):
+            reach = seg.last_time
+    return reach
+
+
+def restore_instance(settings: Settings, storage: Storage) -> str | None:
+    """Which instance a restore brings back: the configured or kept name, else the only
+    instance with snapshots in the storage (a new data dir after a node died)."""
+    if settings.instance_name:
+        return settings.instance_name
+    kept = settings.data_dir / INSTANCE_NAME_FILE
+    if kept.is_file() and kept.read_text().strip():
+        return kept.read_text().strip()
+    found = instances_with_snapshots(storage)
+    if len(found) > 1:
+        raise SnapshotError(
+            f"the storage holds snapshots of several instances ({', '.join(found)}); "
+            "say which one with --instance-name (LABELVAULT_INSTANCE_NAME)"
+        )
+    return found[0] if found else None
+
+
+def _adopt_instance(settings: Settings, instance: str) -> None:
+    """The restored data dir goes on as that instance (same storage folder, same journal)."""
+    if settings.instance_name:
+        return
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    kept = settings.data_dir / INSTANCE_NAME_FILE
+    tmp = kept.with_suffix(".tmp")
+    tmp.write_text(instance + "\n")
+    tmp.replace(kept)
 
 
 # ---- restore -----------------------------------------------------------------------------
@@ -383,6 +497,33 @@ def _reset_schema(engine: Engine, revision: str) -> MetaData:
     return metadata
 
 
+def _replay_after(
+    settings: Settings,
+    db: Database,
+    storage: Storage,
+    snap: SnapshotInfo,
+    until: datetime | None,
+    say: Callable[[str], None],
+    enabled: bool,
+) -> None:
+    """Replay the snapshot's instance's journal after it; the new journal goes on from there."""
+    from labelvault.backups import replay
+
+    instance = snap.instance
+    if instance is None:
+        return  # made before the journal existed
+    _adopt_instance(settings, instance)
+    # What a replaced instance had not shipped belongs to the timeline being replaced.
+    shutil.rmtree(journal.local_dir(settings), ignore_errors=True)
+    if enabled and snap.journal_seq is not None:
+        say(f"Replaying the annotation journal after seq {snap.journal_seq}")
+        replay.replay(db, storage, instance, snap.journal_seq, until, progress=say)
+    # Numbers the storage holds are never reused, even after a restore to an earlier time.
+    segments = journal.remote_segments(storage, instance)
+    top = max([snap.journal_seq or 0] + [s.last_seq for s in segments])
+    journal.write_state(settings, last_seq=top, shipped_seq=top)
+
+
 def _upgrade_head(engine: Engine) -> None:
     from labelvault.db.migrate import upgrade
 
@@ -397,15 +538,19 @@ def restore_snapshot(
     *,
     force: bool = False,
     progress: Callable[[str], None] | None = None,
+    until: datetime | None = None,
+    replay_journal: bool = True,
 ) -> SnapshotInfo:
-    """Bring a snapshot back into this data dir and database.
+    """Bring a snapshot back into this data dir and database, then replay the journal.
 
-    Refuses a non-empty instance unless `force` (which then replaces everything), and a
-    snapshot from a newer schema. Nothing changes until the whole archive has been read back
-    and every part matched its sha256.
+    With `until`, the instance as it was then: the newest snapshot made at or before it and
+    the journal entries committed up to it. Refuses a non-empty instance unless `force`
+    (which then replaces everything), and a snapshot from a newer schema. Nothing changes
+    until the whole archive has been read back and every part matched its sha256.
     """
     say = progress or (lambda _m: None)
-    snap = get_snapshot(storage, name)
+    instance = restore_instance(settings, storage)
+    snap = get_snapshot(storage, name, instance, until)
     if snap.status != "ok":
         raise SnapshotError(
             f"snapshot {snap.name} is incomplete (its upload never finished); pick another one"
@@ -454,6 +599,9 @@ def restore_snapshot(
                     shutil.rmtree(target) if target.is_dir() else target.unlink()
                 # Same filesystem (both in the data dir), so a rename, not a copy.
                 os.replace(child, target)
+        _replay_after(
+            settings, db, storage, snap, until if replay_journal else None, say, replay_journal
+        )
     finally:
         shutil.rmtree(work, ignore_errors=True)
     log.info("restored snapshot %s", snap.name)
