@@ -148,7 +148,7 @@ def serve(overrides: dict[str, Any], force: bool, no_snapshot: bool, **options: 
 def worker(overrides: dict[str, Any], **options: Any) -> None:
     """Run a background worker for a server started with the same --queue-url."""
     from labelvault.background.queue import Queue
-    from labelvault.backups import jobs as _backup_jobs  # noqa: F401  (registers handlers)
+    from labelvault.backups import handlers as _backup_handlers  # noqa: F401  (registers)
     from labelvault.formats import jobs as _formats_jobs  # noqa: F401
     from labelvault.media import jobs as _media_jobs  # noqa: F401
 

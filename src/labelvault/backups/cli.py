@@ -39,7 +39,7 @@ def _service(
     data_dir: Path | None, database_url: str | None, storage_url: str | None, migrate: bool = True
 ) -> Any:
     from labelvault.backups.config import BackupConfig
-    from labelvault.backups.service import BackupService
+    from labelvault.backups.context import BackupContext
     from labelvault.db import Database
     from labelvault.db.migrate import upgrade
 
@@ -49,16 +49,14 @@ def _service(
     if migrate:
         upgrade(db.engine)
     overrides = {"storage_url": storage_url} if storage_url else {}
-    return BackupService(settings, db, config=BackupConfig.from_settings(settings, **overrides))
+    return BackupContext(settings, db, config=BackupConfig.from_settings(settings, **overrides))
 
 
 def _errors() -> tuple[type[Exception], ...]:
-    from labelvault.backups.cvat_backup import BackupFormatError
-    from labelvault.backups.service import BackupError
     from labelvault.backups.snapshots import SnapshotError
-    from labelvault.storage import StorageError
+    from labelvault.errors import LabelVaultError
 
-    return (BackupError, BackupFormatError, SnapshotError, StorageError)
+    return (LabelVaultError, SnapshotError)
 
 
 def _size(n: int | None) -> str:
@@ -84,9 +82,11 @@ def snapshot_create(
     data_dir: Path | None, database_url: str | None, storage_url: str | None
 ) -> None:
     """Write a snapshot of this instance now."""
+    from labelvault.backups import instance as instance_snapshots
+
     service = _service(data_dir, database_url, storage_url)
     try:
-        info = service.snapshot("manual")
+        info = instance_snapshots.snapshot(service, "manual")
     except _errors() as exc:
         _fail(str(exc))
     click.echo(f"Snapshot {info.name} written ({_size(info.size)}).")
@@ -244,13 +244,15 @@ def backup_run(
     kind: str,
 ) -> None:
     """Run one scheduler pass (every due project), or back up one project now."""
+    from labelvault.backups import periodic
+
     service = _service(data_dir, database_url, storage_url)
     try:
         if project_id is not None:
-            record = service.backup_now("project", project_id, kind)
+            record = periodic.backup_now(service, "project", project_id, kind)
             click.echo(f"Backup {record.id} written ({_size(record.size)}).")
             return
-        report = service.run_due()
+        report = periodic.run_due(service)
     except _errors() as exc:
         _fail(str(exc))
     click.echo(
@@ -277,9 +279,11 @@ def backup_restore(
     replace: bool,
 ) -> None:
     """Restore a backup: annotations back in place, or a full backup as a project."""
+    from labelvault.backups import restore
+
     service = _service(data_dir, database_url, storage_url)
     try:
-        result = service.restore(backup_id, None, mode="replace" if replace else "new")
+        result = restore.restore(service, backup_id, None, mode="replace" if replace else "new")
     except _errors() as exc:
         _fail(str(exc))
     click.echo("Restored: " + ", ".join(f"{k}={v}" for k, v in result.items()))
@@ -299,6 +303,7 @@ def backup_verify(
     """Read backups back and check their checksums (all when no id is given)."""
     from sqlalchemy import select
 
+    from labelvault.backups import restore
     from labelvault.backups.models import BackupRecord
 
     service = _service(data_dir, database_url, storage_url)
@@ -308,7 +313,7 @@ def backup_verify(
     failed = 0
     for backup_id in backup_ids:
         try:
-            result = service.verify(backup_id, restore_test=restore_test)
+            result = restore.verify(service, backup_id, restore_test=restore_test)
             click.echo(f"{backup_id}: ok {result.get('restore_test', '')}")
         except _errors() as exc:
             failed += 1
@@ -339,12 +344,14 @@ def instance_delete(
     """Write a snapshot, then remove the local data (data dir and database tables)."""
     from sqlalchemy import MetaData
 
+    from labelvault.backups import instance as instance_snapshots
+
     service = _service(data_dir, database_url, storage_url)
     if not yes:
         click.confirm(f"Delete the instance in {service.settings.data_dir.resolve()}?", abort=True)
     if not no_snapshot:
         try:
-            info = service.snapshot("delete")
+            info = instance_snapshots.snapshot(service, "delete")
         except _errors() as exc:
             _fail(f"{exc}\nNothing was deleted.")
         click.echo(f"Snapshot {info.name} written; deleting the local data.")

@@ -26,6 +26,7 @@ from labelvault.annotations import service as annotation_service
 from labelvault.config import Settings
 from labelvault.db import Database
 from labelvault.db.base import iso, utcnow
+from labelvault.errors import Invalid
 from labelvault.formats import cvat_backup, get_exporter
 from labelvault.formats import service as format_service
 from labelvault.formats.base import FormatError
@@ -38,7 +39,7 @@ XML_FORMAT = "CVAT for images 1.1"
 ID_FILE = "labelvault.json"
 
 
-class BackupFormatError(ValueError):
+class BackupFormatError(Invalid):
     """A backup archive cannot be made or read back; the message says what is wrong."""
 
 

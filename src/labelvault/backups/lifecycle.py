@@ -1,0 +1,83 @@
+"""Backups across the server's life: checks and cleanup at start, scheduler, snapshot on exit."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from labelvault.backups import catalog, instance, paths, snapshots
+from labelvault.backups.context import BackupContext
+from labelvault.backups.scheduler import Scheduler
+from labelvault.config import Settings
+from labelvault.db import Database
+
+log = logging.getLogger("labelvault.backups")
+
+
+@dataclass
+class BackupRuntime:
+    """What the server keeps of its backups between start and shutdown (app.py stores it)."""
+
+    settings: Settings
+    db: Database
+    queue: Any
+    scheduler: Scheduler | None = None
+    _context: BackupContext | None = None
+
+    @property
+    def context(self) -> BackupContext:
+        """Built on first use, so the storage settings are read when backups are first needed."""
+        if self._context is None:
+            self._context = BackupContext(self.settings, self.db)
+        return self._context
+
+
+def startup(ctx: BackupContext, temp_age: timedelta = timedelta(0)) -> dict[str, Any]:
+    """At start: check the storage, clean what a killed run left, reconcile the catalog."""
+    ctx.storage.check()
+    local = snapshots.cleanup_local(ctx.settings)
+    remote = []
+    for prefix in (snapshots.SNAPSHOT_DIR, paths.PERIODIC_DIR):
+        # Server mtimes are wall-clock time, so the injected clock has no say here.
+        remote += ctx.storage.cleanup_temporaries(temp_age, prefix)
+    reconciled = catalog.reconcile(ctx)
+    return {"local": local, "remote": remote, **reconciled}
+
+
+def on_startup(settings: Settings, db: Database, queue: Any) -> BackupRuntime:
+    """Lifespan start: check the storage (a clear error on bad credentials), clean what a
+    killed run left, reconcile the catalog and start the scheduler."""
+    runtime = BackupRuntime(settings, db, queue)
+    if not settings.backups:
+        return runtime
+    ctx = runtime.context
+    cleaned = startup(ctx, temp_age=timedelta(0))
+    if cleaned["remote"] or cleaned["local"]:
+        log.warning(
+            "removed %d upload temporaries and %d local leftovers of interrupted backups",
+            len(cleaned["remote"]),
+            len(cleaned["local"]),
+        )
+    if ctx.config.enabled:
+        runtime.scheduler = Scheduler(ctx)
+        runtime.scheduler.start()
+    return runtime
+
+
+def on_shutdown(runtime: BackupRuntime, *, snapshot: bool | None = None) -> None:
+    """Lifespan end (after the queue stopped): stop the scheduler, then snapshot on exit."""
+    if runtime.scheduler is not None:
+        runtime.scheduler.stop()
+        runtime.scheduler = None
+    if not runtime.settings.backups:
+        return
+    ctx = runtime.context
+    wanted = ctx.config.snapshot_on_exit if snapshot is None else snapshot
+    if wanted:
+        try:
+            info = instance.snapshot(ctx, "shutdown")
+            log.info("snapshot %s written on shutdown", info.name)
+        except Exception:  # noqa: BLE001 - a failed snapshot must not hide the shutdown
+            log.exception("the snapshot on shutdown failed")
