@@ -90,6 +90,7 @@ def _queue(runtime: BackupRuntime, rq_id: str) -> Response:
 @router.get("/api/backups")
 def list_backups(
     request: Request,
+    runtime: Runtime,
     project_id: int | None = None,
     task_id: int | None = None,
     kind: str | None = None,
@@ -108,7 +109,8 @@ def list_backups(
             raise Invalid("kind must be 'annotations' or 'full'")
         query = query.where(BackupRecord.kind == kind)
     query = query.order_by(BackupRecord.created_date.desc(), BackupRecord.id.desc())
-    return paginate(request, session, query, lambda rows: [record_json(r) for r in rows])
+    root = runtime.context.periodic_root
+    return paginate(request, session, query, lambda rows: [record_json(r, root) for r in rows])
 
 
 @router.post("/api/backups", status_code=202)
@@ -163,9 +165,12 @@ def backups_status(
 
 @router.get("/api/backups/{backup_id}")
 def get_backup(
-    backup_id: int, user: User = Depends(current_user), session: Session = Depends(db_session)
+    backup_id: int,
+    runtime: Runtime,
+    user: User = Depends(current_user),
+    session: Session = Depends(db_session),
 ) -> dict[str, Any]:
-    return record_json(_visible_record(session, user, backup_id))
+    return record_json(_visible_record(session, user, backup_id), runtime.context.periodic_root)
 
 
 @router.get("/api/backups/{backup_id}/download")

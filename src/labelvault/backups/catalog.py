@@ -53,9 +53,20 @@ def delete(ctx: BackupContext, record_id: int) -> None:
             session.delete(row)
 
 
+def listed(ctx: BackupContext) -> dict[str, int]:
+    """This instance's backup files as the storage lists them now: path -> size."""
+    try:
+        return {e.path: e.size for e in ctx.periodic.walk()}
+    except StorageNotFoundError:
+        return {}
+
+
 def reconcile(ctx: BackupContext) -> dict[str, int]:
     """Make the catalog match the storage: drop records of missing files, adopt backups
-    whose upload finished but whose record a crash never wrote."""
+    whose upload finished but whose record a crash never wrote.
+
+    Only this instance's prefix is listed, so another instance's files are never adopted.
+    """
     try:
         entries = list(ctx.periodic.walk())
     except StorageNotFoundError:
@@ -116,7 +127,8 @@ def fetch_verified(ctx: BackupContext, record: BackupRecord, target: Path) -> No
         )
 
 
-def record_json(record: BackupRecord) -> dict[str, Any]:
+def record_json(record: BackupRecord, root: str = paths.PERIODIC_DIR) -> dict[str, Any]:
+    """The API shape of a record; `root` is the periodic folder it is relative to."""
     return {
         "id": record.id,
         "target_type": record.target_type,
@@ -126,7 +138,7 @@ def record_json(record: BackupRecord) -> dict[str, Any]:
         "name": record.target_name,
         "kind": record.kind,
         "reason": record.reason,
-        "path": f"{paths.PERIODIC_DIR}/{record.path}",
+        "path": f"{root}/{record.path}",
         "size": record.size,
         "sha256": record.sha256,
         "status": record.status,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -38,6 +39,7 @@ def _fail(message: str) -> NoReturn:
 def _service(
     data_dir: Path | None, database_url: str | None, storage_url: str | None, migrate: bool = True
 ) -> Any:
+    from labelvault.backups import paths
     from labelvault.backups.config import BackupConfig
     from labelvault.backups.context import BackupContext
     from labelvault.db import Database
@@ -48,6 +50,10 @@ def _service(
     db = Database(settings.resolved_database_url)
     if migrate:
         upgrade(db.engine)
+    # Without a URL (flag or env), the one the server last started with on this data dir:
+    # the CLI then reads and writes the same storage as the server.
+    storage_url = storage_url or settings.storage_url or os.environ.get("LABELVAULT_STORAGE_URL")
+    storage_url = storage_url or paths.remembered_storage_url(settings)
     overrides = {"storage_url": storage_url} if storage_url else {}
     return BackupContext(settings, db, config=BackupConfig.from_settings(settings, **overrides))
 

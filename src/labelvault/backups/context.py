@@ -52,6 +52,11 @@ class BackupContext:
         self._storage = value
 
     @property
+    def periodic_root(self) -> str:
+        """Where this instance's periodic backups live in the storage (under its name)."""
+        return paths.periodic_root(self.settings)
+
+    @property
     def periodic(self) -> Storage:
-        """This instance's periodic backups."""
-        return self.storage.sub(paths.PERIODIC_DIR)
+        """This instance's periodic backups: `<instance>/backups-periodic/` of the storage."""
+        return self.storage.sub(self.periodic_root)

@@ -15,6 +15,8 @@ from labelvault.db import Database
 
 log = logging.getLogger("labelvault.backups")
 
+SHARED_TEMP_AGE = timedelta(hours=6)
+
 
 @dataclass
 class BackupRuntime:
@@ -38,10 +40,15 @@ def startup(ctx: BackupContext, temp_age: timedelta = timedelta(0)) -> dict[str,
     """At start: check the storage, clean what a killed run left, reconcile the catalog."""
     ctx.storage.check()
     local = snapshots.cleanup_local(ctx.settings)
-    remote = []
-    for prefix in (snapshots.SNAPSHOT_DIR, paths.PERIODIC_DIR):
-        # Server mtimes are wall-clock time, so the injected clock has no say here.
-        remote += ctx.storage.cleanup_temporaries(temp_age, prefix)
+    # Server mtimes are wall-clock time, so the injected clock has no say here. Everything
+    # under this instance's name is its own: what a killed run of it left goes at once.
+    remote = ctx.storage.cleanup_temporaries(temp_age, paths.instance_root(ctx.settings))
+    if not snapshots.SNAPSHOT_DIR.startswith(paths.instance_root(ctx.settings) + "/"):
+        # A folder at the storage root may be shared with other instances: only leftovers
+        # old enough that no upload of theirs can still be running there go.
+        remote += ctx.storage.cleanup_temporaries(
+            max(temp_age, SHARED_TEMP_AGE), snapshots.SNAPSHOT_DIR
+        )
     reconciled = catalog.reconcile(ctx)
     return {"local": local, "remote": remote, **reconciled}
 
@@ -54,6 +61,8 @@ def on_startup(settings: Settings, db: Database, queue: Any) -> BackupRuntime:
         return runtime
     ctx = runtime.context
     cleaned = startup(ctx, temp_age=timedelta(0))
+    # The CLI on this data dir then uses the same storage when given none.
+    paths.remember_storage_url(settings, ctx.config.storage_url)
     if cleaned["remote"] or cleaned["local"]:
         log.warning(
             "removed %d upload temporaries and %d local leftovers of interrupted backups",

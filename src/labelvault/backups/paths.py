@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 from labelvault.config import Settings
+
+# The storage URL the server last started with, so the CLI on this data dir uses the same.
+STORAGE_URL_FILE = "storage-url"
 
 PERIODIC_DIR = "backups-periodic"
 SNAPSHOTS_DIR = "snapshots"
@@ -25,3 +31,23 @@ def periodic_root(settings: Settings) -> str:
 
 def snapshots_root(settings: Settings) -> str:
     return f"{instance_root(settings)}/{SNAPSHOTS_DIR}"
+
+
+def remember_storage_url(settings: Settings, url: str) -> None:
+    """Keep the storage URL in the data dir (owner-only: it may carry credentials the
+    operator put in it; credentials given in the environment are never written)."""
+    target = Path(settings.data_dir) / STORAGE_URL_FILE
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(url + "\n")
+    tmp.replace(target)
+
+
+def remembered_storage_url(settings: Settings) -> str | None:
+    """The storage URL a server last used on this data dir, if any."""
+    kept = Path(settings.data_dir) / STORAGE_URL_FILE
+    if not kept.is_file():
+        return None
+    return kept.read_text().strip() or None

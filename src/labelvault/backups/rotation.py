@@ -113,16 +113,20 @@ def plan(items: list[Item], config: BackupConfig) -> Plan:
 
 
 def rotate(ctx: BackupContext) -> Plan:
-    """Apply the plan to the catalog and the storage; a file that cannot go stays listed."""
+    """Apply the plan to this instance's files and catalog; a file that cannot go stays listed."""
+    # The storage's listing, not the catalog, says what is there: a record another run
+    # wrote elsewhere (the CLI against another storage) is no good copy here, so it can
+    # neither protect nor replace a file of this storage, and it is left alone.
+    files = catalog.listed(ctx)
     with ctx.db.session() as session:
-        records = list(session.scalars(select(BackupRecord)))
+        records = [r for r in session.scalars(select(BackupRecord)) if r.path in files]
         items = [
             Item(
                 r.id,
                 (r.target_type, r.target_id, r.kind),
                 schedule.aware(r.created_date),
                 r.size,
-                r.status == "good",
+                r.status == "good" and files[r.path] == r.size,
             )
             for r in records
         ]
