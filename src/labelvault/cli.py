@@ -101,6 +101,10 @@ def serve(overrides: dict[str, Any], force: bool, no_snapshot: bool, **options: 
     if no_snapshot:
         options["snapshot_on_exit"] = False
     settings = make_settings(overrides | options)
+    from labelvault.backups.cli import claim_data_dir
+
+    # Held for the server's life: deletes and restores from the CLI refuse meanwhile.
+    server_lock = claim_data_dir(settings.data_dir, force)
     if settings.restore_snapshot:
         from labelvault.backups.cli import restore_into
 
@@ -111,6 +115,7 @@ def serve(overrides: dict[str, Any], force: bool, no_snapshot: bool, **options: 
             settings.storage_url,
             settings.restore_snapshot,
             force,
+            locked=True,
         )
     db, generated = prepare(settings)
     url = f"http://{settings.host}:{settings.port}"
@@ -139,6 +144,7 @@ def serve(overrides: dict[str, Any], force: bool, no_snapshot: bool, **options: 
         proxy_headers=True,
         timeout_graceful_shutdown=30,
     )
+    server_lock.release()
 
 
 @main.command()

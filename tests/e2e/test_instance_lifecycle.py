@@ -121,3 +121,52 @@ def test_stop_writes_a_snapshot_and_a_new_instance_starts_from_it(tmp_path: Path
     )
     assert refused.returncode != 0
     assert "empty" in (refused.stdout + refused.stderr).lower()
+
+
+def _delete(data: Path, storage: Path, *extra: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(BIN), "instance", "delete", "--data-dir", str(data), "--storage-url", str(storage)]
+        + ["--yes", *extra],
+        env={**os.environ, "LABELVAULT_ADMIN_PASSWORD": PASSWORD},
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+
+
+def test_instance_delete_refuses_while_a_server_uses_the_data_dir(tmp_path: Path) -> None:
+    data, storage = tmp_path / "data", tmp_path / "storage"
+    port = _free_port()
+    server = _serve(data, storage, port)
+    try:
+        with _client(port) as api:
+            labels = [{"name": "car", "attributes": []}]
+            assert api.post("/api/projects", json={"name": "p", "labels": labels}).is_success
+        refused = _delete(data, storage)
+        assert refused.returncode != 0
+        assert (
+            f"server pid {server.pid} (labelvault serve --data-dir {data} --port {port}"
+            in refused.stderr
+        ), refused.stderr
+        assert "uses this data dir; stop it or pass --force" in refused.stderr
+        assert (data / "labelvault.db").is_file() and server.poll() is None
+        # Another server on the same data dir is refused the same way.
+        second = subprocess.run(
+            [str(BIN), "serve", "--data-dir", str(data), "--port", str(_free_port())],
+            env={**os.environ, "LABELVAULT_ADMIN_PASSWORD": PASSWORD},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert second.returncode != 0 and f"server pid {server.pid}" in second.stderr
+
+        forced = _delete(data, storage, "--force")
+        assert forced.returncode == 0, forced.stdout + forced.stderr
+        # It stopped the server (which wrote its shutdown snapshot), then snapshotted, deleted.
+        assert server.wait(timeout=60) in (0, -signal.SIGTERM)
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait(timeout=30)
+    assert not data.exists()
+    assert len(list(storage.rglob("snapshot-*.tar"))) == 2

@@ -65,6 +65,17 @@ def _errors() -> tuple[type[Exception], ...]:
     return (LabelVaultError, SnapshotError)
 
 
+def claim_data_dir(data_dir: Path, force: bool) -> Any:
+    """The data dir's lock for a command that must be alone on it (see serverlock.claim)."""
+    from labelvault.backups import serverlock
+    from labelvault.errors import LabelVaultError
+
+    try:
+        return serverlock.claim(data_dir, force=force, echo=click.echo)
+    except LabelVaultError as exc:
+        _fail(str(exc))
+
+
 def _size(n: int | None) -> str:
     value = float(n or 0)
     for unit in ("B", "kB", "MB", "GB", "TB"):
@@ -157,7 +168,9 @@ def snapshot_delete(
 @snapshot.command("restore")
 @_options
 @click.argument("name", default="latest")
-@click.option("--force", is_flag=True, help="Replace a non-empty instance")
+@click.option(
+    "--force", is_flag=True, help="Replace a non-empty instance; stop a server that uses it"
+)
 def snapshot_restore(
     data_dir: Path | None,
     database_url: str | None,
@@ -175,10 +188,16 @@ def restore_into(
     storage_url: str | None,
     name: str,
     force: bool,
+    *,
+    locked: bool = False,
 ) -> None:
-    """What `serve --restore-snapshot` runs before it migrates and ensures the admin."""
+    """What `serve --restore-snapshot` runs before it migrates and ensures the admin.
+
+    `locked`: the caller (serve) already holds the data dir's lock.
+    """
     from labelvault.backups import snapshots
 
+    lock = None if locked else claim_data_dir(_settings(data_dir, database_url).data_dir, force)
     service = _service(data_dir, database_url, storage_url, migrate=False)
     try:
         info = snapshots.restore_snapshot(
@@ -193,6 +212,8 @@ def restore_into(
         _fail(str(exc))
     finally:
         service.db.dispose()
+        if lock is not None:
+            lock.release()
     click.echo(f"Restored snapshot {info.name} (schema {info.schema_revision}).")
 
 
@@ -277,21 +298,26 @@ def backup_run(
 @_options
 @click.argument("backup_id", type=int)
 @click.option("--replace", is_flag=True, help="Full backups: replace the project in place")
+@click.option("--force", is_flag=True, help="Stop a server that uses the data dir first")
 def backup_restore(
     data_dir: Path | None,
     database_url: str | None,
     storage_url: str | None,
     backup_id: int,
     replace: bool,
+    force: bool,
 ) -> None:
     """Restore a backup: annotations back in place, or a full backup as a project."""
     from labelvault.backups import restore
 
+    lock = claim_data_dir(_settings(data_dir, database_url).data_dir, force)
     service = _service(data_dir, database_url, storage_url)
     try:
         result = restore.restore(service, backup_id, None, mode="replace" if replace else "new")
     except _errors() as exc:
         _fail(str(exc))
+    finally:
+        lock.release()
     click.echo("Restored: " + ", ".join(f"{k}={v}" for k, v in result.items()))
 
 
@@ -340,21 +366,32 @@ def instance() -> None:
 @_options
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation")
 @click.option("--no-snapshot", is_flag=True, help="Delete without a final snapshot")
+@click.option(
+    "--force", is_flag=True, help="Stop a server that uses the data dir (it snapshots) first"
+)
 def instance_delete(
     data_dir: Path | None,
     database_url: str | None,
     storage_url: str | None,
     yes: bool,
     no_snapshot: bool,
+    force: bool,
 ) -> None:
     """Write a snapshot, then remove the local data (data dir and database tables)."""
     from sqlalchemy import MetaData
 
     from labelvault.backups import instance as instance_snapshots
+    from labelvault.backups import serverlock
 
-    service = _service(data_dir, database_url, storage_url)
+    settings = _settings(data_dir, database_url)
+    running = serverlock.holder(settings.data_dir)
+    if running is not None and not force:
+        _fail(str(serverlock.DataDirInUse(running)))
     if not yes:
-        click.confirm(f"Delete the instance in {service.settings.data_dir.resolve()}?", abort=True)
+        click.confirm(f"Delete the instance in {settings.data_dir.resolve()}?", abort=True)
+    # Held until the data dir is gone, so no server starts on it meanwhile.
+    claim_data_dir(settings.data_dir, force)
+    service = _service(data_dir, database_url, storage_url)
     if not no_snapshot:
         try:
             info = instance_snapshots.snapshot(service, "delete")
