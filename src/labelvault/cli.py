@@ -101,7 +101,10 @@ def serve(overrides: dict[str, Any], force: bool, no_snapshot: bool, **options: 
     if no_snapshot:
         options["snapshot_on_exit"] = False
     settings = make_settings(overrides | options)
-    from labelvault.backups.cli import claim_data_dir
+    from labelvault.backups.cli import check_storage_at_start, claim_data_dir
+
+    # Before anything is written: a storage problem is one line saying what to fix.
+    storage = check_storage_at_start(settings)
 
     # Held for the server's life: deletes and restores from the CLI refuse meanwhile.
     server_lock = claim_data_dir(settings.data_dir, force)
@@ -135,6 +138,13 @@ def serve(overrides: dict[str, Any], force: bool, no_snapshot: bool, **options: 
             "(LABELVAULT_ADMIN_PASSWORD or --admin-password)."
         )
     click.echo(f"cvat-cli: cvat-cli --server-host {url} --auth {settings.admin_user} task ls")
+    if storage is not None and storage["same_disk_as_data"]:
+        click.echo(
+            f"Backups of instance {storage['instance']} go to {storage['storage']}, on the "
+            "SAME DISK as the data: set LABELVAULT_STORAGE_URL to keep them elsewhere."
+        )
+    elif storage is not None:
+        click.echo(f"Backups of instance {storage['instance']} go to {storage['storage']}.")
     app = create_app(settings, db)
     uvicorn.run(
         app,

@@ -170,3 +170,35 @@ def test_instance_delete_refuses_while_a_server_uses_the_data_dir(tmp_path: Path
             server.wait(timeout=30)
     assert not data.exists()
     assert len(list(storage.rglob("snapshot-*.tar"))) == 2
+
+
+def _serve_fails(data: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
+    environ = {**os.environ, "LABELVAULT_ADMIN_PASSWORD": PASSWORD, "LABELVAULT_BACKUPS": "true"}
+    environ.pop("LABELVAULT_STORAGE_URL", None)
+    command = [str(BIN), "serve", "--data-dir", str(data), "--port", str(_free_port()), *args]
+    return subprocess.run(
+        command, env={**environ, **env}, capture_output=True, text=True, timeout=120
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "names"),
+    [
+        # Nothing listens on that port: unreachable.
+        (("--storage-url", "webdav+http://127.0.0.1:{closed}/dav"), {}, "127.0.0.1:{closed}"),
+        (("--storage-url", "ftp://example.org/backups"), {}, "ftp"),
+        ((), {"LABELVAULT_STORAGE_REQUIRED": "true"}, "LABELVAULT_STORAGE_URL"),
+    ],
+    ids=["unreachable", "bad-url", "required"],
+)
+def test_a_storage_problem_at_start_is_one_line_and_exit_3(
+    tmp_path: Path, args: tuple[str, ...], env: dict[str, str], names: str
+) -> None:
+    closed = str(_free_port())
+    args = tuple(a.replace("{closed}", closed) for a in args)
+    done = _serve_fails(tmp_path / "data", *args, **env)
+    assert done.returncode == 3, done.stdout + done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith("Error: ") and names.replace("{closed}", closed) in lines[0]
+    assert "Traceback" not in done.stdout + done.stderr

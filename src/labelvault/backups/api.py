@@ -16,7 +16,7 @@ from labelvault.background import service as background
 from labelvault.backups import catalog, snapshots
 from labelvault.backups import handlers as _handlers  # noqa: F401  (registers the handlers)
 from labelvault.backups.catalog import record_json
-from labelvault.backups.lifecycle import BackupRuntime
+from labelvault.backups.lifecycle import BackupRuntime, storage_report
 from labelvault.backups.models import BackupRecord
 from labelvault.backups.status import status_json
 from labelvault.errors import Invalid, NotFound
@@ -158,9 +158,12 @@ def backups_status(
     user: User = Depends(current_user),
     session: Session = Depends(db_session),
 ) -> dict[str, Any]:
-    config = runtime.context.config
+    ctx = runtime.context
     ids = None if user.is_admin else set(session.scalars(_managed_projects(user)))
-    return status_json(session, config, ids)
+    return {
+        **status_json(session, ctx.config, ids),
+        "backups": storage_report(ctx.settings, ctx.storage),
+    }
 
 
 @router.get("/api/backups/{backup_id}")

@@ -65,6 +65,23 @@ def _errors() -> tuple[type[Exception], ...]:
     return (LabelVaultError, SnapshotError)
 
 
+STORAGE_EXIT = 3  # as uvicorn's "startup failed", but with one line instead of a traceback
+
+
+def check_storage_at_start(settings: Settings) -> dict[str, Any] | None:
+    """`serve`'s storage check: on any problem one line naming what to fix, then exit 3."""
+    if not settings.backups:
+        return None
+    from labelvault.backups.lifecycle import check_at_start
+    from labelvault.errors import LabelVaultError
+
+    try:
+        return check_at_start(settings)
+    except LabelVaultError as exc:
+        click.echo(f"Error: {' '.join(str(exc).split())}", err=True)
+        sys.exit(STORAGE_EXIT)
+
+
 def claim_data_dir(data_dir: Path, force: bool) -> Any:
     """The data dir's lock for a command that must be alone on it (see serverlock.claim)."""
     from labelvault.backups import serverlock

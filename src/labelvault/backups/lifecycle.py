@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from labelvault.backups import catalog, instance, paths, snapshots
+from labelvault.backups.config import BackupConfig
 from labelvault.backups.context import BackupContext
 from labelvault.backups.scheduler import Scheduler
 from labelvault.config import Settings
 from labelvault.db import Database
+from labelvault.storage import Storage, StorageConfigError
 
 log = logging.getLogger("labelvault.backups")
 
@@ -53,14 +57,62 @@ def startup(ctx: BackupContext, temp_age: timedelta = timedelta(0)) -> dict[str,
     return {"local": local, "remote": remote, **reconciled}
 
 
+def require_storage(settings: Settings) -> None:
+    """`storage_required`: a platform wants backups off this machine, so no default folder."""
+    if settings.storage_required and not settings.storage_url:
+        raise StorageConfigError(
+            "LABELVAULT_STORAGE_REQUIRED is set but no storage URL is given: set "
+            "LABELVAULT_STORAGE_URL (or --storage-url) to a storage off this machine, e.g. "
+            "webdav+https://host/remote.php/dav/files/USER or s3://bucket/prefix"
+        )
+
+
+def storage_report(settings: Settings, storage: Storage) -> dict[str, Any]:
+    """Where the backups go, for the start banner and /api/backups/status (no credentials)."""
+    return {
+        "storage": storage.redacted_url,
+        "same_disk_as_data": storage.kind == "local"
+        and _device(Path(storage.location.root)) == _device(Path(settings.data_dir)),
+        "instance": paths.instance_root(settings),
+    }
+
+
+def _device(path: Path) -> int | None:
+    """The device of `path`, or of its nearest existing parent (the storage may not exist yet)."""
+    for candidate in (path.resolve(), *path.resolve().parents):
+        with contextlib.suppress(OSError):
+            return candidate.stat().st_dev
+    return None
+
+
+def check_at_start(settings: Settings) -> dict[str, Any]:
+    """What `serve` checks before it listens: the storage is required, reachable, writable.
+
+    Raises a LabelVaultError whose message says what to fix; returns `storage_report`.
+    """
+    require_storage(settings)
+    storage = Storage.from_url(BackupConfig.from_settings(settings).storage_url)
+    storage.check()
+    return storage_report(settings, storage)
+
+
 def on_startup(settings: Settings, db: Database, queue: Any) -> BackupRuntime:
     """Lifespan start: check the storage (a clear error on bad credentials), clean what a
     killed run left, reconcile the catalog and start the scheduler."""
     runtime = BackupRuntime(settings, db, queue)
     if not settings.backups:
         return runtime
+    require_storage(settings)
     ctx = runtime.context
     cleaned = startup(ctx, temp_age=timedelta(0))
+    report = storage_report(settings, ctx.storage)
+    if report["same_disk_as_data"]:
+        log.warning(
+            "backups of instance %s go to %s, on the same disk as the data: a lost disk "
+            "loses both; set LABELVAULT_STORAGE_URL to a storage elsewhere",
+            report["instance"],
+            report["storage"],
+        )
     # The CLI on this data dir then uses the same storage when given none.
     paths.remember_storage_url(settings, ctx.config.storage_url)
     if cleaned["remote"] or cleaned["local"]:
