@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import shutil
 import tempfile
 import zipfile
@@ -19,9 +20,10 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import IO, Any, BinaryIO, cast
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from labelvault.accounts.models import User
 from labelvault.annotations import service as annotation_service
 from labelvault.config import Settings
 from labelvault.db import Database
@@ -30,6 +32,7 @@ from labelvault.errors import Invalid
 from labelvault.formats import cvat_backup, get_exporter
 from labelvault.formats import service as format_service
 from labelvault.formats.base import FormatError
+from labelvault.media.models import Frame
 from labelvault.projects.models import Project
 from labelvault.tasks import service as task_service
 from labelvault.tasks.models import Job, Task
@@ -117,11 +120,24 @@ def make_backup(
             jobs = task_service.jobs_of(session, task_id)
             written_task = session.get(Task, task_id)
             assert written_task is not None
+            assignee = (
+                session.get(User, written_task.assignee_id) if written_task.assignee_id else None
+            )
             ids["tasks"].append(
                 {
                     "dir": folder,
                     "id": task_id,
                     "name": written_task.name,
+                    # The CVAT layout keeps job assignees only; the task's is kept here.
+                    "assignee": assignee.username if assignee is not None else None,
+                    # Its data/ holds base names: a share or bucket frame's folder is kept here.
+                    "frame_names": [
+                        [number, name]
+                        for number, name in session.execute(
+                            select(Frame.frame, Frame.name).where(Frame.task_id == task_id)
+                        )
+                        if "/" in name
+                    ],
                     "jobs": [
                         {"id": j.id, "start_frame": j.start_frame, "stop_frame": j.stop_frame}
                         for j in jobs
@@ -216,3 +232,35 @@ def restore_annotations_in_place(session: Session, archive: BinaryIO | Path) -> 
             restored += len(found)
             task_service.touch(session, task)
     return {"jobs": restored, "skipped": skipped}
+
+
+def _folder_index(entry: dict[str, Any]) -> int:
+    match = re.fullmatch(r"task_(\d+)/?", entry.get("dir") or "")
+    return int(match.group(1)) if match else 0
+
+
+def task_entries(archive: BinaryIO | Path) -> list[dict[str, Any]]:
+    """The tasks of labelvault.json in the order a restore creates them; [] if it has none."""
+    with zipfile.ZipFile(archive) as zf:
+        if ID_FILE not in zf.namelist():
+            return []  # not one of ours: nothing kept beyond the CVAT layout
+        return sorted(_read_json(zf, ID_FILE)["tasks"], key=_folder_index)
+
+
+def restore_task_details(session: Session, archive: BinaryIO | Path, task_ids: list[int]) -> None:
+    """What the CVAT layout loses, put back on restored tasks (ids in restore order): the
+    task's assignee (by username, if that user still exists) and frame names with folders."""
+    users = {u.username: u.id for u in session.scalars(select(User))}
+    for task_id, entry in zip(task_ids, task_entries(archive), strict=False):
+        task = session.get(Task, task_id)
+        if task is None:
+            continue
+        user_id = users.get(entry.get("assignee") or "")
+        if user_id is not None:
+            task.assignee_id = user_id
+        for number, name in entry.get("frame_names") or []:
+            session.execute(
+                update(Frame)
+                .where(Frame.task_id == task_id, Frame.frame == int(number))
+                .values(name=str(name))
+            )

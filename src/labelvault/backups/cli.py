@@ -257,6 +257,7 @@ def backup_list(
     from sqlalchemy import select
 
     from labelvault.backups.models import BackupRecord
+    from labelvault.backups.status import iso_or_none
 
     service = _service(data_dir, database_url, storage_url)
     with service.db.session() as session:
@@ -272,7 +273,7 @@ def backup_list(
         for r in rows:
             click.echo(
                 f"{r.id:>5}  {r.target_type + ' ' + str(r.target_id):<14} {r.kind:<12} "
-                f"{_size(r.size):>10}  {r.status:<8} {r.created_date:%Y-%m-%d %H:%M:%S}"
+                f"{_size(r.size):>10}  {r.status:<8} {iso_or_none(r.created_date)}"
             )
 
 
@@ -288,13 +289,19 @@ def backup_run(
     kind: str,
 ) -> None:
     """Run one scheduler pass (every due project), or back up one project now."""
-    from labelvault.backups import periodic
+    from labelvault.backups import periodic, rotation
 
     service = _service(data_dir, database_url, storage_url)
     try:
         if project_id is not None:
             record = periodic.backup_now(service, "project", project_id, kind)
-            click.echo(f"Backup {record.id} written ({_size(record.size)}).")
+            # A forced backup counts against rotation and the quota like a scheduled one.
+            rotated = rotation.rotate(service)
+            click.echo(
+                f"Backup {record.id} written ({_size(record.size)}); deleted {len(rotated.delete)}."
+            )
+            if rotated.warning:
+                click.echo(f"Warning: {rotated.warning}", err=True)
             return
         report = periodic.run_due(service)
     except _errors() as exc:

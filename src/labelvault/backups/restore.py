@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 
 from labelvault.accounts.models import User
-from labelvault.backups import archive, catalog, periodic, snapshots
+from labelvault.backups import archive, catalog, periodic, renumber, snapshots
 from labelvault.backups import targets as target_rows
 from labelvault.backups.context import BackupContext
 from labelvault.backups.errors import BackupError, BackupIntegrityError
@@ -104,6 +104,7 @@ def restore(
                     local,
                     user_id,  # type: ignore[arg-type]
                 )
+            _keep_details(ctx, local, [task_id])
             return {"kind": "full", "task_id": task_id, "mode": "new"}
         if mode == "replace":
             return _restore_replace(ctx, record, local, user_id)
@@ -114,6 +115,7 @@ def restore(
                 local,
                 user_id,  # type: ignore[arg-type]
             )
+        _keep_details(ctx, local, _task_ids(ctx, project_id))
         return {"kind": "full", "project_id": project_id, "mode": "new"}
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -142,7 +144,9 @@ def _restore_replace(
             owner_id or user_id,  # type: ignore[arg-type]
         )
     old_dirs: list[Path] = []
+    moves = renumber.Moves()
     try:
+        _keep_details(ctx, local, _task_ids(ctx, restored_id))
         with ctx.db.session() as session:
             project = session.get(Project, record.target_id)
             if project is None:
@@ -167,11 +171,21 @@ def _restore_replace(
             session.execute(delete(Project).where(Project.id == restored_id))
             project.name, project.bug_tracker = name, bug_tracker
             project_service.touch(project)
+            # Links, scripts and people know the tasks and jobs by id: keep those that are free.
+            restored = session.scalars(
+                select(Task.id).where(Task.project_id == project.id).order_by(Task.id)
+            )
+            _, moves = renumber.keep_ids(
+                session.connection(), ctx.settings, list(restored), archive.task_entries(local)
+            )
     except BaseException:
+        moves.undo()
         cvat_format.discard_project(ctx.db, ctx.settings, restored_id)
         raise
-    # Old media go only once the new state is committed.
-    for d in old_dirs:
+    # Old media go only once the new state is committed (a renumbered task now owns its
+    # old folder name; the replaced folder was set aside).
+    taken = {target for _, target in moves.dirs if target not in moves.replaced}
+    for d in [d for d in old_dirs if d not in taken] + moves.replaced:
         shutil.rmtree(d, ignore_errors=True)
     return {
         "kind": "full",
@@ -179,3 +193,16 @@ def _restore_replace(
         "mode": "replace",
         "safety_backup_id": safety.id,
     }
+
+
+def _task_ids(ctx: BackupContext, project_id: int) -> list[int]:
+    """A restored project's tasks in the order they were made (that of the backup's folders)."""
+    with ctx.db.session() as session:
+        return list(
+            session.scalars(select(Task.id).where(Task.project_id == project_id).order_by(Task.id))
+        )
+
+
+def _keep_details(ctx: BackupContext, local: Path, task_ids: list[int]) -> None:
+    with ctx.db.session() as session, archive.format_errors():
+        archive.restore_task_details(session, local, task_ids)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -136,4 +136,11 @@ def status_json(session: Session, config: BackupConfig, filter_ids: set[int] | N
 
 
 def iso_or_none(value: datetime | None) -> str | None:
-    return schedule.aware(value).isoformat() if value else None
+    """One format on every database, CVAT's: ISO 8601 in UTC with "Z".
+
+    SQLite hands back naive UTC values and PostgreSQL aware ones in the session's zone;
+    both print alike (cvat-sdk parses either with dateutil).
+    """
+    if value is None:
+        return None
+    return schedule.aware(value).astimezone(UTC).isoformat().replace("+00:00", "Z")
