@@ -105,7 +105,11 @@ def test_full_restore_replaces_a_project_after_a_safety_backup(
     # The state just before the restore is itself kept, as a safety backup.
     safety = catalog.get(svc, result["safety_backup_id"])
     assert safety.reason == "safety" and safety.kind == "full"
-    assert not (app.state.settings.media_dir / "tasks" / str(task)).exists()
+    # The restored task took its old id back, so its media are in that folder; the
+    # replaced media are gone.
+    assert new_task == [task]
+    tasks_dir = app.state.settings.media_dir / "tasks"
+    assert sorted(p.name for p in tasks_dir.iterdir()) == [str(task)]
 
 
 def test_checksum_mismatch_is_reported_and_never_restored(
