@@ -19,8 +19,8 @@ from labelvault.annotations.api import router as annotations_router
 from labelvault.background import service as background_service
 from labelvault.background.api import router as requests_router
 from labelvault.background.queue import Queue
-from labelvault.backups import journal, snapshot_policy
-from labelvault.backups import service as backups
+from labelvault.backups import lifecycle as backups
+from labelvault.backups.api import backup_runtime
 from labelvault.backups.api import router as backups_router
 from labelvault.backups.journal_api import router as journal_router
 from labelvault.cloudstorages.api import router as cloudstorages_router
@@ -128,21 +128,15 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         app.state.queue = queue
         if settings.queue_url == "embedded":
             queue.start_embedded_worker()
-        if settings.backups:
-            # Checks the storage (a clear error on bad credentials), cleans what a killed
-            # run left and starts the backup scheduler.
-            backups.on_startup(app)
-            journal.on_startup(app)
-            snapshot_policy.on_startup(app)
+        # Checks the storage (a clear error on bad credentials), cleans what a killed run
+        # left, starts the annotation journal, the snapshot watcher and the scheduler.
+        app.state.backups = backups.on_startup(settings, db, queue)
         try:
             yield
         finally:
             # In-flight work finishes first, then the snapshot on exit sees all of it.
             queue.stop()
-            if settings.backups:
-                snapshot_policy.on_shutdown(app)
-                journal.on_shutdown(app)  # ships what is left before the snapshot on exit
-                backups.on_shutdown(app)
+            backups.on_shutdown(app.state.backups)
 
     app = FastAPI(
         title="LabelVault",
@@ -186,6 +180,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     ):
         app.include_router(router)
 
+    # The backups API gets what the lifespan made through its dependency, not app.state.
+    app.dependency_overrides[backup_runtime] = lambda: app.state.backups
     web.mount(app)
 
     app.add_middleware(TrailingSlash)

@@ -112,6 +112,13 @@ def serve(
     if no_snapshot:
         options["snapshot_on_exit"] = False
     settings = make_settings(overrides | options)
+    from labelvault.backups.cli import check_storage_at_start, claim_data_dir
+
+    # Before anything is written: a storage problem is one line saying what to fix.
+    storage = check_storage_at_start(settings)
+
+    # Held for the server's life: deletes and restores from the CLI refuse meanwhile.
+    server_lock = claim_data_dir(settings.data_dir, force)
     if settings.restore_snapshot or restore_at:
         from labelvault.backups.cli import restore_into
 
@@ -123,6 +130,7 @@ def serve(
             settings.restore_snapshot or "latest",
             force,
             until=restore_at,
+            locked=True,
         )
     db, generated = prepare(settings)
     url = f"http://{settings.host}:{settings.port}"
@@ -142,6 +150,14 @@ def serve(
             "(LABELVAULT_ADMIN_PASSWORD or --admin-password)."
         )
     click.echo(f"cvat-cli: cvat-cli --server-host {url} --auth {settings.admin_user} task ls")
+    instance_name = settings.resolved_instance_name
+    if storage is not None and storage["same_disk_as_data"]:
+        click.echo(
+            f"Backups of instance {instance_name} go to {storage['storage']}, on the "
+            "SAME DISK as the data: set LABELVAULT_STORAGE_URL to keep them elsewhere."
+        )
+    elif storage is not None:
+        click.echo(f"Backups of instance {instance_name} go to {storage['storage']}.")
     app = create_app(settings, db)
     uvicorn.run(
         app,
@@ -151,6 +167,7 @@ def serve(
         proxy_headers=True,
         timeout_graceful_shutdown=30,
     )
+    server_lock.release()
 
 
 @main.command()
@@ -160,7 +177,7 @@ def serve(
 def worker(overrides: dict[str, Any], **options: Any) -> None:
     """Run a background worker for a server started with the same --queue-url."""
     from labelvault.background.queue import Queue
-    from labelvault.backups import jobs as _backup_jobs  # noqa: F401  (registers handlers)
+    from labelvault.backups import handlers as _backup_handlers  # noqa: F401  (registers)
     from labelvault.cloudstorages.registry import CloudStorages
     from labelvault.datasets import handlers as _datasets_handlers  # noqa: F401
     from labelvault.media import handlers as media_handlers

@@ -92,15 +92,26 @@ class Settings(BaseSettings):
         return str(data_dir.with_name(data_dir.name + "-storage"))
 
     @property
-    def resolved_instance_name(self) -> str:
-        """The configured name, else the one kept in the data dir, else a new one kept there."""
+    def known_instance_name(self) -> str | None:
+        """The configured name, else the one kept in the data dir; None for a new data dir.
+
+        A restore into a new data dir must not name it before it knows which instance it
+        brings back, so only the server's start makes a name up (resolved_instance_name).
+        """
         if self.instance_name:
             return self.instance_name
         kept = self.data_dir / INSTANCE_NAME_FILE
         if kept.is_file():
-            name = kept.read_text().strip()
-            if name:
-                return name
+            return kept.read_text().strip() or None
+        return None
+
+    @property
+    def resolved_instance_name(self) -> str:
+        """The configured name, else the one kept in the data dir, else a new one kept there."""
+        known = self.known_instance_name
+        if known:
+            return known
+        kept = self.data_dir / INSTANCE_NAME_FILE
         name = default_instance_name(self.data_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True)
         tmp = kept.with_suffix(".tmp")

@@ -62,9 +62,10 @@ def storage_status(settings: Settings) -> dict[str, Any]:
 def status(request: Request, user: User = Depends(admin_user)) -> dict[str, Any]:
     """For admins: this instance's name, its storage and how far behind the journal is."""
     settings: Settings = request.app.state.settings
-    journal = getattr(request.app.state, "journal", None)
+    runtime = getattr(request.app.state, "backups", None)
+    journal = runtime.journal if runtime is not None else None
     return {
         "instance": settings.resolved_instance_name,
         "storage": storage_status(settings),
-        "journal": journal.status() if journal is not None else None,
+        "journal": journal.status().to_json() if journal is not None else None,
     }

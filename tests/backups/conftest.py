@@ -13,7 +13,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from labelvault.backups.config import BackupConfig
-from labelvault.backups.service import BackupService
+from labelvault.backups.context import BackupContext
 from labelvault.db import Database
 from labelvault.db.migrate import upgrade
 from labelvault.storage import Storage
@@ -117,14 +117,14 @@ def local_storage(tmp_path: Path) -> Storage:
 
 
 @pytest.fixture
-def make_service(app, clock: Clock, local_storage: Storage) -> Callable[..., BackupService]:  # type: ignore[no-untyped-def]
-    """A BackupService on the app's database and settings, a storage and the test clock."""
+def make_service(app, clock: Clock, local_storage: Storage) -> Callable[..., BackupContext]:  # type: ignore[no-untyped-def]
+    """A BackupContext on the app's database and settings, a storage and the test clock."""
 
-    def make(storage: Storage | None = None, **config: object) -> BackupService:
+    def make(storage: Storage | None = None, **config: object) -> BackupContext:
         settings = app.state.settings
         storage = storage or local_storage
         cfg = BackupConfig.from_settings(settings, storage_url=str(storage), **config)
-        return BackupService(settings, app.state.db, config=cfg, storage=storage, clock=clock)
+        return BackupContext(settings, app.state.db, config=cfg, storage=storage, clock=clock)
 
     return make
 

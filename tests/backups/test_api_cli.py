@@ -101,3 +101,21 @@ def test_cli_snapshot_and_backup(
     assert result.exit_code == 0, result.output
     result = runner.invoke(snapshot, ["restore", *fresh, "latest"])
     assert result.exit_code == 1 and "not empty" in result.output
+
+
+def test_status_says_where_backups_go_and_warns_of_the_same_disk(
+    app, admin, sqlite_only, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    from labelvault.backups.lifecycle import storage_report
+
+    monkeypatch.delenv("LABELVAULT_STORAGE_URL", raising=False)
+    settings = app.state.settings
+    where = admin.get("/api/backups/status").json()["backups"]
+    assert where == {
+        "storage": settings.resolved_storage_url,
+        "same_disk_as_data": True,
+        "instance": settings.resolved_instance_name,
+    }
+    remote = Storage.from_url("webdav+https://user:secret@dav.example.org/files/user")
+    shown = storage_report(settings, remote)
+    assert shown["same_disk_as_data"] is False and "secret" not in shown["storage"]

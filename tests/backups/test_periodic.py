@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import insert, select
 
-from labelvault.backups import cvat_backup
+from labelvault.backups import archive, instance, lifecycle, periodic, rotation
 from labelvault.backups.models import BackupRecord, BackupStatus
-from labelvault.backups.service import status_json
+from labelvault.backups.status import status_json
 from labelvault.projects.models import Project
 from labelvault.storage import Storage
 from tests.backups.helpers import annotate, jobs_of, labels_by_name, make_project, task_ids
@@ -41,7 +41,7 @@ def test_schedule_skips_unchanged_and_follows_the_tiers(
     lone = task_with_data(frames=2, name="lone")
     svc = make_service()
 
-    first = svc.run_due()
+    first = periodic.run_due(svc)
     assert sorted(first.made) == sorted(
         [
             ("project", project["id"], "annotations"),
@@ -61,20 +61,20 @@ def test_schedule_skips_unchanged_and_follows_the_tiers(
         tzinfo=clock.now.tzinfo
     ) == clock.now + timedelta(days=1)
 
-    assert svc.run_due().made == []  # nothing is due yet
+    assert periodic.run_due(svc).made == []  # nothing is due yet
 
     clock.advance(minutes=16)
-    report = svc.run_due()
+    report = periodic.run_due(svc)
     assert report.made == [] and report.unchanged == 2  # due, but nothing changed
 
     job = jobs_of(admin, task_ids(admin, project["id"])[0])[0]
     annotate(admin, job["id"], labels_by_name(admin, project["id"]), x=7.0)
     clock.advance(minutes=16)
-    report = svc.run_due()
+    report = periodic.run_due(svc)
     assert report.made == [("project", project["id"], "annotations")] and report.unchanged == 1
 
     clock.advance(days=1)
-    report = svc.run_due()
+    report = periodic.run_due(svc)
     assert ("project", project["id"], "full") in report.made
     assert ("task", lone["id"], "full") not in report.made
     assert len(_records(svc)) == 6
@@ -85,7 +85,7 @@ def test_interval_comes_from_the_size_of_the_last_backup(
 ) -> None:  # type: ignore[no-untyped-def]
     admin.post("/api/projects", json={"name": "p", "labels": LABELS})
     svc = make_service(backup_tiers_annotations="10:1m,*:3h", backup_tiers_full="*:2d")
-    svc.run_due()
+    periodic.run_due(svc)
     with svc.db.session() as session:
         rows = list(session.scalars(select(BackupStatus).where(BackupStatus.kind == "annotations")))
     assert rows and all(r.last_size > 10 for r in rows)
@@ -105,32 +105,32 @@ def test_a_failing_project_is_retried_with_backoff_and_never_stops_the_others(
             for i in range(3)
         ]
     bad = ids[1]
-    real = cvat_backup.make_backup
+    real = archive.make_backup
 
     def flaky(session, target_type, target_id, *args, **kwargs):  # type: ignore[no-untyped-def]
         if target_id == bad:
             raise RuntimeError("disk on fire")
         return real(session, target_type, target_id, *args, **kwargs)
 
-    monkeypatch.setattr(cvat_backup, "make_backup", flaky)
+    monkeypatch.setattr(archive, "make_backup", flaky)
     svc = make_service()
-    report = svc.run_due()
+    report = periodic.run_due(svc)
     assert {(t, i) for t, i, _k in report.made} == {("project", ids[0]), ("project", ids[2])}
     assert {(i, k) for _t, i, k, _e in report.failed} == {(bad, "annotations"), (bad, "full")}
     status = _status(svc, "project", bad, "annotations")
     assert status.failures == 1 and "disk on fire" in status.last_error
 
     clock.advance(seconds=30)
-    assert svc.run_due().failed == []  # backing off: not due yet
+    assert periodic.run_due(svc).failed == []  # backing off: not due yet
     clock.advance(seconds=31)
-    assert len(svc.run_due().failed) == 2
+    assert len(periodic.run_due(svc).failed) == 2
     assert _status(svc, "project", bad, "annotations").failures == 2
     clock.advance(seconds=90)
-    assert svc.run_due().failed == []  # second backoff is 2 minutes
+    assert periodic.run_due(svc).failed == []  # second backoff is 2 minutes
 
-    monkeypatch.setattr(cvat_backup, "make_backup", real)
+    monkeypatch.setattr(archive, "make_backup", real)
     clock.advance(seconds=31)
-    report = svc.run_due()
+    report = periodic.run_due(svc)
     assert {(i, k) for _t, i, k in report.made} == {(bad, "annotations"), (bad, "full")}
     status = _status(svc, "project", bad, "annotations")
     assert status.failures == 0 and status.last_error == "" and status.last_success is not None
@@ -149,16 +149,16 @@ def test_rotation_and_quota_keep_the_newest_good_backup(
     svc = make_service(backup_keep_annotations=2)
     for step in range(4):
         annotate(admin, job["id"], labels, x=10.0 + step)
-        svc.backup_now("project", project["id"], "annotations")
+        periodic.backup_now(svc, "project", project["id"], "annotations")
         clock.advance(minutes=20)
-    svc.rotate()
+    rotation.rotate(svc)
     kept = [p for p in svc.periodic.walk() if p.path.endswith(".zip")]
     assert len(kept) == 2 and len(_records(svc)) == 2
 
-    svc.backup_now("project", project["id"], "full")
+    periodic.backup_now(svc, "project", project["id"], "full")
     newest = max(_records_full(svc))
     svc.config.quota = 10  # far below one backup
-    result = svc.rotate()
+    result = rotation.rotate(svc)
     assert "over the quota" in result.warning
     with svc.db.session() as session:
         left = list(session.scalars(select(BackupRecord)))
@@ -183,13 +183,13 @@ def test_every_project_on_every_page_is_backed_up(app, sqlite_only, make_service
     root = shm / f"lv-test-{uuid.uuid4().hex}" if shm.is_dir() else tmp_path / "storage"
     try:
         svc = make_service(Storage.from_url(str(root)), backup_kinds="annotations")
-        report = svc.run_due()
+        report = periodic.run_due(svc)
         assert report.failed == []
         with app.state.db.session() as session:
             all_ids = set(session.scalars(select(Project.id)))
         assert {i for _t, i, _k in report.made} == all_ids and len(report.made) == 1000
         assert len([e for e in svc.periodic.walk() if e.path.endswith(".zip")]) == 1000
-        assert svc.run_due().made == []
+        assert periodic.run_due(svc).made == []
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
@@ -198,35 +198,38 @@ def test_scheduled_snapshot_only_when_due_and_changed(
     app, admin, sqlite_only, make_service, clock
 ) -> None:  # type: ignore[no-untyped-def]
     svc = make_service(snapshot_interval="6h")
-    first = svc.snapshot_if_due()
+    first = instance.snapshot_if_due(svc)
     assert first is not None
     clock.advance(hours=7)
-    assert svc.snapshot_if_due() is None  # due, but nothing changed
+    assert instance.snapshot_if_due(svc) is None  # due, but nothing changed
     admin.post("/api/projects", json={"name": "new", "labels": LABELS})
     clock.advance(minutes=1)
-    second = svc.snapshot_if_due()  # overdue and now changed: at once
+    second = instance.snapshot_if_due(svc)  # overdue and now changed: at once
     assert second is not None and second.tables["projects"] == 1
     admin.post("/api/projects", json={"name": "newer", "labels": LABELS})
     clock.advance(hours=5)
-    assert svc.snapshot_if_due() is None  # changed, but the interval has not passed
+    assert instance.snapshot_if_due(svc) is None  # changed, but the interval has not passed
     clock.advance(hours=1)
-    assert svc.snapshot_if_due() is not None
+    assert instance.snapshot_if_due(svc) is not None
 
 
 def test_lifespan_hooks_clean_up_and_snapshot_on_shutdown(
     app, sqlite_only, storage_env_local
 ) -> None:  # type: ignore[no-untyped-def]
-    from labelvault.backups import service as backup_service
     from labelvault.backups.snapshots import list_snapshots
 
     # The shared test settings turn backups off; this test is about the hooks themselves.
     app.state.settings.backups = True
     leftover = app.state.settings.data_dir / ".backup-tmp" / "backup-dead"
     leftover.mkdir(parents=True)
-    backup_service.on_startup(app)
+    runtime = lifecycle.on_startup(app.state.settings, app.state.db, app.state.queue)
     try:
         assert not leftover.exists()
-        assert app.state.backup_scheduler._thread.is_alive()
+        assert runtime.scheduler is not None and runtime.scheduler.running
+        assert runtime.journal is not None and runtime.watcher is not None
     finally:
-        backup_service.on_shutdown(app)
-    assert [s.reason for s in list_snapshots(storage_env_local)] == ["shutdown"]
+        lifecycle.on_shutdown(runtime)
+    assert runtime.journal is None and runtime.watcher is None
+    reasons = [s.reason for s in list_snapshots(storage_env_local)]
+    # Newest first: the one on exit; the watcher's first-start one may have come before it.
+    assert reasons[0] == "shutdown" and set(reasons[1:]) <= {"first start"}, reasons

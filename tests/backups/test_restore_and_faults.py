@@ -16,8 +16,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from labelvault.backups import catalog, lifecycle, periodic, restore, status
+from labelvault.backups.errors import BackupIntegrityError
 from labelvault.backups.models import BackupRecord
-from labelvault.backups.service import BackupIntegrityError
 from labelvault.storage import Storage, StorageError
 from tests.backups.helpers import (
     annotate,
@@ -49,8 +50,8 @@ def test_backups_restore_on_every_backend(
     svc = make_service(any_storage)
     tasks = task_ids(admin, project["id"])
     before = {t: canonical_annotations(admin, t) for t in tasks}
-    annotations = svc.backup_now("project", project["id"], "annotations")
-    full = svc.backup_now("project", project["id"], "full")
+    annotations = periodic.backup_now(svc, "project", project["id"], "annotations")
+    full = periodic.backup_now(svc, "project", project["id"], "full")
 
     # The annotation-only backup is also a CVAT for images 1.1 dataset.
     local = Path(app.state.settings.data_dir) / "check.zip"
@@ -69,13 +70,13 @@ def test_backups_restore_on_every_backend(
         assert admin.delete(f"/api/tasks/{t}/annotations").status_code == 204
     assert canonical_annotations(admin, tasks[0]) != before[tasks[0]]
     # ... and comes back in place from the annotation-only backup.
-    result = svc.restore(annotations.id, None)
+    result = restore.restore(svc, annotations.id, None)
     assert result == {"kind": "annotations", "jobs": 2, "skipped": 0}
     assert {t: canonical_annotations(admin, t) for t in tasks} == before
 
     # The full backup makes a new project with the same tasks, images and annotations.
     admin_id = admin.user_id
-    restored = svc.restore(full.id, admin_id)
+    restored = restore.restore(svc, full.id, admin_id)
     new_tasks = task_ids(admin, restored["project_id"])
     assert len(new_tasks) == 2
     assert [canonical_annotations(admin, t) for t in new_tasks] == [before[t] for t in tasks]
@@ -93,18 +94,22 @@ def test_full_restore_replaces_a_project_after_a_safety_backup(
     svc = make_service()
     task = task_ids(admin, project["id"])[0]
     before = canonical_annotations(admin, task)
-    full = svc.backup_now("project", project["id"], "full")
+    full = periodic.backup_now(svc, "project", project["id"], "full")
     clock.advance(minutes=5)
     job = jobs_of(admin, task)[0]
     annotate(admin, job["id"], labels_by_name(admin, project["id"]), x=33.0)
-    result = svc.restore(full.id, admin.user_id, mode="replace")
+    result = restore.restore(svc, full.id, admin.user_id, mode="replace")
     assert result["project_id"] == project["id"] and result["mode"] == "replace"
     new_task = task_ids(admin, project["id"])
     assert len(new_task) == 1 and canonical_annotations(admin, new_task[0]) == before
     # The state just before the restore is itself kept, as a safety backup.
-    safety = svc.get(result["safety_backup_id"])
+    safety = catalog.get(svc, result["safety_backup_id"])
     assert safety.reason == "safety" and safety.kind == "full"
-    assert not (app.state.settings.media_dir / "tasks" / str(task)).exists()
+    # The restored task took its old id back, so its media are in that folder; the
+    # replaced media are gone.
+    assert new_task == [task]
+    tasks_dir = app.state.settings.media_dir / "tasks"
+    assert sorted(p.name for p in tasks_dir.iterdir()) == [str(task)]
 
 
 def test_checksum_mismatch_is_reported_and_never_restored(
@@ -112,22 +117,22 @@ def test_checksum_mismatch_is_reported_and_never_restored(
 ) -> None:  # type: ignore[no-untyped-def]
     project = make_project(admin, task_with_data, tasks=1, frames=2)
     svc = make_service()
-    record = svc.backup_now("project", project["id"], "annotations")
+    record = periodic.backup_now(svc, "project", project["id"], "annotations")
     task = task_ids(admin, project["id"])[0]
     admin.delete(f"/api/tasks/{task}/annotations")
     data = bytearray(svc.periodic.read_bytes(record.path))
     data[len(data) // 2] ^= 0x01
     svc.periodic.write_bytes(record.path, bytes(data))
     with pytest.raises(BackupIntegrityError, match="checksum mismatch"):
-        svc.restore(record.id, None)
+        restore.restore(svc, record.id, None)
     assert admin.get(f"/api/tasks/{task}/annotations").json()["shapes"] == []
-    assert svc.get(record.id).status == "corrupt"
+    assert catalog.get(svc, record.id).status == "corrupt"
     with pytest.raises(BackupIntegrityError, match="marked corrupt"):
-        svc.restore(record.id, None)
+        restore.restore(svc, record.id, None)
     # The API refuses it too, and `verify` reports it.
     assert admin.post(f"/api/backups/{record.id}/restore").status_code == 400
     with pytest.raises(BackupIntegrityError):
-        svc.verify(record.id)
+        restore.verify(svc, record.id)
 
 
 def test_storage_failing_mid_upload_lists_nothing_and_the_next_run_succeeds(
@@ -146,7 +151,7 @@ def test_storage_failing_mid_upload_lists_nothing_and_the_next_run_succeeds(
     folder.mkdir()
     server = webdav_server_factory(folder)
     svc = make_service(Storage.from_url(server.url()))
-    real = svc._chunks_of
+    real = periodic.chunks_of
 
     def dying(local: Path) -> Iterator[bytes]:
         data = b"".join(real(local))
@@ -154,25 +159,25 @@ def test_storage_failing_mid_upload_lists_nothing_and_the_next_run_succeeds(
         server.stop()  # the storage goes away in the middle of the upload
         yield data[1024:]
 
-    monkeypatch.setattr(svc, "_chunks_of", dying)
+    monkeypatch.setattr(periodic, "chunks_of", dying)
     with pytest.raises(StorageError):
-        svc.backup_now("project", project["id"], "full")
+        periodic.backup_now(svc, "project", project["id"], "full")
     with svc.db.session() as session:
         assert list(session.scalars(select(BackupRecord))) == []
-    status = svc.status_row("project", project["id"], "full")
-    assert status.failures == 1 and status.last_error
+    row = status.status_row(svc, "project", project["id"], "full")
+    assert row.failures == 1 and row.last_error
 
     # The server comes back (new port, same files): no backup is listed, the next run works.
     again = webdav_server_factory(folder)
-    monkeypatch.setattr(svc, "_chunks_of", real)
-    svc._storage = Storage.from_url(again.url())
+    monkeypatch.setattr(periodic, "chunks_of", real)
+    svc.storage = Storage.from_url(again.url())
     assert [e for e in svc.periodic.walk() if e.path.endswith(".zip")] == []
-    svc.startup()
+    lifecycle.startup(svc)
     assert not [p for p in folder.rglob("*") if p.is_file() and p.name.startswith(".tmp-")]
     clock.advance(minutes=2)
-    report = svc.run_due()
+    report = periodic.run_due(svc)
     assert ("project", project["id"], "full") in report.made
-    assert svc.verify(svc_latest(svc))["checksum"] == "ok"
+    assert restore.verify(svc, svc_latest(svc))["checksum"] == "ok"
 
 
 def svc_latest(svc) -> int:  # type: ignore[no-untyped-def]
@@ -180,21 +185,24 @@ def svc_latest(svc) -> int:  # type: ignore[no-untyped-def]
         return max(session.scalars(select(BackupRecord.id)))
 
 
+ROOT = Path(__file__).parents[2]
+
 KILLED_BACKUP = """
 import sys, time
 from pathlib import Path
 from labelvault.backups.config import BackupConfig
-from labelvault.backups.service import BackupService
+from labelvault.backups import periodic
+from labelvault.backups.context import BackupContext
 from labelvault.config import Settings
 from labelvault.db import Database
 from labelvault.storage import Storage
 
 data_dir, db_url, storage_url, project_id = sys.argv[1:5]
 settings = Settings(data_dir=Path(data_dir))
-svc = BackupService(
+svc = BackupContext(
     settings, Database(db_url), config=BackupConfig.from_settings(settings, storage_url=storage_url)
 )
-real = svc._chunks_of
+real = periodic.chunks_of
 
 def slow(local):
     data = b"".join(real(local))
@@ -203,8 +211,8 @@ def slow(local):
     time.sleep(120)
     yield data[1024:]
 
-svc._chunks_of = slow
-svc.backup_now("project", int(project_id), "full")
+periodic.chunks_of = slow
+periodic.backup_now(svc, "project", int(project_id), "full")
 """
 
 
@@ -225,7 +233,8 @@ def test_sigkill_during_a_backup_is_cleaned_at_next_start(
             str(project["id"]),
         ],
         stdout=subprocess.PIPE,
-        env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])},
+        # The checkout's src first, so the child runs this code even beside an installed copy.
+        env={**os.environ, "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}"},
     )
     try:
         assert proc.stdout is not None
@@ -241,13 +250,13 @@ def test_sigkill_during_a_backup_is_cleaned_at_next_start(
     assert any((settings.data_dir / ".backup-tmp").iterdir())
 
     svc = make_service()
-    cleaned = svc.startup()
+    cleaned = lifecycle.startup(svc)
     assert cleaned["remote"] and cleaned["local"]
     assert not [p for p in Path(storage_root).rglob(".tmp-*")]
     assert not (settings.data_dir / ".backup-tmp").exists()
     with svc.db.session() as session:
         assert list(session.scalars(select(BackupRecord))) == []
-    report = svc.run_due()
+    report = periodic.run_due(svc)
     assert ("project", project["id"], "full") in report.made
 
 
@@ -256,13 +265,13 @@ def test_reconcile_adopts_committed_backups_and_drops_missing_ones(
 ) -> None:  # type: ignore[no-untyped-def]
     project = make_project(admin, task_with_data, tasks=1, frames=2)
     svc = make_service()
-    kept = svc.backup_now("project", project["id"], "annotations")
-    gone = svc.backup_now("project", project["id"], "full")
+    kept = periodic.backup_now(svc, "project", project["id"], "annotations")
+    gone = periodic.backup_now(svc, "project", project["id"], "full")
     # A crash after the upload but before the catalog row: the row is missing.
     with svc.db.session() as session:
         session.delete(session.get(BackupRecord, kept.id))
     svc.periodic.delete(gone.path)
-    assert svc.reconcile() == {"adopted": 1, "dropped": 1}
+    assert catalog.reconcile(svc) == {"adopted": 1, "dropped": 1}
     with svc.db.session() as session:
         rows = list(session.scalars(select(BackupRecord)))
     assert [(r.path, r.sha256) for r in rows] == [(kept.path, kept.sha256)]

@@ -77,8 +77,10 @@ def test_stop_writes_a_snapshot_and_a_new_instance_starts_from_it(tmp_path: Path
         server.send_signal(signal.SIGTERM)  # what `docker stop` or systemd sends
         # uvicorn shuts down gracefully, then re-raises the signal for the process manager.
         assert server.wait(timeout=60) in (0, -signal.SIGTERM)
-    snapshots = sorted((storage / "backups").glob("snapshot-*.tar"))
-    assert len(snapshots) == 1, "stopping the server must leave a snapshot in the storage"
+    # Under the instance's own folder; the first start may have left one of its own too.
+    snapshots = sorted(storage.rglob("snapshot-*.tar"))
+    assert 1 <= len(snapshots) <= 2, "stopping the server must leave a snapshot in the storage"
+    assert all(path.parent.name == "snapshots" for path in snapshots)
 
     # The machine is gone: only the storage survives.
     shutil.rmtree(data)
@@ -98,7 +100,8 @@ def test_stop_writes_a_snapshot_and_a_new_instance_starts_from_it(tmp_path: Path
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=60)
-    assert len(list((storage / "backups").glob("snapshot-*.tar"))) == 1
+    # --no-snapshot-on-exit, and nothing changed: the restored server wrote none.
+    assert len(list(storage.rglob("snapshot-*.tar"))) == len(snapshots)
 
     # Restoring over a data dir that already has data is refused without --force.
     refused = subprocess.run(
@@ -121,3 +124,85 @@ def test_stop_writes_a_snapshot_and_a_new_instance_starts_from_it(tmp_path: Path
     )
     assert refused.returncode != 0
     assert "empty" in (refused.stdout + refused.stderr).lower()
+
+
+def _delete(data: Path, storage: Path, *extra: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(BIN), "instance", "delete", "--data-dir", str(data), "--storage-url", str(storage)]
+        + ["--yes", *extra],
+        env={**os.environ, "LABELVAULT_ADMIN_PASSWORD": PASSWORD},
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+
+
+def test_instance_delete_refuses_while_a_server_uses_the_data_dir(tmp_path: Path) -> None:
+    data, storage = tmp_path / "data", tmp_path / "storage"
+    port = _free_port()
+    server = _serve(data, storage, port)
+    try:
+        with _client(port) as api:
+            labels = [{"name": "car", "attributes": []}]
+            assert api.post("/api/projects", json={"name": "p", "labels": labels}).is_success
+        refused = _delete(data, storage)
+        assert refused.returncode != 0
+        assert (
+            f"server pid {server.pid} (labelvault serve --data-dir {data} --port {port}"
+            in refused.stderr
+        ), refused.stderr
+        assert "uses this data dir; stop it or pass --force" in refused.stderr
+        assert (data / "labelvault.db").is_file() and server.poll() is None
+        # Another server on the same data dir is refused the same way.
+        second = subprocess.run(
+            [str(BIN), "serve", "--data-dir", str(data), "--port", str(_free_port())],
+            env={**os.environ, "LABELVAULT_ADMIN_PASSWORD": PASSWORD},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert second.returncode != 0 and f"server pid {server.pid}" in second.stderr
+
+        forced = _delete(data, storage, "--force")
+        assert forced.returncode == 0, forced.stdout + forced.stderr
+        # It stopped the server (which wrote its shutdown snapshot), then snapshotted, deleted.
+        assert server.wait(timeout=60) in (0, -signal.SIGTERM)
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait(timeout=30)
+    assert not data.exists()
+    # The server's on exit and the delete's own (and perhaps the first start's).
+    assert len(list(storage.rglob("snapshot-*.tar"))) >= 2
+
+
+def _serve_fails(data: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
+    environ = {**os.environ, "LABELVAULT_ADMIN_PASSWORD": PASSWORD, "LABELVAULT_BACKUPS": "true"}
+    environ.pop("LABELVAULT_STORAGE_URL", None)
+    command = [str(BIN), "serve", "--data-dir", str(data), "--port", str(_free_port()), *args]
+    return subprocess.run(
+        command, env={**environ, **env}, capture_output=True, text=True, timeout=120
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "names"),
+    [
+        # Nothing listens on that port: unreachable.
+        (("--storage-url", "webdav+http://127.0.0.1:{closed}/dav"), {}, "127.0.0.1:{closed}"),
+        (("--storage-url", "ftp://example.org/backups"), {}, "ftp"),
+        ((), {"LABELVAULT_STORAGE_REQUIRED": "true"}, "LABELVAULT_STORAGE_URL"),
+    ],
+    ids=["unreachable", "bad-url", "required"],
+)
+def test_a_storage_problem_at_start_is_one_line_and_exit_3(
+    tmp_path: Path, args: tuple[str, ...], env: dict[str, str], names: str
+) -> None:
+    closed = str(_free_port())
+    args = tuple(a.replace("{closed}", closed) for a in args)
+    done = _serve_fails(tmp_path / "data", *args, **env)
+    assert done.returncode == 3, done.stdout + done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith("Error: ") and names.replace("{closed}", closed) in lines[0]
+    assert "Traceback" not in done.stdout + done.stderr

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import StreamingResponse
@@ -13,28 +13,27 @@ from sqlalchemy.orm import Session
 from labelvault.accounts.auth import admin_user, current_user
 from labelvault.accounts.models import User
 from labelvault.background import service as background
-from labelvault.backups import jobs as _jobs  # noqa: F401  (registers the handlers)
-from labelvault.backups import snapshots
+from labelvault.backups import catalog, snapshots
+from labelvault.backups import handlers as _handlers  # noqa: F401  (registers the handlers)
+from labelvault.backups.catalog import record_json
+from labelvault.backups.lifecycle import BackupRuntime, storage_report
 from labelvault.backups.models import BackupRecord
 from labelvault.backups.paths import instance_root
-from labelvault.backups.service import BackupService, record_json, status_json
-from labelvault.errors import Invalid, LabelVaultError, NotFound
+from labelvault.backups.status import status_json
+from labelvault.errors import Invalid, NotFound
 from labelvault.http import db_session, paginate
 from labelvault.projects.models import Project
-from labelvault.storage import StorageError
 from labelvault.tasks.models import Task
 
 router = APIRouter(tags=["backups"])
 
 
-def backup_service(request: Request) -> BackupService:
-    """One service per app, built on first use from the app's settings and database."""
-    app = request.app
-    service = getattr(app.state, "backup_service", None)
-    if service is None:
-        service = BackupService(app.state.settings, app.state.db)
-        app.state.backup_service = service
-    return service
+def backup_runtime() -> BackupRuntime:
+    """What the server's lifespan made of the backups; app.py provides it."""
+    raise RuntimeError("app.py provides the backup runtime (dependency_overrides)")
+
+
+Runtime = Annotated[BackupRuntime, Depends(backup_runtime)]
 
 
 class BackupCreate(BaseModel):
@@ -81,8 +80,8 @@ def _visible_record(session: Session, user: User, backup_id: int) -> BackupRecor
     return record
 
 
-def _queue(request: Request, rq_id: str) -> Response:
-    request.app.state.queue.enqueue(rq_id)
+def _queue(runtime: BackupRuntime, rq_id: str) -> Response:
+    runtime.queue.enqueue(rq_id)
     return Response(f'{{"rq_id":"{rq_id}"}}', status_code=202, media_type="application/json")
 
 
@@ -92,6 +91,7 @@ def _queue(request: Request, rq_id: str) -> Response:
 @router.get("/api/backups")
 def list_backups(
     request: Request,
+    runtime: Runtime,
     project_id: int | None = None,
     task_id: int | None = None,
     kind: str | None = None,
@@ -110,13 +110,14 @@ def list_backups(
             raise Invalid("kind must be 'annotations' or 'full'")
         query = query.where(BackupRecord.kind == kind)
     query = query.order_by(BackupRecord.created_date.desc(), BackupRecord.id.desc())
-    return paginate(request, session, query, lambda rows: [record_json(r) for r in rows])
+    root = runtime.context.periodic_root
+    return paginate(request, session, query, lambda rows: [record_json(r, root) for r in rows])
 
 
 @router.post("/api/backups", status_code=202)
 def create_backup(
     body: BackupCreate,
-    request: Request,
+    runtime: Runtime,
     user: User = Depends(current_user),
     session: Session = Depends(db_session),
 ) -> Response:
@@ -141,7 +142,7 @@ def create_backup(
     if not allowed:
         raise NotFound.of("Project" if target_type == "project" else "Task")
     rq_id = background.create(
-        request.app.state.db,
+        runtime.context.db,
         operation="backup:create",
         target=target_type,
         owner_id=user.id,
@@ -149,40 +150,42 @@ def create_backup(
         project_id=target_id if target_type == "project" else None,
         task_id=target_id if target_type == "task" else None,
     )
-    return _queue(request, rq_id)
+    return _queue(runtime, rq_id)
 
 
 @router.get("/api/backups/status")
 def backups_status(
-    request: Request,
+    runtime: Runtime,
     user: User = Depends(current_user),
     session: Session = Depends(db_session),
 ) -> dict[str, Any]:
-    config = backup_service(request).config
+    ctx = runtime.context
     ids = None if user.is_admin else set(session.scalars(_managed_projects(user)))
-    return status_json(session, config, ids)
+    return {
+        **status_json(session, ctx.config, ids),
+        "backups": storage_report(ctx.settings, ctx.storage),
+    }
 
 
 @router.get("/api/backups/{backup_id}")
 def get_backup(
-    backup_id: int, user: User = Depends(current_user), session: Session = Depends(db_session)
+    backup_id: int,
+    runtime: Runtime,
+    user: User = Depends(current_user),
+    session: Session = Depends(db_session),
 ) -> dict[str, Any]:
-    return record_json(_visible_record(session, user, backup_id))
+    return record_json(_visible_record(session, user, backup_id), runtime.context.periodic_root)
 
 
 @router.get("/api/backups/{backup_id}/download")
 def download_backup(
     backup_id: int,
-    request: Request,
+    runtime: Runtime,
     user: User = Depends(current_user),
     session: Session = Depends(db_session),
 ) -> StreamingResponse:
     record = _visible_record(session, user, backup_id)
-    periodic = backup_service(request).periodic
-    try:
-        chunks = periodic.iter_bytes(record.path)
-    except StorageError as exc:
-        raise LabelVaultError(f"the backup cannot be read from the storage: {exc}", 502) from exc
+    chunks = runtime.context.periodic.iter_bytes(record.path)
     name = record.path.rsplit("/", 1)[-1]
     return StreamingResponse(
         chunks,
@@ -197,23 +200,20 @@ def download_backup(
 @router.delete("/api/backups/{backup_id}", status_code=204)
 def delete_backup(
     backup_id: int,
-    request: Request,
+    runtime: Runtime,
     user: User = Depends(current_user),
     session: Session = Depends(db_session),
 ) -> Response:
     record = _visible_record(session, user, backup_id)
     session.commit()
-    try:
-        backup_service(request).delete(record.id)
-    except StorageError as exc:
-        raise LabelVaultError(f"the backup cannot be deleted from the storage: {exc}", 502) from exc
+    catalog.delete(runtime.context, record.id)
     return Response(status_code=204)
 
 
 @router.post("/api/backups/{backup_id}/restore", status_code=202)
 def restore_backup(
     backup_id: int,
-    request: Request,
+    runtime: Runtime,
     body: RestoreRequest | None = None,
     user: User = Depends(current_user),
     session: Session = Depends(db_session),
@@ -225,7 +225,7 @@ def restore_backup(
     if record.status != "good":
         raise Invalid(f"backup {record.id} is marked corrupt and cannot be restored")
     rq_id = background.create(
-        request.app.state.db,
+        runtime.context.db,
         operation="backup:restore",
         target=record.target_type,
         owner_id=user.id,
@@ -233,30 +233,27 @@ def restore_backup(
         project_id=record.target_id if record.target_type == "project" else None,
         task_id=record.target_id if record.target_type == "task" else None,
     )
-    return _queue(request, rq_id)
+    return _queue(runtime, rq_id)
 
 
 # ---- instance snapshots (admins) ------------------------------------------------------------
 
 
 def _storage_call(func: Any, *args: Any) -> Any:
+    # SnapshotError is not a LabelVaultError yet (snapshots.py); storage errors are (502).
     try:
         return func(*args)
     except snapshots.SnapshotError as exc:
         raise NotFound.of(str(exc)) from exc
-    except StorageError as exc:
-        raise LabelVaultError(f"the storage failed: {exc}", 502) from exc
 
 
-def _instance(request: Request) -> str:
-    return instance_root(request.app.state.settings)
+def _instance(runtime: BackupRuntime) -> str:
+    return instance_root(runtime.settings)
 
 
 @router.get("/api/snapshots")
-def list_snapshots(request: Request, _: User = Depends(admin_user)) -> dict[str, Any]:
-    found = _storage_call(
-        snapshots.list_snapshots, backup_service(request).storage, _instance(request)
-    )
+def list_snapshots(runtime: Runtime, _: User = Depends(admin_user)) -> dict[str, Any]:
+    found = _storage_call(snapshots.list_snapshots, runtime.context.storage, _instance(runtime))
     return {
         "count": len(found),
         "next": None,
@@ -266,28 +263,24 @@ def list_snapshots(request: Request, _: User = Depends(admin_user)) -> dict[str,
 
 
 @router.post("/api/snapshots", status_code=202)
-def create_snapshot(request: Request, user: User = Depends(admin_user)) -> Response:
+def create_snapshot(runtime: Runtime, user: User = Depends(admin_user)) -> Response:
     rq_id = background.create(
-        request.app.state.db,
+        runtime.context.db,
         operation="snapshot:create",
         target="instance",
         owner_id=user.id,
         params={"reason": "manual"},
     )
-    return _queue(request, rq_id)
+    return _queue(runtime, rq_id)
 
 
 @router.get("/api/snapshots/{name}")
-def get_snapshot(name: str, request: Request, _: User = Depends(admin_user)) -> dict[str, Any]:
-    info = _storage_call(
-        snapshots.get_snapshot, backup_service(request).storage, name, _instance(request)
-    )
+def get_snapshot(name: str, runtime: Runtime, _: User = Depends(admin_user)) -> dict[str, Any]:
+    info = _storage_call(snapshots.get_snapshot, runtime.context.storage, name, _instance(runtime))
     return info.to_json()
 
 
 @router.delete("/api/snapshots/{name}", status_code=204)
-def delete_snapshot(name: str, request: Request, _: User = Depends(admin_user)) -> Response:
-    _storage_call(
-        snapshots.delete_snapshot, backup_service(request).storage, name, _instance(request)
-    )
+def delete_snapshot(name: str, runtime: Runtime, _: User = Depends(admin_user)) -> Response:
+    _storage_call(snapshots.delete_snapshot, runtime.context.storage, name, _instance(runtime))
     return Response(status_code=204)

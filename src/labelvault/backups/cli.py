@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -38,8 +39,9 @@ def _fail(message: str) -> NoReturn:
 def _service(
     data_dir: Path | None, database_url: str | None, storage_url: str | None, migrate: bool = True
 ) -> Any:
+    from labelvault.backups import paths
     from labelvault.backups.config import BackupConfig
-    from labelvault.backups.service import BackupService
+    from labelvault.backups.context import BackupContext
     from labelvault.db import Database
     from labelvault.db.migrate import upgrade
 
@@ -48,17 +50,47 @@ def _service(
     db = Database(settings.resolved_database_url)
     if migrate:
         upgrade(db.engine)
+    # Without a URL (flag or env), the one the server last started with on this data dir:
+    # the CLI then reads and writes the same storage as the server.
+    storage_url = storage_url or settings.storage_url or os.environ.get("LABELVAULT_STORAGE_URL")
+    storage_url = storage_url or paths.remembered_storage_url(settings)
     overrides = {"storage_url": storage_url} if storage_url else {}
-    return BackupService(settings, db, config=BackupConfig.from_settings(settings, **overrides))
+    return BackupContext(settings, db, config=BackupConfig.from_settings(settings, **overrides))
 
 
 def _errors() -> tuple[type[Exception], ...]:
-    from labelvault.backups.cvat_backup import BackupFormatError
-    from labelvault.backups.service import BackupError
     from labelvault.backups.snapshots import SnapshotError
-    from labelvault.storage import StorageError
+    from labelvault.errors import LabelVaultError
 
-    return (BackupError, BackupFormatError, SnapshotError, StorageError)
+    return (LabelVaultError, SnapshotError)
+
+
+STORAGE_EXIT = 3  # as uvicorn's "startup failed", but with one line instead of a traceback
+
+
+def check_storage_at_start(settings: Settings) -> dict[str, Any] | None:
+    """`serve`'s storage check: on any problem one line naming what to fix, then exit 3."""
+    if not settings.backups:
+        return None
+    from labelvault.backups.lifecycle import check_at_start
+    from labelvault.errors import LabelVaultError
+
+    try:
+        return check_at_start(settings)
+    except LabelVaultError as exc:
+        click.echo(f"Error: {' '.join(str(exc).split())}", err=True)
+        sys.exit(STORAGE_EXIT)
+
+
+def claim_data_dir(data_dir: Path, force: bool) -> Any:
+    """The data dir's lock for a command that must be alone on it (see serverlock.claim)."""
+    from labelvault.backups import serverlock
+    from labelvault.errors import LabelVaultError
+
+    try:
+        return serverlock.claim(data_dir, force=force, echo=click.echo)
+    except LabelVaultError as exc:
+        _fail(str(exc))
 
 
 def _size(n: int | None) -> str:
@@ -84,9 +116,11 @@ def snapshot_create(
     data_dir: Path | None, database_url: str | None, storage_url: str | None
 ) -> None:
     """Write a snapshot of this instance now."""
+    from labelvault.backups import instance as instance_snapshots
+
     service = _service(data_dir, database_url, storage_url)
     try:
-        info = service.snapshot("manual")
+        info = instance_snapshots.snapshot(service, "manual")
     except _errors() as exc:
         _fail(str(exc))
     click.echo(f"Snapshot {info.name} written ({_size(info.size)}).")
@@ -156,7 +190,9 @@ def snapshot_delete(
 @snapshot.command("restore")
 @_options
 @click.argument("name", default="latest")
-@click.option("--force", is_flag=True, help="Replace a non-empty instance")
+@click.option(
+    "--force", is_flag=True, help="Replace a non-empty instance; stop a server that uses it"
+)
 @click.option("--at", "until", default=None, help="The instance as it was at this ISO time")
 def snapshot_restore(
     data_dir: Path | None,
@@ -177,10 +213,16 @@ def restore_into(
     name: str,
     force: bool,
     until: str | None = None,
+    *,
+    locked: bool = False,
 ) -> None:
-    """What `serve --restore-snapshot` runs before it migrates and ensures the admin."""
+    """What `serve --restore-snapshot` runs before it migrates and ensures the admin.
+
+    `locked`: the caller (serve) already holds the data dir's lock.
+    """
     from labelvault.backups import snapshots
 
+    lock = None if locked else claim_data_dir(_settings(data_dir, database_url).data_dir, force)
     service = _service(data_dir, database_url, storage_url, migrate=False)
     try:
         info = snapshots.restore_snapshot(
@@ -196,6 +238,8 @@ def restore_into(
         _fail(str(exc))
     finally:
         service.db.dispose()
+        if lock is not None:
+            lock.release()
     click.echo(f"Restored snapshot {info.name} (schema {info.schema_revision}).")
 
 
@@ -235,6 +279,7 @@ def backup_list(
     from sqlalchemy import select
 
     from labelvault.backups.models import BackupRecord
+    from labelvault.backups.status import iso_or_none
 
     service = _service(data_dir, database_url, storage_url)
     with service.db.session() as session:
@@ -250,7 +295,7 @@ def backup_list(
         for r in rows:
             click.echo(
                 f"{r.id:>5}  {r.target_type + ' ' + str(r.target_id):<14} {r.kind:<12} "
-                f"{_size(r.size):>10}  {r.status:<8} {r.created_date:%Y-%m-%d %H:%M:%S}"
+                f"{_size(r.size):>10}  {r.status:<8} {iso_or_none(r.created_date)}"
             )
 
 
@@ -266,13 +311,21 @@ def backup_run(
     kind: str,
 ) -> None:
     """Run one scheduler pass (every due project), or back up one project now."""
+    from labelvault.backups import periodic, rotation
+
     service = _service(data_dir, database_url, storage_url)
     try:
         if project_id is not None:
-            record = service.backup_now("project", project_id, kind)
-            click.echo(f"Backup {record.id} written ({_size(record.size)}).")
+            record = periodic.backup_now(service, "project", project_id, kind)
+            # A forced backup counts against rotation and the quota like a scheduled one.
+            rotated = rotation.rotate(service)
+            click.echo(
+                f"Backup {record.id} written ({_size(record.size)}); deleted {len(rotated.delete)}."
+            )
+            if rotated.warning:
+                click.echo(f"Warning: {rotated.warning}", err=True)
             return
-        report = service.run_due()
+        report = periodic.run_due(service)
     except _errors() as exc:
         _fail(str(exc))
     click.echo(
@@ -291,19 +344,26 @@ def backup_run(
 @_options
 @click.argument("backup_id", type=int)
 @click.option("--replace", is_flag=True, help="Full backups: replace the project in place")
+@click.option("--force", is_flag=True, help="Stop a server that uses the data dir first")
 def backup_restore(
     data_dir: Path | None,
     database_url: str | None,
     storage_url: str | None,
     backup_id: int,
     replace: bool,
+    force: bool,
 ) -> None:
     """Restore a backup: annotations back in place, or a full backup as a project."""
+    from labelvault.backups import restore
+
+    lock = claim_data_dir(_settings(data_dir, database_url).data_dir, force)
     service = _service(data_dir, database_url, storage_url)
     try:
-        result = service.restore(backup_id, None, mode="replace" if replace else "new")
+        result = restore.restore(service, backup_id, None, mode="replace" if replace else "new")
     except _errors() as exc:
         _fail(str(exc))
+    finally:
+        lock.release()
     click.echo("Restored: " + ", ".join(f"{k}={v}" for k, v in result.items()))
 
 
@@ -321,6 +381,7 @@ def backup_verify(
     """Read backups back and check their checksums (all when no id is given)."""
     from sqlalchemy import select
 
+    from labelvault.backups import restore
     from labelvault.backups.models import BackupRecord
 
     service = _service(data_dir, database_url, storage_url)
@@ -330,7 +391,7 @@ def backup_verify(
     failed = 0
     for backup_id in backup_ids:
         try:
-            result = service.verify(backup_id, restore_test=restore_test)
+            result = restore.verify(service, backup_id, restore_test=restore_test)
             click.echo(f"{backup_id}: ok {result.get('restore_test', '')}")
         except _errors() as exc:
             failed += 1
@@ -351,22 +412,35 @@ def instance() -> None:
 @_options
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation")
 @click.option("--no-snapshot", is_flag=True, help="Delete without a final snapshot")
+@click.option(
+    "--force", is_flag=True, help="Stop a server that uses the data dir (it snapshots) first"
+)
 def instance_delete(
     data_dir: Path | None,
     database_url: str | None,
     storage_url: str | None,
     yes: bool,
     no_snapshot: bool,
+    force: bool,
 ) -> None:
     """Write a snapshot, then remove the local data (data dir and database tables)."""
     from sqlalchemy import MetaData
 
-    service = _service(data_dir, database_url, storage_url)
+    from labelvault.backups import instance as instance_snapshots
+    from labelvault.backups import serverlock
+
+    settings = _settings(data_dir, database_url)
+    running = serverlock.holder(settings.data_dir)
+    if running is not None and not force:
+        _fail(str(serverlock.DataDirInUse(running)))
     if not yes:
-        click.confirm(f"Delete the instance in {service.settings.data_dir.resolve()}?", abort=True)
+        click.confirm(f"Delete the instance in {settings.data_dir.resolve()}?", abort=True)
+    # Held until the data dir is gone, so no server starts on it meanwhile.
+    claim_data_dir(settings.data_dir, force)
+    service = _service(data_dir, database_url, storage_url)
     if not no_snapshot:
         try:
-            info = service.snapshot("delete")
+            info = instance_snapshots.snapshot(service, "delete")
         except _errors() as exc:
             _fail(f"{exc}\nNothing was deleted.")
         click.echo(f"Snapshot {info.name} written; deleting the local data.")

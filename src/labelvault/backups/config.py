@@ -10,6 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 from labelvault.config import Settings
+from labelvault.errors import Invalid
 
 KINDS = ("annotations", "full")
 
@@ -32,7 +33,7 @@ _SIZE_UNITS = {
 _TIME_UNITS = {"s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
 
-class ConfigError(ValueError):
+class ConfigError(Invalid):
     """A backup setting cannot be understood; the message shows the expected form."""
 
 

@@ -412,24 +412,3 @@ def _versions(engine: Engine, job_ids: set[int]) -> dict[int, int]:
 
 
 # ---- lifespan hooks ----------------------------------------------------------------------
-
-
-def on_startup(app: Any) -> Journal:
-    """Start the journal on the storage the backup service uses."""
-    service = getattr(app.state, "backup_service", None)
-    if service is not None:
-        storage = service.storage
-    else:
-        from labelvault.backups.config import BackupConfig
-
-        storage = Storage.from_url(BackupConfig.from_settings(app.state.settings).storage_url)
-    app.state.journal = Journal(app.state.settings, storage).start()
-    return app.state.journal
-
-
-def on_shutdown(app: Any) -> None:
-    """After the queue stopped, before the snapshot on exit: ship what is left, stop."""
-    journal: Journal | None = getattr(app.state, "journal", None)
-    if journal is not None:
-        journal.stop()
-        app.state.journal = None

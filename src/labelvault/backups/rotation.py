@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from sqlalchemy import select
+
+from labelvault.backups import catalog, schedule
+from labelvault.backups import status as status_rows
 from labelvault.backups.config import BackupConfig
+from labelvault.backups.context import BackupContext
+from labelvault.backups.models import BackupRecord
+from labelvault.storage import StorageError
+
+log = logging.getLogger("labelvault.backups")
 
 Key = tuple[str, int, str]  # (target_type, target_id, kind)
 
@@ -99,4 +109,38 @@ def plan(items: list[Item], config: BackupConfig) -> Plan:
                 "LABELVAULT_BACKUP_QUOTA or free space (the last good backups are kept)"
             )
     result.total_after = total
+    return result
+
+
+def rotate(ctx: BackupContext) -> Plan:
+    """Apply the plan to this instance's files and catalog; a file that cannot go stays listed."""
+    # The storage's listing, not the catalog, says what is there: a record another run
+    # wrote elsewhere (the CLI against another storage) is no good copy here, so it can
+    # neither protect nor replace a file of this storage, and it is left alone.
+    files = catalog.listed(ctx)
+    with ctx.db.session() as session:
+        records = [r for r in session.scalars(select(BackupRecord)) if r.path in files]
+        items = [
+            Item(
+                r.id,
+                (r.target_type, r.target_id, r.kind),
+                schedule.aware(r.created_date),
+                r.size,
+                r.status == "good" and files[r.path] == r.size,
+            )
+            for r in records
+        ]
+        result = plan(items, ctx.config)
+        by_id = {r.id: r for r in records}
+        for record_id in result.delete:
+            record = by_id[record_id]
+            try:
+                catalog.delete_files(ctx, record.path)
+            except StorageError as exc:
+                log.warning("could not delete backup %s: %s", record.path, exc)
+                continue
+            session.delete(record)
+        status_rows.set_warning(session, result.warning)
+        if result.warning:
+            log.warning("%s", result.warning)
     return result

@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from labelvault.accounts.models import User
-from labelvault.backups import schedule, snapshots
+from labelvault.backups import instance, schedule, snapshots
 from labelvault.backups.config import parse_tiers
 from labelvault.backups.paths import instance_root
 from labelvault.db.base import Base
@@ -135,7 +135,7 @@ class SnapshotWatcher:
         ):
             return None
         reason = "first start" if self.first_start and self.last_snapshot is None else "change"
-        info = self.service.snapshot(reason)
+        info = instance.snapshot(self.service, reason)
         # What the dump holds is at least what this fingerprint saw.
         self._baseline = fingerprint
         self.first_change = None
@@ -171,15 +171,3 @@ class SnapshotWatcher:
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
-
-
-def on_startup(app: Any) -> None:
-    service = getattr(app.state, "backup_service", None)
-    if service is not None and service.config.enabled:
-        app.state.snapshot_watcher = SnapshotWatcher(service).start()
-
-
-def on_shutdown(app: Any) -> None:
-    watcher = getattr(app.state, "snapshot_watcher", None)
-    if watcher is not None:
-        watcher.stop()

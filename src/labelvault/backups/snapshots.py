@@ -365,11 +365,8 @@ def journal_reach(storage: Storage, instance: str | None, snap: SnapshotInfo) ->
 def restore_instance(settings: Settings, storage: Storage) -> str | None:
     """Which instance a restore brings back: the configured or kept name, else the only
     instance with snapshots in the storage (a new data dir after a node died)."""
-    if settings.instance_name:
-        return settings.instance_name
-    kept = settings.data_dir / INSTANCE_NAME_FILE
-    if kept.is_file() and kept.read_text().strip():
-        return kept.read_text().strip()
+    if settings.known_instance_name:
+        return settings.known_instance_name
     found = instances_with_snapshots(storage)
     if len(found) > 1:
         raise SnapshotError(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import threading
+from contextlib import AbstractContextManager
+from typing import Protocol
 
 from sqlalchemy.orm import Session
 
@@ -10,9 +12,14 @@ from labelvault.accounts.models import User
 from labelvault.cloudstorages import service
 from labelvault.cloudstorages.models import CloudStorage
 from labelvault.config import Settings
-from labelvault.db import Database
 from labelvault.media.sources import SourceError
 from labelvault.storage import Storage
+
+
+class SessionSource(Protocol):
+    """A Database, or anything else that hands out sessions (a backup's one transaction)."""
+
+    def session(self) -> AbstractContextManager[Session]: ...
 
 
 class CloudStorages:
@@ -22,7 +29,7 @@ class CloudStorages:
     `CloudResolver` media reads bucket frames through.
     """
 
-    def __init__(self, db: Database, settings: Settings) -> None:
+    def __init__(self, db: SessionSource, settings: Settings) -> None:
         self.db = db
         self.settings = settings
         self._cache: dict[int, Storage] = {}

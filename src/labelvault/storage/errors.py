@@ -2,21 +2,29 @@
 
 from __future__ import annotations
 
-
-class StorageError(Exception):
-    """A storage operation failed; the message never contains credentials."""
+from labelvault.errors import Invalid, Unavailable
 
 
-class StorageConfigError(StorageError, ValueError):
+class StorageError(Unavailable):
+    """A storage operation failed (502); the message never contains credentials."""
+
+
+class StorageConfigError(StorageError, Invalid):
     """The storage URL or options are invalid, or the backend's package is missing."""
 
+    status = 400
 
-class StoragePathError(StorageError, ValueError):
+
+class StoragePathError(StorageError, Invalid):
     """A path would leave the storage root or is otherwise not acceptable."""
+
+    status = 400
 
 
 class StorageNotFoundError(StorageError):
     """The file, folder or bucket does not exist."""
+
+    status = 404
 
 
 class StorageAuthError(StorageError):

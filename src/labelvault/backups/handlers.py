@@ -5,17 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 from labelvault.background.service import JobContext, RequestFailed, handler
-from labelvault.backups.cvat_backup import BackupFormatError
-from labelvault.backups.service import BackupError, BackupService
+from labelvault.backups import instance, periodic, restore, scheduler
+from labelvault.backups.context import BackupContext
 from labelvault.backups.snapshots import SnapshotError
-from labelvault.storage import StorageError
+from labelvault.errors import LabelVaultError
 
 # Errors whose message is meant for the user; anything else is a bug and is logged as one.
-USER_ERRORS = (BackupError, BackupFormatError, SnapshotError, StorageError)
+USER_ERRORS = (LabelVaultError, SnapshotError)
 
 
-def service_for(ctx: JobContext) -> BackupService:
-    return BackupService(ctx.settings, ctx.db)
+def context_for(ctx: JobContext) -> BackupContext:
+    return BackupContext(ctx.settings, ctx.db)
 
 
 @handler("backup:create")
@@ -23,8 +23,12 @@ def create_backup(ctx: JobContext) -> None:
     params: dict[str, Any] = ctx.params
     ctx.progress(0.05, "Making the backup")
     try:
-        record = service_for(ctx).backup_now(
-            params["target_type"], int(params["target_id"]), params["kind"], reason="manual"
+        record = periodic.backup_now(
+            context_for(ctx),
+            params["target_type"],
+            int(params["target_id"]),
+            params["kind"],
+            reason="manual",
         )
     except USER_ERRORS as exc:
         raise RequestFailed(str(exc)) from exc
@@ -37,8 +41,8 @@ def restore_backup(ctx: JobContext) -> None:
     params: dict[str, Any] = ctx.params
     ctx.progress(0.05, "Downloading and verifying the backup")
     try:
-        result = service_for(ctx).restore(
-            int(params["backup_id"]), ctx.owner_id, mode=params.get("mode", "new")
+        result = restore.restore(
+            context_for(ctx), int(params["backup_id"]), ctx.owner_id, mode=params.get("mode", "new")
         )
     except USER_ERRORS as exc:
         raise RequestFailed(str(exc)) from exc
@@ -51,7 +55,7 @@ def restore_backup(ctx: JobContext) -> None:
 def create_snapshot(ctx: JobContext) -> None:
     ctx.progress(0.05, "Dumping the database and media")
     try:
-        info = service_for(ctx).snapshot(ctx.params.get("reason", "manual"))
+        info = instance.snapshot(context_for(ctx), ctx.params.get("reason", "manual"))
     except USER_ERRORS as exc:
         raise RequestFailed(str(exc)) from exc
     ctx.result["message"] = info.name
@@ -59,7 +63,7 @@ def create_snapshot(ctx: JobContext) -> None:
 
 @handler("backup:tick")
 def scheduler_tick(ctx: JobContext) -> None:
-    report = service_for(ctx).tick()
+    report = scheduler.tick(context_for(ctx))
     ctx.result["message"] = (
         f"made {len(report.made)}, unchanged {report.unchanged}, failed {len(report.failed)}, "
         f"deleted {len(report.deleted)}" + (f"; {report.warning}" if report.warning else "")

@@ -1,0 +1,146 @@
+"""Per-target schedule state (backup_status rows): read, record outcomes, report for the API."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from labelvault.backups import schedule
+from labelvault.backups.config import BackupConfig
+from labelvault.backups.context import BackupContext
+from labelvault.backups.models import BackupRecord, BackupStatus
+from labelvault.backups.targets import Target
+
+log = logging.getLogger("labelvault.backups")
+
+
+def status_of(session: Session, target_type: str, target_id: int, kind: str) -> BackupStatus:
+    """The row of one target and kind, created empty when it does not exist yet."""
+    row = session.get(BackupStatus, (target_type, target_id, kind))
+    if row is None:
+        row = BackupStatus(
+            target_type=target_type,
+            target_id=target_id,
+            kind=kind,
+            target_name="",
+            last_error="",
+            failures=0,
+            last_fingerprint="",
+            warning="",
+        )
+        session.add(row)
+    return row
+
+
+def status_row(
+    ctx: BackupContext, target_type: str, target_id: int, kind: str
+) -> BackupStatus | None:
+    """The schedule state of one target and kind, detached from any session."""
+    with ctx.db.session() as session:
+        row = session.get(BackupStatus, (target_type, target_id, kind))
+        if row is not None:
+            session.expunge(row)
+        return row
+
+
+def record_success(
+    ctx: BackupContext, session: Session, target: Target, kind: str, now: datetime, size: int
+) -> None:
+    status = status_of(session, target.type, target.id, kind)
+    status.target_name = target.name
+    status.last_attempt = now
+    status.last_success = now
+    status.last_size = size
+    status.last_fingerprint = target.fingerprint
+    status.failures = 0
+    status.last_error = ""
+    status.next_due = schedule.next_after_success(now, ctx.config.tiers[kind], size)
+
+
+def record_failure(
+    ctx: BackupContext,
+    target_type: str,
+    target_id: int,
+    kind: str,
+    exc: BaseException,
+    *,
+    name: str | None = None,
+) -> None:
+    """Count a failure and back off; the next attempt waits longer each time."""
+    now = ctx.clock()
+    message = str(exc) or type(exc).__name__
+    with ctx.db.session() as session:
+        status = status_of(session, target_type, target_id, kind)
+        if name is not None:
+            status.target_name = name
+        status.last_attempt = now
+        status.last_failure = now
+        status.failures = (status.failures or 0) + 1
+        status.last_error = message[:2000]
+        status.next_due = schedule.next_after_failure(
+            now, status.failures, ctx.config.retry_base, ctx.config.retry_max
+        )
+    log.warning("backup %s of %s %d failed: %s", kind, target_type, target_id, message)
+
+
+def set_warning(session: Session, warning: str) -> None:
+    """The quota warning goes on every status row so the API and UI show it."""
+    for status in session.scalars(select(BackupStatus)):
+        status.warning = warning
+
+
+def status_json(session: Session, config: BackupConfig, filter_ids: set[int] | None = None) -> dict:
+    """Per-target status for /api/backups/status; `filter_ids` limits it to some projects."""
+    rows = list(
+        session.scalars(
+            select(BackupStatus).order_by(
+                BackupStatus.target_type, BackupStatus.target_id, BackupStatus.kind
+            )
+        )
+    )
+    used = session.scalar(select(func.coalesce(func.sum(BackupRecord.size), 0))) or 0
+    out = []
+    warning = ""
+    for row in rows:
+        warning = warning or row.warning
+        if row.target_type == "instance" and filter_ids is not None:
+            continue
+        if filter_ids is not None and not (
+            row.target_type == "project" and row.target_id in filter_ids
+        ):
+            continue
+        out.append(
+            {
+                "target_type": row.target_type,
+                "target_id": row.target_id,
+                "project_id": row.target_id if row.target_type == "project" else None,
+                "name": row.target_name,
+                "kind": row.kind,
+                "last_success": iso_or_none(row.last_success),
+                "last_failure": iso_or_none(row.last_failure),
+                "last_error": row.last_error or None,
+                "failures": row.failures,
+                "next_due": iso_or_none(row.next_due),
+                "last_size": row.last_size,
+            }
+        )
+    return {
+        "quota": config.quota,
+        "used": int(used),
+        "warning": warning or None,
+        "results": out,
+    }
+
+
+def iso_or_none(value: datetime | None) -> str | None:
+    """One format on every database, CVAT's: ISO 8601 in UTC with "Z".
+
+    SQLite hands back naive UTC values and PostgreSQL aware ones in the session's zone;
+    both print alike (cvat-sdk parses either with dateutil).
+    """
+    if value is None:
+        return None
+    return schedule.aware(value).astimezone(UTC).isoformat().replace("+00:00", "Z")
