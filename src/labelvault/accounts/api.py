@@ -115,16 +115,9 @@ def change_password(
     user: User = Depends(current_user),
     session: DbSession = Depends(db_session),
 ) -> dict[str, str]:
-    from labelvault.accounts.passwords import verify_password
-
-    if not verify_password(user.password_hash, body.old_password):
-        raise Invalid({"old_password": ["The old password is wrong."]})
-    if body.new_password2 is not None and body.new_password2 != body.new_password1:
-        raise Invalid({"new_password2": ["The two new passwords differ."]})
-    try:
-        service.set_password(session, user, body.new_password1)
-    except service.AccountError as exc:
-        raise Invalid({"new_password1": [str(exc)]}) from exc
+    service.change_password(
+        session, user, body.old_password, body.new_password1, body.new_password2
+    )
     return {"detail": "New password has been saved."}
 
 
@@ -199,18 +192,15 @@ def create_user(
     _: User = Depends(admin_user),
     session: DbSession = Depends(db_session),
 ) -> dict[str, Any]:
-    try:
-        user = service.create_user(
-            session,
-            body.username,
-            body.password,
-            body.role,
-            body.email,
-            body.first_name,
-            body.last_name,
-        )
-    except service.AccountError as exc:
-        raise Invalid(str(exc)) from exc
+    user = service.create_user(
+        session,
+        body.username,
+        body.password,
+        body.role,
+        body.email,
+        body.first_name,
+        body.last_name,
+    )
     return user_read(request, user, [])
 
 
@@ -247,20 +237,17 @@ def update_user(
         raise Forbidden("You may only change your own account.")
     if not me.is_admin and (body.role is not None or body.is_active is not None):
         raise Forbidden("Only an admin may change roles or deactivate users.")
-    try:
-        for field in ("email", "first_name", "last_name", "is_active"):
-            value = getattr(body, field)
-            if value is not None:
-                setattr(user, field, value)
-        if body.role is not None:
-            service.validate_role(body.role)
-            user.role = body.role
-        if body.password is not None:
-            if not me.is_admin:
-                raise Forbidden("Use /api/auth/password/change to change your own password.")
-            service.set_password(session, user, body.password)
-    except service.AccountError as exc:
-        raise Invalid(str(exc)) from exc
+    for field in ("email", "first_name", "last_name", "is_active"):
+        value = getattr(body, field)
+        if value is not None:
+            setattr(user, field, value)
+    if body.role is not None:
+        service.validate_role(body.role)
+        user.role = body.role
+    if body.password is not None:
+        if not me.is_admin:
+            raise Forbidden("Use /api/auth/password/change to change your own password.")
+        service.set_password(session, user, body.password)
     return user_read(request, user, service.groups_of(session, [user.id])[user.id])
 
 
@@ -376,12 +363,9 @@ def list_groups(
 def create_group(
     body: GroupWrite, _: User = Depends(admin_user), session: DbSession = Depends(db_session)
 ) -> dict[str, Any]:
-    try:
-        group = service.create_group(session, body.name or "", body.description or "")
-        if body.members:
-            service.set_group_members(session, group, body.members)
-    except service.AccountError as exc:
-        raise Invalid(str(exc)) from exc
+    group = service.create_group(session, body.name or "", body.description or "")
+    if body.members:
+        service.set_group_members(session, group, body.members)
     return group_read(session, group)
 
 
@@ -407,18 +391,12 @@ def update_group(
     session: DbSession = Depends(db_session),
 ) -> dict[str, Any]:
     group = _group_or_404(session, group_id)
-    try:
-        if body.name is not None and body.name != group.name:
-            clash = session.scalars(select(Group).where(Group.name == body.name)).first()
-            if clash is not None:
-                raise service.AccountError(f"a group named '{body.name}' already exists")
-            group.name = body.name
-        if body.description is not None:
-            group.description = body.description
-        if body.members is not None:
-            service.set_group_members(session, group, body.members)
-    except service.AccountError as exc:
-        raise Invalid(str(exc)) from exc
+    if body.name is not None:
+        service.rename_group(session, group, body.name)
+    if body.description is not None:
+        group.description = body.description
+    if body.members is not None:
+        service.set_group_members(session, group, body.members)
     return group_read(session, group)
 
 

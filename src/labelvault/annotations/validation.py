@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 import orjson
 
+from labelvault.errors import Invalid
 from labelvault.projects.service import AttributeInfo, LabelInfo
 
 SHAPE_TYPES = frozenset(
@@ -35,12 +36,63 @@ PAIRED = frozenset(("polygon", "polyline", "points"))
 MAX_ERRORS = 20
 
 
-class AnnotationError(ValueError):
-    """A payload was rejected; `errors` name each offending object and field."""
+KINDS = ("tags", "shapes", "tracks")
 
-    def __init__(self, errors: list[str]) -> None:
-        super().__init__(errors[0] if errors else "invalid annotations")
-        self.errors = errors
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """One refused object: where it is in the request, which field, and why.
+
+    `text` is the line the joined message shows ("shapes[3].label_id: ..."); `kind` and
+    `index` are None for faults of the request as a whole (bad JSON, an unknown action).
+    """
+
+    text: str
+    reason: str
+    kind: str | None = None
+    index: int | None = None
+    field: str | None = None
+    id: int | None = None
+    client_id: str | int | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "index": self.index,
+            "id": self.id,
+            "client_id": self.client_id,
+            "field": self.field,
+            "reason": self.reason,
+        }
+
+
+def refusal(kind: str, index: int, field_path: str | None, reason: str, obj: Any = None) -> Refusal:
+    """A refusal of `kind[index]` (its `field_path` inside it, if any), naming its ids."""
+    where = f"{kind}[{index}]" + (f".{field_path}" if field_path else "")
+    object_id = client_id = None
+    if type(obj) is dict:
+        value = obj.get("id")
+        object_id = int(value) if _is_int(value) else None
+        # A client's own handle for an object it has not saved yet; echoed, never stored.
+        value = obj.get("client_id")
+        client_id = value if type(value) in (str, int) else None
+    return Refusal(f"{where}: {reason}", reason, kind, index, field_path, object_id, client_id)
+
+
+class AnnotationError(Invalid):
+    """A payload was refused: a 400 naming each refused object, and nothing is written.
+
+    `errors` are the lines of the message (what the CLI prints); the reply's `errors` key
+    lists the same refusals as objects a client can match to what it sent.
+    """
+
+    def __init__(self, errors: list[Refusal] | list[str]) -> None:
+        self.refusals = [e if isinstance(e, Refusal) else Refusal(e, e) for e in errors]
+        self.errors = [r.text for r in self.refusals]
+        super().__init__(
+            "Annotations were not saved: " + "; ".join(self.errors),
+            errors=[r.as_json() for r in self.refusals],
+        )
 
 
 class _TooMany(Exception):
@@ -84,16 +136,18 @@ def parse(raw: bytes) -> dict[str, list[Any]]:
     try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
-        raise AnnotationError([f"body: not valid JSON ({exc})"]) from exc
+        reason = f"not valid JSON ({exc})"
+        raise AnnotationError([Refusal(f"body: {reason}", reason, field="body")]) from exc
     if not isinstance(data, dict):
-        raise AnnotationError(["body: must be a JSON object with tags, shapes and tracks"])
+        reason = "must be a JSON object with tags, shapes and tracks"
+        raise AnnotationError([Refusal(f"body: {reason}", reason, field="body")])
     out = {}
     for key in ("tags", "shapes", "tracks"):
         value = data.get(key)
         if value is None:
             value = []
         if not isinstance(value, list):
-            raise AnnotationError([f"{key}: must be a list"])
+            raise AnnotationError([Refusal(f"{key}: must be a list", "must be a list", key)])
         out[key] = value
     return out
 
@@ -174,14 +228,25 @@ class Validator:
 
     def __init__(self, scope: Scope) -> None:
         self.scope = scope
-        self.errors: list[str] = []
+        self.errors: list[Refusal] = []
         self._attr_cache: dict[tuple[int, Any, Any, type], tuple[str | None, Any]] = {}
         self._list_cache: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+        # The object being checked: its kind's list and position (set by the loops below,
+        # so a refusal names it without parsing paths back).
+        self.kind = "tags"
+        self.objects: list[Any] = []
+        self.index = 0
 
     def fail(self, path: str, message: str) -> None:
-        self.errors.append(f"{path}: {message}")
+        prefix = len(self.kind) + len(str(self.index)) + 2  # "shapes[12]"
+        field_path = path[prefix + 1 :] or None
+        obj = self.objects[self.index] if self.index < len(self.objects) else None
+        self.errors.append(refusal(self.kind, self.index, field_path, message, obj))
         if len(self.errors) >= MAX_ERRORS:
             raise _TooMany
+
+    def start(self, kind: str, objects: list[Any]) -> None:
+        self.kind, self.objects, self.index = kind, objects, 0
 
     # ---- fields ----------------------------------------------------------------------------
 
@@ -492,7 +557,9 @@ def build_rows(data: dict[str, list[Any]], scope: Scope) -> Rows:
 
 
 def _tags(v: Validator, tags: list[Any], rows: Rows) -> None:
+    v.start("tags", tags)
     for i, raw in enumerate(tags):
+        v.index = i
         path = f"tags[{i}]"
         tag = v.obj(path, raw)
         if tag is None:
@@ -503,7 +570,7 @@ def _tags(v: Validator, tags: list[Any], rows: Rows) -> None:
         if label is None:
             continue
         if label.type not in ("any", "tag"):
-            v.fail(f"{path}.label_id", f"label '{label.name}' is for {label.type}, not tags")
+            v.fail(f"{path}.label_id", _not_a_tag_label(v.scope, label))
         body = orjson.dumps(
             {
                 "frame": frame,
@@ -519,7 +586,18 @@ def _tags(v: Validator, tags: list[Any], rows: Rows) -> None:
         rows.ids["tags"].append(object_id)
 
 
+def _not_a_tag_label(scope: Scope, label: LabelInfo) -> str:
+    names = [
+        f"'{info.name}'"
+        for info in scope.labels.values()
+        if info.parent_id is None and info.type in ("tag", "any")
+    ]
+    usable = f"labels for tags: {', '.join(names)}" if names else "no label here is for tags"
+    return f"label '{label.name}' is for {label.type}, not tags ({usable})"
+
+
 def _shapes(v: Validator, shapes: list[Any], rows: Rows) -> None:
+    v.start("shapes", shapes)
     job_for = v.scope.job_for
     labels = v.scope.labels
     has_frame = v.scope.has_frame
@@ -544,6 +622,7 @@ def _shapes(v: Validator, shapes: list[Any], rows: Rows) -> None:
                 and (object_id is None or (type(object_id) is int and object_id >= 0))
                 and not raw.get("elements")
             ):
+                v.index = i
                 rows.shapes.append(
                     {
                         "job_id": job_for(frame),
@@ -557,6 +636,7 @@ def _shapes(v: Validator, shapes: list[Any], rows: Rows) -> None:
                 rows.ids["shapes"].append(object_id)
                 rows.elements.append([])
                 continue
+        v.index = i
         path = f"shapes[{i}]"
         shape = v.obj(path, raw)
         if shape is None:
@@ -635,7 +715,9 @@ def _keyframes(
 
 
 def _tracks(v: Validator, tracks: list[Any], rows: Rows) -> None:
+    v.start("tracks", tracks)
     for i, raw in enumerate(tracks):
+        v.index = i
         path = f"tracks[{i}]"
         track = v.obj(path, raw)
         if track is None:
