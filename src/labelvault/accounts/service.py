@@ -43,10 +43,6 @@ def validate_role(role: str) -> None:
         raise AccountError(f"role must be one of {', '.join(ROLES)}, not '{role}'")
 
 
-def get_user(session: DbSession, user_id: int) -> User | None:
-    return session.get(User, user_id)
-
-
 def get_by_username(session: DbSession, username: str) -> User | None:
     return session.scalars(select(User).where(User.username == username)).first()
 
@@ -206,14 +202,6 @@ def create_token(
     session.add(token)
     session.flush()
     return token, raw
-
-
-def list_tokens(session: DbSession, user: User) -> list[AccessToken]:
-    return list(
-        session.scalars(
-            select(AccessToken).where(AccessToken.user_id == user.id).order_by(AccessToken.id)
-        )
-    )
 
 
 def resolve_token(session: DbSession, raw: str) -> tuple[User, AccessToken] | None:

@@ -30,7 +30,6 @@ from labelvault.annotations.validation import (
     Rows,
     Scope,
     build_rows,
-    check_value,
     parse,
     refusal,
 )
@@ -295,7 +294,6 @@ __all__ = [
     "Written",
     "build_rows",
     "bump",
-    "check_value",
     "claim",
     "clear",
     "clear_and_bump",
