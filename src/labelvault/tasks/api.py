@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import Enum
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -29,7 +30,9 @@ from labelvault.tasks import service
 from labelvault.tasks.models import Job, Task
 from labelvault.tasks.schemas import JobRead, JobWrite, TaskRead, TaskWrite
 
-router = APIRouter(tags=["tasks", "jobs"])
+# Tags per route: the project delete served here keeps the projects router's tags.
+router = APIRouter()
+TAGS: list[str | Enum] = ["tasks", "jobs"]
 
 
 def _job_statuses(session: Session, task_ids: list[int]) -> dict[int, list[str]]:
@@ -119,7 +122,7 @@ TASK_SORT = {
 }
 
 
-@router.get("/api/tasks")
+@router.get("/api/tasks", tags=TAGS)
 def list_tasks(
     request: Request,
     user: User = Depends(current_user),
@@ -194,7 +197,7 @@ def _project_for_tasks(session: Session, user: User, project_id: int) -> Project
     return project
 
 
-@router.post("/api/tasks", status_code=201, response_model=TaskRead)
+@router.post("/api/tasks", status_code=201, response_model=TaskRead, tags=TAGS)
 def create_task(
     body: TaskWrite,
     request: Request,
@@ -222,14 +225,14 @@ def create_task(
     return tasks_json(request, session, [task])[0]
 
 
-@router.get("/api/tasks/{task_id}", response_model=TaskRead)
+@router.get("/api/tasks/{task_id}", response_model=TaskRead, tags=TAGS)
 def get_task(
     task: VisibleTask, request: Request, session: Session = Depends(db_session)
 ) -> dict[str, Any]:
     return tasks_json(request, session, [task])[0]
 
 
-@router.patch("/api/tasks/{task_id}", response_model=TaskRead)
+@router.patch("/api/tasks/{task_id}", response_model=TaskRead, tags=TAGS)
 def update_task(
     task: ManagedTask,
     body: TaskWrite,
@@ -269,7 +272,7 @@ def update_task(
     return tasks_json(request, session, [task])[0]
 
 
-@router.delete("/api/tasks/{task_id}", status_code=204)
+@router.delete("/api/tasks/{task_id}", status_code=204, tags=TAGS)
 def delete_task(
     task: VisibleTask,
     request: Request,
@@ -287,7 +290,7 @@ def delete_task(
     return Response(status_code=204)
 
 
-@router.delete("/api/projects/{project_id}", status_code=204, tags=["projects"])
+@router.delete("/api/projects/{project_id}", status_code=204, tags=["projects", "labels"])
 def delete_project(
     project: VisibleProject,
     request: Request,
@@ -370,7 +373,7 @@ JOB_SORT = {
 }
 
 
-@router.get("/api/jobs")
+@router.get("/api/jobs", tags=TAGS)
 def list_jobs(
     request: Request,
     user: User = Depends(current_user),
@@ -408,14 +411,14 @@ def list_jobs(
     return paginate(request, session, query, lambda rows: jobs_json(request, session, rows))
 
 
-@router.get("/api/jobs/{job_id}", response_model=JobRead)
+@router.get("/api/jobs/{job_id}", response_model=JobRead, tags=TAGS)
 def get_job(
     job: VisibleJob, request: Request, session: Session = Depends(db_session)
 ) -> dict[str, Any]:
     return jobs_json(request, session, [job])[0]
 
 
-@router.patch("/api/jobs/{job_id}", response_model=JobRead)
+@router.patch("/api/jobs/{job_id}", response_model=JobRead, tags=TAGS)
 def update_job(
     job: VisibleJob,
     body: JobWrite,
@@ -446,12 +449,12 @@ def update_job(
     return jobs_json(request, session, [job])[0]
 
 
-@router.get("/api/jobs/{job_id}/issues")
+@router.get("/api/jobs/{job_id}/issues", tags=TAGS)
 def job_issues(job: VisibleJob) -> list[Any]:
     return []
 
 
-@router.get("/api/issues")
+@router.get("/api/issues", tags=TAGS)
 def list_issues(user: User = Depends(current_user)) -> dict[str, Any]:
     # Review issues are not built yet; an empty page keeps CVAT clients working.
     return {"count": 0, "next": None, "previous": None, "results": []}
