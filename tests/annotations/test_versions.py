@@ -124,7 +124,7 @@ def test_restored_ids_keep_the_shared_range(admin, database, task_with_data) -> 
     from sqlalchemy import insert
 
     from labelvault.annotations.models import LabeledImage
-    from labelvault.annotations.service import _allocate_ids
+    from labelvault.annotations.store import allocate_ids
     from labelvault.backups.dbdump import reset_sequences
     from labelvault.db import Base
 
@@ -147,4 +147,4 @@ def test_restored_ids_keep_the_shared_range(admin, database, task_with_data) -> 
         )
         if not database.is_sqlite:  # SQLite reads the maxima at every allocation
             reset_sequences(conn, list(Base.metadata.sorted_tables))
-        assert _allocate_ids(conn, 1)[0] > 5000
+        assert allocate_ids(conn, 1)[0] > 5000

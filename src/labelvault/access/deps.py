@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from labelvault.access import permissions
@@ -17,7 +17,7 @@ from labelvault.accounts.auth import current_user
 from labelvault.accounts.models import User
 from labelvault.errors import NotFound
 from labelvault.http import db_session
-from labelvault.projects.models import Project
+from labelvault.projects.models import Label, Project
 from labelvault.tasks.models import Job, Task
 
 DbSession = Annotated[Session, Depends(db_session)]
@@ -65,6 +65,43 @@ def require_task_manager(session: Session, user: User, task: Task) -> None:
         permissions.manages_task(user, task, project_of(session, task)),
         "Only the task's owner or assignee (or its project's) may do this.",
     )
+
+
+def require_label_manager(session: Session, user: User, label: Label) -> None:
+    """A label is changed by whoever manages the project or task it belongs to."""
+    root = session.get(Label, label.parent_id) if label.parent_id else label
+    if root.project_id is not None:
+        allowed = permissions.manages_project(user, session.get(Project, root.project_id))
+    else:
+        task = session.get(Task, root.task_id)
+        allowed = permissions.manages_task(user, task, project_of(session, task))
+    permissions.require(allowed, "Only the owner or assignee may change labels.")
+
+
+def project_task_summaries(
+    session: Session, project_ids: list[int]
+) -> tuple[dict[int, int], dict[int, set[str]]]:
+    """How many tasks each project has, and their subsets, for the project replies.
+
+    Here because projects sit below tasks and may not read them; access is the first floor
+    that knows both.
+    """
+    counts: dict[int, int] = {}
+    subsets: dict[int, set[str]] = {}
+    if project_ids:
+        for project_id, count in session.execute(
+            select(Task.project_id, func.count())
+            .where(Task.project_id.in_(project_ids))
+            .group_by(Task.project_id)
+        ):
+            counts[project_id] = count
+        for project_id, subset in session.execute(
+            select(Task.project_id, Task.subset)
+            .where(Task.project_id.in_(project_ids), Task.subset != "")
+            .distinct()
+        ):
+            subsets.setdefault(project_id, set()).add(subset)
+    return counts, subsets
 
 
 def may_edit_job(session: Session, user: User, job: Job, task: Task | None = None) -> bool:

@@ -7,7 +7,7 @@ Objects a user may not see answer 404, never 403, so lists and errors leak nothi
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, or_, select, true
+from sqlalchemy import ColumnElement, Select, or_, select, true
 
 from labelvault.accounts.models import User
 from labelvault.errors import Forbidden
@@ -62,6 +62,14 @@ def job_filter(user: User) -> ColumnElement[bool]:
     if user.is_admin:
         return true()
     return or_(Job.assignee_id == user.id, Job.task_id.in_(_managed_task_ids(user)))
+
+
+def visible_project_ids(user: User) -> Select[tuple[int]]:
+    return select(Project.id).where(project_filter(user))
+
+
+def visible_task_ids(user: User) -> Select[tuple[int]]:
+    return select(Task.id).where(task_filter(user))
 
 
 def manages_project(user: User, project: Project) -> bool:

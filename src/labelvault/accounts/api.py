@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session as DbSession
 from labelvault.accounts import service
 from labelvault.accounts.auth import CSRF_COOKIE, SESSION_COOKIE, admin_user, current_user
 from labelvault.accounts.models import AccessToken, Group, User
+from labelvault.accounts.replies import basic_user
 from labelvault.accounts.schemas import (
     AccessTokenCreated,
     AccessTokenRead,
@@ -26,21 +27,9 @@ from labelvault.accounts.schemas import (
 )
 from labelvault.db.base import utcnow
 from labelvault.errors import Forbidden, Invalid, NotFound
-from labelvault.http import absolute, apply_sort, db_session, paginate, settings_of
+from labelvault.http import apply_sort, db_session, paginate, settings_of
 
 router = APIRouter(tags=["auth", "users"])
-
-
-def basic_user(request: Request, user: User | None) -> dict[str, Any] | None:
-    if user is None:
-        return None
-    return {
-        "url": absolute(request, f"/api/users/{user.id}"),
-        "id": user.id,
-        "username": user.username,
-        "first_name": user.first_name,
-        "last_name": user.last_name,
-    }
 
 
 def user_read(request: Request, user: User, groups: list[str]) -> dict[str, Any]:
@@ -56,13 +45,6 @@ def user_read(request: Request, user: User, groups: list[str]) -> dict[str, Any]
         "date_joined": user.date_joined,
         "has_analytics_access": False,
     }
-
-
-def users_by_id(session: DbSession, ids: set[int | None]) -> dict[int, User]:
-    wanted = [i for i in ids if i is not None]
-    if not wanted:
-        return {}
-    return {u.id: u for u in session.scalars(select(User).where(User.id.in_(wanted)))}
 
 
 def _set_cookie(response: Response, name: str, value: str, max_age: int, http_only: bool) -> None:
@@ -115,16 +97,9 @@ def change_password(
     user: User = Depends(current_user),
     session: DbSession = Depends(db_session),
 ) -> dict[str, str]:
-    from labelvault.accounts.passwords import verify_password
-
-    if not verify_password(user.password_hash, body.old_password):
-        raise Invalid({"old_password": ["The old password is wrong."]})
-    if body.new_password2 is not None and body.new_password2 != body.new_password1:
-        raise Invalid({"new_password2": ["The two new passwords differ."]})
-    try:
-        service.set_password(session, user, body.new_password1)
-    except service.AccountError as exc:
-        raise Invalid({"new_password1": [str(exc)]}) from exc
+    service.change_password(
+        session, user, body.old_password, body.new_password1, body.new_password2
+    )
     return {"detail": "New password has been saved."}
 
 
@@ -199,18 +174,15 @@ def create_user(
     _: User = Depends(admin_user),
     session: DbSession = Depends(db_session),
 ) -> dict[str, Any]:
-    try:
-        user = service.create_user(
-            session,
-            body.username,
-            body.password,
-            body.role,
-            body.email,
-            body.first_name,
-            body.last_name,
-        )
-    except service.AccountError as exc:
-        raise Invalid(str(exc)) from exc
+    user = service.create_user(
+        session,
+        body.username,
+        body.password,
+        body.role,
+        body.email,
+        body.first_name,
+        body.last_name,
+    )
     return user_read(request, user, [])
 
 
@@ -247,20 +219,17 @@ def update_user(
         raise Forbidden("You may only change your own account.")
     if not me.is_admin and (body.role is not None or body.is_active is not None):
         raise Forbidden("Only an admin may change roles or deactivate users.")
-    try:
-        for field in ("email", "first_name", "last_name", "is_active"):
-            value = getattr(body, field)
-            if value is not None:
-                setattr(user, field, value)
-        if body.role is not None:
-            service.validate_role(body.role)
-            user.role = body.role
-        if body.password is not None:
-            if not me.is_admin:
-                raise Forbidden("Use /api/auth/password/change to change your own password.")
-            service.set_password(session, user, body.password)
-    except service.AccountError as exc:
-        raise Invalid(str(exc)) from exc
+    for field in ("email", "first_name", "last_name", "is_active"):
+        value = getattr(body, field)
+        if value is not None:
+            setattr(user, field, value)
+    if body.role is not None:
+        service.validate_role(body.role)
+        user.role = body.role
+    if body.password is not None:
+        if not me.is_admin:
+            raise Forbidden("Use /api/auth/password/change to change your own password.")
+        service.set_password(session, user, body.password)
     return user_read(request, user, service.groups_of(session, [user.id])[user.id])
 
 
@@ -376,12 +345,9 @@ def list_groups(
 def create_group(
     body: GroupWrite, _: User = Depends(admin_user), session: DbSession = Depends(db_session)
 ) -> dict[str, Any]:
-    try:
-        group = service.create_group(session, body.name or "", body.description or "")
-        if body.members:
-            service.set_group_members(session, group, body.members)
-    except service.AccountError as exc:
-        raise Invalid(str(exc)) from exc
+    group = service.create_group(session, body.name or "", body.description or "")
+    if body.members:
+        service.set_group_members(session, group, body.members)
     return group_read(session, group)
 
 
@@ -407,18 +373,12 @@ def update_group(
     session: DbSession = Depends(db_session),
 ) -> dict[str, Any]:
     group = _group_or_404(session, group_id)
-    try:
-        if body.name is not None and body.name != group.name:
-            clash = session.scalars(select(Group).where(Group.name == body.name)).first()
-            if clash is not None:
-                raise service.AccountError(f"a group named '{body.name}' already exists")
-            group.name = body.name
-        if body.description is not None:
-            group.description = body.description
-        if body.members is not None:
-            service.set_group_members(session, group, body.members)
-    except service.AccountError as exc:
-        raise Invalid(str(exc)) from exc
+    if body.name is not None:
+        service.rename_group(session, group, body.name)
+    if body.description is not None:
+        group.description = body.description
+    if body.members is not None:
+        service.set_group_members(session, group, body.members)
     return group_read(session, group)
 
 

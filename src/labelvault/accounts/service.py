@@ -14,13 +14,14 @@ from sqlalchemy.orm import Session as DbSession
 from labelvault.accounts.models import ROLES, AccessToken, Group, Session, User, UserGroup
 from labelvault.accounts.passwords import generate_password, hash_password, verify_password
 from labelvault.db.base import utcnow
+from labelvault.errors import Invalid
 
 USERNAME_RE = re.compile(r"^[\w.@+-]{1,150}$")
 TOKEN_PREFIX = "lv_"
 
 
-class AccountError(ValueError):
-    """A rule about accounts was broken; the message says what to change."""
+class AccountError(Invalid):
+    """A rule about accounts was broken; the message says what to change (a 400)."""
 
 
 def _digest(secret: str) -> str:
@@ -40,10 +41,6 @@ def validate_username(username: str) -> None:
 def validate_role(role: str) -> None:
     if role not in ROLES:
         raise AccountError(f"role must be one of {', '.join(ROLES)}, not '{role}'")
-
-
-def get_user(session: DbSession, user_id: int) -> User | None:
-    return session.get(User, user_id)
 
 
 def get_by_username(session: DbSession, username: str) -> User | None:
@@ -93,6 +90,20 @@ def set_password(session: DbSession, user: User, password: str) -> None:
     user.password_hash = hash_password(password)
     # A new password ends every open browser session of this user.
     session.execute(delete(Session).where(Session.user_id == user.id))
+
+
+def change_password(
+    session: DbSession, user: User, old: str, new: str, repeated: str | None
+) -> None:
+    """A user's own password change; errors name the form field, as CVAT's dj-rest-auth does."""
+    if not verify_password(user.password_hash, old):
+        raise AccountError({"old_password": ["The old password is wrong."]})
+    if repeated is not None and repeated != new:
+        raise AccountError({"new_password2": ["The two new passwords differ."]})
+    try:
+        set_password(session, user, new)
+    except AccountError as exc:
+        raise AccountError({"new_password1": [exc.message]}) from exc
 
 
 def delete_user(session: DbSession, user: User) -> None:
@@ -193,14 +204,6 @@ def create_token(
     return token, raw
 
 
-def list_tokens(session: DbSession, user: User) -> list[AccessToken]:
-    return list(
-        session.scalars(
-            select(AccessToken).where(AccessToken.user_id == user.id).order_by(AccessToken.id)
-        )
-    )
-
-
 def resolve_token(session: DbSession, raw: str) -> tuple[User, AccessToken] | None:
     token = session.scalars(select(AccessToken).where(AccessToken.digest == _digest(raw))).first()
     if token is None:
@@ -227,6 +230,14 @@ def create_group(session: DbSession, name: str, description: str = "") -> Group:
     session.add(group)
     session.flush()
     return group
+
+
+def rename_group(session: DbSession, group: Group, name: str) -> None:
+    if name == group.name:
+        return
+    if session.scalars(select(Group).where(Group.name == name)).first() is not None:
+        raise AccountError(f"a group named '{name}' already exists")
+    group.name = name
 
 
 def group_members(session: DbSession, group_id: int) -> list[int]:

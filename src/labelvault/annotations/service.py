@@ -1,219 +1,136 @@
-"""Rules of annotations: validation as CVAT does it, and bulk read/replace/patch/delete.
+"""Rules of saving annotations: where a write may go, the job version it claims, and events.
 
-Writes go through SQLAlchemy Core in one transaction: a payload with one bad object writes
-nothing. Reads stream pre-serialised bodies straight into the reply (see models.py).
+A write validates the whole payload first (validation.py), then claims the job's next
+version, then lets store.py write it in the same transaction: a payload with one bad object
+writes nothing, and a save based on an old version is refused before anything is written.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-import orjson
-from sqlalchemy import Connection, delete, func, select, text, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from labelvault.annotations import events
-from labelvault.annotations.models import LabeledImage, LabeledShape, LabeledTrack, TrackedShape
+from labelvault.annotations import events, store
+from labelvault.annotations.store import (
+    Written,
+    clear,
+    count,
+    frame_window,
+    read,
+    read_parts,
+    render,
+    shape_elements,
+    shapes_page,
+    sync_id_range,
+    tags_page,
+    track_rows,
+)
 from labelvault.annotations.validation import (
     AnnotationError,
+    Refusal,
     Rows,
     Scope,
     build_rows,
-    check_value,
     parse,
-    without_gc,
+    refusal,
 )
-from labelvault.tasks.models import Job
+from labelvault.errors import Invalid, PreconditionFailed
+from labelvault.projects import service as project_service
+from labelvault.tasks import service as task_service
+from labelvault.tasks.models import Job, Task
 
 ACTIONS = ("create", "update", "delete")
 Payload = dict[str, list[Any]]
 
+# Objects of a task that moves into a project follow its labels onto the project's.
+task_service.on_labels_moved(store.relabel)
+
+
+# ---- where a write goes --------------------------------------------------------------------
+
+
+def _labels(session: Session, task: Task) -> dict[int, project_service.LabelInfo]:
+    if task.project_id is not None:
+        return project_service.label_infos(session, project_id=task.project_id)
+    return project_service.label_infos(session, task_id=task.id)
+
+
+def job_scope(session: Session, job: Job, task: Task | None = None) -> Scope:
+    """A job's frames and its task's labels."""
+    task = task or session.get(Task, job.task_id)
+    return Scope(
+        job_ids=[job.id],
+        labels=_labels(session, task),
+        frame_min=job.start_frame,
+        frame_max=job.stop_frame,
+        frame_set=frozenset(job.frames) if job.frames is not None else None,
+    )
+
+
+def task_scope(session: Session, task: Task) -> Scope:
+    """All of a task's frames; each object is stored in the job its frame belongs to."""
+    jobs = task_service.jobs_of(session, task.id)
+    if not jobs:
+        raise Invalid("this task has no data yet, so it has no frames to annotate")
+    owner: dict[int, int] = {}
+    for job in jobs:
+        for frame in task_service.job_frames(job):
+            owner.setdefault(frame, job.id)  # overlapping frames belong to the first job
+    return Scope(
+        job_ids=[j.id for j in jobs],
+        labels=_labels(session, task),
+        frame_min=0,
+        frame_max=max(task.size - 1, 0),
+        frame_set=frozenset(owner),
+        job_of_frame=owner.__getitem__,
+    )
+
+
+# ---- versions ------------------------------------------------------------------------------
+
+
+def claim(session: Session, job_id: int, expected: int | None) -> int:
+    """Take the job for this write and give it its next version, before anything is written.
+
+    The update locks the job row, so two saves of one job run one after the other; with
+    an expected version (If-Match), a save based on an older one is refused instead of
+    overwriting newer work.
+    """
+    query = update(Job).where(Job.id == job_id)
+    if expected is not None:
+        query = query.where(Job.annotation_version == expected)
+    version = session.execute(
+        query.values(annotation_version=Job.annotation_version + 1).returning(
+            Job.annotation_version
+        )
+    ).scalar()
+    if version is None:
+        current = session.scalar(select(Job.annotation_version).where(Job.id == job_id))
+        raise PreconditionFailed(
+            f"This job was saved elsewhere since you loaded it (now version "
+            f"{current}, yours {expected}); reload the job, then save again."
+        )
+    return version
+
+
+def bump(session: Session, job_ids: list[int]) -> int:
+    """Increment the annotation version of the jobs atomically; returns the new (highest) one."""
+    session.execute(
+        update(Job).where(Job.id.in_(job_ids)).values(annotation_version=Job.annotation_version + 1)
+    )
+    return max(session.scalars(select(Job.annotation_version).where(Job.id.in_(job_ids))))
+
+
+def version(session: Session, job_ids: list[int]) -> int:
+    versions = list(session.scalars(select(Job.annotation_version).where(Job.id.in_(job_ids))))
+    return max(versions) if versions else 0
+
 
 # ---- writing -------------------------------------------------------------------------------
-
-
-# Tags, shapes and tracks draw ids from one range: cvat-sdk's remove_annotations(ids=...)
-# matches ids across all three kinds, so a shape and a tag must never share an id.
-_TOP_TABLES = ("tags", "shapes", "tracks")
-
-
-def _allocate_ids(conn: Connection, count: int) -> list[int]:
-    if count == 0:
-        return []
-    if conn.dialect.name == "sqlite":
-        # SQLite serialises writers; once this transaction holds the write lock (any write
-        # takes it) the ids past the current maximum are ours alone.
-        conn.exec_driver_sql("UPDATE jobs SET id = id WHERE 0")
-        top = conn.exec_driver_sql(
-            "SELECT max(m) FROM ("
-            + " UNION ALL ".join(f'SELECT max(id) AS m FROM "{t}"' for t in _TOP_TABLES)
-            + ")"
-        ).scalar()
-        start = (top or 0) + 1
-        return list(range(start, start + count))
-    # PostgreSQL: the shapes table's sequence numbers all three kinds (concurrency-safe).
-    return list(
-        conn.execute(
-            text(
-                "SELECT nextval(pg_get_serial_sequence('shapes', 'id')) FROM generate_series(1, :n)"
-            ),
-            {"n": count},
-        ).scalars()
-    )
-
-
-def sync_id_range(conn: Connection) -> None:
-    """After rows were loaded with their ids (a snapshot restore), move the shared range past
-    every tag, shape and track id; PostgreSQL's per-table sequence resets would not."""
-    if conn.dialect.name == "sqlite":
-        return  # SQLite's allocation reads the maxima each time
-    top = " UNION ALL ".join(f'SELECT max(id) AS m FROM "{t}"' for t in _TOP_TABLES)
-    conn.execute(
-        text(
-            "SELECT setval(pg_get_serial_sequence('shapes', 'id'), "
-            f"COALESCE((SELECT max(m) FROM ({top}) AS ids), 1), "
-            f"(SELECT max(m) IS NOT NULL FROM ({top}) AS ids))"
-        )
-    )
-
-
-def _bulk_insert(
-    conn: Connection, table: Any, rows: list[dict[str, Any]], ids: list[int] | None = None
-) -> list[int]:
-    """Insert rows with explicit ids in one round trip; returns the ids in row order."""
-    if not rows:
-        return []
-    if ids is None:
-        ids = _allocate_ids(conn, len(rows))
-    keys = list(rows[0])
-    columns = ", ".join(f'"{k}"' for k in ["id", *keys])
-    name = table.__tablename__
-    if conn.dialect.name == "sqlite":
-        marks = ", ".join("?" * (len(keys) + 1))
-        conn.exec_driver_sql(
-            f'INSERT INTO "{name}" ({columns}) VALUES ({marks})',
-            [(i, *(row[k] for k in keys)) for row, i in zip(rows, ids, strict=True)],
-        )
-        return ids
-    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-    try:
-        # COPY is PostgreSQL's bulk path: several times faster than multi-row INSERTs.
-        with cursor.copy(f'COPY "{name}" ({columns}) FROM STDIN') as copy:
-            for row, object_id in zip(rows, ids, strict=True):
-                copy.write_row((object_id, *(row[k] for k in keys)))
-    finally:
-        cursor.close()
-    return ids
-
-
-def _insert_children(
-    conn: Connection, rows: Rows, shape_ids: list[int], track_ids: list[int]
-) -> list[int]:
-    """Elements of skeletons, keyframes and sub-tracks of tracks, under their parents' ids."""
-    elements = []
-    for parent_id, children in zip(shape_ids, rows.elements, strict=True):
-        for child in children:
-            child["parent_id"] = parent_id
-            elements.append(child)
-    element_ids = _bulk_insert(conn, LabeledShape, elements)
-    sub_rows = []
-    sub_shapes = []
-    for track_id, subs in zip(track_ids, rows.sub_tracks, strict=True):
-        for sub_row, shapes in subs:
-            sub_row["parent_id"] = track_id
-            sub_rows.append(sub_row)
-            sub_shapes.append(shapes)
-    sub_ids = _bulk_insert(conn, LabeledTrack, sub_rows)
-    keyframes = [
-        {"track_id": track_id, **shape}
-        for track_id, shapes in zip(
-            track_ids + sub_ids, rows.track_shapes + sub_shapes, strict=True
-        )
-        for shape in shapes
-    ]
-    if keyframes:
-        conn.execute(TrackedShape.__table__.insert(), keyframes)
-    return element_ids
-
-
-@dataclass
-class Written:
-    """What a write stored: top-level ids per kind, and how to reply with those objects."""
-
-    conn: Connection
-    ids: dict[str, list[int]]
-    rows: Rows | None = None
-    element_ids: list[int] = field(default_factory=list)
-    _parts: tuple[list[str], list[str], list[str]] | None = None
-
-    def reply(self, version: int) -> bytes:
-        """The written objects with their ids, built from memory (no read-back of a job)."""
-        if self._parts is None:
-            self._parts = self._render_parts()
-        return render(version, self._parts)
-
-    def ids_only(self) -> bytes:
-        """`{"tags": [{"id": ..}], ...}`: what a delete removed."""
-        parts = tuple([f'{{"id":{i}}}' for i in self.ids.get(k, [])] for k in _TOP_TABLES)
-        return render(0, parts)  # type: ignore[arg-type]
-
-    def _render_parts(self) -> tuple[list[str], list[str], list[str]]:
-        if self.rows is None:
-            return ([], [], [])
-        rows = self.rows
-        tags = [_with_id(i, r["body"]) for i, r in zip(self.ids["tags"], rows.tags, strict=True)]
-        element_ids = iter(self.element_ids)
-        shapes = []
-        for shape_id, row, children in zip(
-            self.ids["shapes"], rows.shapes, rows.elements, strict=True
-        ):
-            elements = ",".join(_with_id(next(element_ids), c["body"]) for c in children)
-            shapes.append(_with_id(shape_id, row["body"], ',"elements":[' + elements + "]"))
-        # Tracks are few; their keyframe ids come from the database.
-        tracks = (
-            _read_tracks(self.conn, [LabeledTrack.id.in_(self.ids["tracks"])], True)
-            if self.ids["tracks"]
-            else []
-        )
-        return (tags, shapes, tracks)
-
-
-@without_gc
-def _insert(conn: Connection, rows: Rows) -> Written:
-    """Insert validated rows; returns the new ids of top-level objects in payload order."""
-    ids = _allocate_ids(conn, len(rows.tags) + len(rows.shapes) + len(rows.tracks))
-    tag_ids = _bulk_insert(conn, LabeledImage, rows.tags, ids[: len(rows.tags)])
-    rest = ids[len(rows.tags) :]
-    shape_ids = _bulk_insert(conn, LabeledShape, rows.shapes, rest[: len(rows.shapes)])
-    track_ids = _bulk_insert(conn, LabeledTrack, rows.tracks, rest[len(rows.shapes) :])
-    element_ids = _insert_children(conn, rows, shape_ids, track_ids)
-    ids = {"tags": tag_ids, "shapes": shape_ids, "tracks": track_ids}
-    return Written(conn, ids, rows, element_ids)
-
-
-def clear(conn: Connection, job_ids: list[int]) -> None:
-    conn.execute(delete(LabeledImage).where(LabeledImage.job_id.in_(job_ids)))
-    conn.execute(
-        delete(TrackedShape).where(
-            TrackedShape.track_id.in_(
-                select(LabeledTrack.id).where(LabeledTrack.job_id.in_(job_ids))
-            )
-        )
-    )
-    conn.execute(
-        delete(LabeledTrack).where(
-            LabeledTrack.job_id.in_(job_ids), LabeledTrack.parent_id.is_not(None)
-        )
-    )
-    conn.execute(delete(LabeledTrack).where(LabeledTrack.job_id.in_(job_ids)))
-    conn.execute(
-        delete(LabeledShape).where(
-            LabeledShape.job_id.in_(job_ids), LabeledShape.parent_id.is_not(None)
-        )
-    )
-    conn.execute(delete(LabeledShape).where(LabeledShape.job_id.in_(job_ids)))
 
 
 def _as_payload(data: Any) -> Payload:
@@ -233,36 +150,52 @@ def replace(
 ) -> Written:
     """PUT: the payload becomes the whole content of the scope's jobs.
 
-    `before_write` runs once the payload is valid and before anything is written (the API
-    claims the job's next version there, locking it only for the write itself).
+    `before_write` runs once the payload is valid and before anything is written (saves
+    claim the job's next version there, locking it only for the write itself).
     """
-    data = _as_payload(data)
-    rows = build_rows(data, scope)
+    rows = build_rows(_as_payload(data), scope)
     before_write()
     conn = session.connection()
-    clear(conn, scope.job_ids)
-    written = _insert(conn, rows)
+    store.clear(conn, scope.job_ids)
+    written = store.insert(conn, rows)
     events.stage(session, scope.job_ids, "replace", lambda: written.reply(0))
     return written
 
 
 def clear_jobs(session: Session, job_ids: list[int]) -> None:
     """DELETE: the jobs keep no annotations."""
-    clear(session.connection(), job_ids)
+    store.clear(session.connection(), job_ids)
     events.stage(session, job_ids, "replace", lambda: render(0, ([], [], [])))
 
 
-def _existing_ids(conn: Connection, table: Any, job_ids: list[int], ids: Iterable[int]) -> set[int]:
-    wanted = list({i for i in ids if i is not None})
-    found: set[int] = set()
-    for start in range(0, len(wanted), 5000):
-        batch = wanted[start : start + 5000]
-        found.update(
-            conn.execute(
-                select(table.id).where(table.id.in_(batch), table.job_id.in_(job_ids))
-            ).scalars()
-        )
-    return found
+def _payload_id(obj: Any) -> int | None:
+    value = obj.get("id") if isinstance(obj, dict) else None
+    if type(value) is int or (type(value) is float and value.is_integer()):
+        return int(value)
+    return None
+
+
+def _found_ids(session: Session, scope: Scope, data: Payload, action: str) -> dict[str, set[int]]:
+    """The stored objects an update or delete names; each one must exist in the scope."""
+    errors: list[Refusal] = []
+    found_ids: dict[str, set[int]] = {}
+    conn = session.connection()
+    for name in ("tags", "shapes", "tracks"):
+        objects = data[name]
+        ids = [_payload_id(o) for o in objects]
+        missing_id = [i for i, object_id in enumerate(ids) if object_id is None]
+        for index in missing_id[:5]:
+            reason = f"an id is required to {action} an object"
+            errors.append(refusal(name, index, "id", reason, objects[index]))
+        found = store.existing_ids(conn, name, scope.job_ids, [i for i in ids if i is not None])
+        found_ids[name] = found
+        for index, object_id in enumerate(ids):
+            if object_id is not None and object_id not in found and len(errors) < 20:
+                reason = f"no {name[:-1]} {object_id} in this job"
+                errors.append(refusal(name, index, "id", reason, objects[index]))
+    if errors:
+        raise AnnotationError(errors)
+    return found_ids
 
 
 def patch(
@@ -274,448 +207,132 @@ def patch(
 ) -> Written:
     """PATCH ?action=create|update|delete, matching existing objects by id."""
     if action not in ACTIONS:
-        raise AnnotationError([f"action must be one of {', '.join(ACTIONS)}"])
+        reason = f"action must be one of {', '.join(ACTIONS)}"
+        raise AnnotationError([Refusal(reason, reason, field="action")])
     data = _as_payload(data)
     conn = session.connection()
-    groups = (
-        ("tags", LabeledImage, data["tags"]),
-        ("shapes", LabeledShape, data["shapes"]),
-        ("tracks", LabeledTrack, data["tracks"]),
-    )
     if action == "create":
         rows = build_rows(data, scope)
         before_write()
-        created = _insert(conn, rows)
+        created = store.insert(conn, rows)
         events.stage(session, scope.job_ids, "create", lambda: created.reply(0))
         return created
-    errors = []
-    found_ids: dict[str, set[int]] = {}
-    for name, table, objects in groups:
-        ids = [_payload_id(o) for o in objects]
-        missing_id = [i for i, object_id in enumerate(ids) if object_id is None]
-        for index in missing_id[:5]:
-            errors.append(f"{name}[{index}].id: an id is required to {action} an object")
-        found = _existing_ids(conn, table, scope.job_ids, [i for i in ids if i is not None])
-        found_ids[name] = found
-        for index, object_id in enumerate(ids):
-            if object_id is not None and object_id not in found and len(errors) < 20:
-                errors.append(f"{name}[{index}].id: no {name[:-1]} {object_id} in this job")
-    if errors:
-        raise AnnotationError(errors)
+    found = _found_ids(session, scope, data, action)
     if action == "delete":
         before_write()
-        _delete_ids(conn, found_ids)
-        deleted = Written(conn, {name: sorted(ids) for name, ids in found_ids.items()})
+        deleted = store.delete_ids(conn, found)
         events.stage(session, scope.job_ids, "delete", deleted.ids_only)
         return deleted
     rows = build_rows(data, scope)
     before_write()
-    # An update replaces each object whole (its elements and keyframes too), keeping its id.
-    _delete_children(conn, found_ids)
-    for table, key, items in (
-        (LabeledImage, "tags", rows.tags),
-        (LabeledShape, "shapes", rows.shapes),
-        (LabeledTrack, "tracks", rows.tracks),
-    ):
-        for object_id, row in zip(rows.ids[key], items, strict=True):
-            conn.execute(update(table).where(table.id == object_id).values(**row))
-    ids = {k: [i for i in v if i is not None] for k, v in rows.ids.items()}
-    element_ids = _insert_children(conn, rows, ids["shapes"], ids["tracks"])
-    updated = Written(conn, ids, rows, element_ids)
+    updated = store.update_rows(conn, rows, found)
     events.stage(session, scope.job_ids, "update", lambda: updated.reply(0))
     return updated
 
 
-def _payload_id(obj: Any) -> int | None:
-    value = obj.get("id") if isinstance(obj, dict) else None
-    if type(value) is int or (type(value) is float and value.is_integer()):
-        return int(value)
-    return None
+# ---- what the endpoints call ---------------------------------------------------------------
 
 
-def _delete_children(conn: Connection, ids: dict[str, set[int]]) -> None:
-    shape_ids = list(ids.get("shapes", ()))
-    track_ids = list(ids.get("tracks", ()))
-    for start in range(0, max(len(shape_ids), len(track_ids)), 5000):
-        shapes = shape_ids[start : start + 5000]
-        tracks = track_ids[start : start + 5000]
-        if shapes:
-            conn.execute(delete(LabeledShape).where(LabeledShape.parent_id.in_(shapes)))
-        if tracks:
-            subs = select(LabeledTrack.id).where(LabeledTrack.parent_id.in_(tracks))
-            conn.execute(delete(TrackedShape).where(TrackedShape.track_id.in_(subs)))
-            conn.execute(delete(TrackedShape).where(TrackedShape.track_id.in_(tracks)))
-            conn.execute(delete(LabeledTrack).where(LabeledTrack.parent_id.in_(tracks)))
+@dataclass(frozen=True)
+class Saved:
+    """A save's reply body and the version it gave the job(s)."""
+
+    body: bytes
+    version: int
 
 
-def _delete_ids(conn: Connection, ids: dict[str, set[int]]) -> None:
-    _delete_children(conn, ids)
-    for key, table in (("tags", LabeledImage), ("shapes", LabeledShape), ("tracks", LabeledTrack)):
-        wanted = list(ids.get(key, ()))
-        for start in range(0, len(wanted), 5000):
-            conn.execute(delete(table).where(table.id.in_(wanted[start : start + 5000])))
+def _write(
+    session: Session,
+    scope: Scope,
+    data: Payload,
+    action: str | None,
+    before_write: Callable[[], Any] = _nothing,
+) -> Written:
+    if action is None:
+        return replace(session, scope, data, before_write)
+    return patch(session, scope, data, action, before_write)
 
 
-def restore_objects(session: Session, job_ids: list[int], payload: Payload, mode: str) -> None:
-    """Write objects as a save replied with them, keeping every id (a journal replay).
+def save_job(
+    session: Session, job: Job, data: Payload, action: str | None, expected: int | None
+) -> Saved:
+    """Replace (action None) or patch one job's annotations under its next version.
 
-    `mode` is the save's action: "replace" (the jobs hold exactly these objects), "create" or
-    "update" (upsert by id) or "delete" (these ids go). Idempotent, so replaying a change the
-    database already holds changes nothing. A task-wide change is split by frame, as saved.
+    `expected` is the version the client last read (None: any); a newer one refuses the
+    save with 412 before anything is written.
     """
-    conn = session.connection()
-    payload = _as_payload(payload)
-    ids = {key: {int(o["id"]) for o in payload[key]} for key in _TOP_TABLES}
-    if mode == "replace":
-        clear(conn, job_ids)
-    else:
-        _delete_ids(conn, ids)
-    if mode == "delete":
-        return
-    owner = _frame_owner(conn, job_ids)
-
-    def job_for(frame: int) -> int:
-        return owner.get(frame, job_ids[0])
-
-    def body(obj: dict[str, Any], *drop: str) -> str:
-        # Without its id and children the object is its stored body, keys in stored order.
-        return orjson.dumps({k: v for k, v in obj.items() if k not in drop}).decode()
-
-    tags = [
-        {
-            "id": o["id"],
-            "job_id": job_for(o["frame"]),
-            "frame": o["frame"],
-            "label_id": o["label_id"],
-            "body": body(o, "id"),
-        }
-        for o in payload["tags"]
-    ]
-    shapes: list[dict[str, Any]] = []
-    elements: list[dict[str, Any]] = []
-    for o in payload["shapes"]:
-        job_id = job_for(o["frame"])
-        shapes.append(
-            {
-                "id": o["id"],
-                "job_id": job_id,
-                "frame": o["frame"],
-                "label_id": o["label_id"],
-                "type": o["type"],
-                "parent_id": None,
-                "body": body(o, "id", "elements"),
-            }
-        )
-        elements += [
-            {
-                "id": e["id"],
-                "job_id": job_id,
-                "frame": e.get("frame", o["frame"]),
-                "label_id": e["label_id"],
-                "type": e.get("type", "points"),
-                "parent_id": o["id"],
-                "body": body(e, "id", "elements"),
-            }
-            for e in o.get("elements") or []
-        ]
-    tracks: list[dict[str, Any]] = []
-    sub_tracks: list[dict[str, Any]] = []
-    keyframes: list[dict[str, Any]] = []
-
-    def track(obj: dict[str, Any], job_id: int, parent_id: int | None) -> dict[str, Any]:
-        keyframes.extend(
-            {"id": k["id"], "track_id": obj["id"], "frame": k["frame"], "body": body(k, "id")}
-            for k in obj.get("shapes") or []
-        )
-        return {
-            "id": obj["id"],
-            "job_id": job_id,
-            "frame": obj["frame"],
-            "label_id": obj["label_id"],
-            "parent_id": parent_id,
-            "body": body(obj, "id", "shapes", "elements"),
-        }
-
-    for o in payload["tracks"]:
-        job_id = job_for(o["frame"])
-        tracks.append(track(o, job_id, None))
-        sub_tracks += [track(e, job_id, o["id"]) for e in o.get("elements") or []]
-    for table, rows in (
-        (LabeledImage, tags),
-        (LabeledShape, shapes),
-        (LabeledShape, elements),
-        (LabeledTrack, tracks),
-        (LabeledTrack, sub_tracks),
-    ):
-        if rows:
-            _bulk_insert(
-                conn,
-                table,
-                [{k: v for k, v in r.items() if k != "id"} for r in rows],
-                [int(r["id"]) for r in rows],
-            )
-    if keyframes:
-        conn.execute(TrackedShape.__table__.insert(), keyframes)
-
-
-def _frame_owner(conn: Connection, job_ids: list[int]) -> dict[int, int]:
-    """frame -> job for a task-wide change; overlapping frames belong to the first job."""
-    owner: dict[int, int] = {}
-    if len(job_ids) < 2:
-        return owner
-    rows = conn.execute(
-        select(Job.id, Job.start_frame, Job.stop_frame, Job.frames)
-        .where(Job.id.in_(job_ids))
-        .order_by(Job.id)
+    claimed: list[int] = []
+    written = _write(
+        session,
+        job_scope(session, job),
+        data,
+        action,
+        lambda: claimed.append(claim(session, job.id, expected)),
     )
-    for job_id, start, stop, frames in rows:
-        for frame in frames if frames is not None else range(start, stop + 1):
-            owner.setdefault(frame, job_id)
-    return owner
+    new_version = claimed[0] if claimed else job.annotation_version
+    return Saved(written.reply(new_version), new_version)
 
 
-# ---- reading -------------------------------------------------------------------------------
+def save_task(session: Session, task: Task, data: Payload, action: str | None) -> Saved:
+    """Replace or patch a whole task's annotations; every job of it gets a new version."""
+    scope = task_scope(session, task)
+    written = _write(session, scope, data, action)
+    new_version = bump(session, scope.job_ids)
+    return Saved(written.reply(new_version), new_version)
 
 
-def _with_id(object_id: int, body: str, extra: str = "") -> str:
-    return f'{{"id":{object_id},{body[1:-1]}{extra}}}'
+def clear_and_bump(session: Session, job_ids: list[int]) -> None:
+    """DELETE of a job's or task's annotations: nothing stays, the versions move on."""
+    if job_ids:
+        clear_jobs(session, job_ids)
+        bump(session, job_ids)
 
 
-@without_gc
-def read_parts(
-    conn: Connection, job_ids: list[int], only: dict[str, list[int]] | None = None
-) -> tuple[list[str], list[str], list[str]]:
-    """Serialised tags, shapes and tracks of the jobs (optionally only some ids)."""
-
-    def where(table: Any, key: str) -> list[Any]:
-        clauses = [table.job_id.in_(job_ids)]
-        if only is not None:
-            clauses.append(table.id.in_(only.get(key) or [-1]))
-        return clauses
-
-    tags = [
-        _with_id(i, b)
-        for i, b in conn.execute(
-            select(LabeledImage.id, LabeledImage.body)
-            .where(*where(LabeledImage, "tags"))
-            .order_by(LabeledImage.id)
-        )
-    ]
-    columns = select(LabeledShape.id, LabeledShape.parent_id, LabeledShape.body)
-    if only is None:
-        shape_rows: Iterable[Any] = conn.execute(
-            columns.where(LabeledShape.job_id.in_(job_ids)).order_by(LabeledShape.id)
-        )
-    else:
-        # Two index lookups (by id, by parent): an OR of both makes the database scan the job.
-        wanted = only.get("shapes") or [-1]
-        scoped = columns.where(LabeledShape.job_id.in_(job_ids))
-        shape_rows = sorted(
-            [
-                *conn.execute(scoped.where(LabeledShape.id.in_(wanted))),
-                *conn.execute(scoped.where(LabeledShape.parent_id.in_(wanted))),
-            ],
-            key=lambda row: row[0],
-        )
-    top: list[tuple[int, str]] = []
-    children: dict[int, list[str]] = {}
-    for object_id, parent_id, body in shape_rows:
-        if parent_id is None:
-            top.append((object_id, body))
-        else:
-            children.setdefault(parent_id, []).append(_with_id(object_id, body))
-    shapes = [_with_id(i, b, ',"elements":[' + ",".join(children.get(i, ())) + "]") for i, b in top]
-    tracks = _read_tracks(conn, where(LabeledTrack, "tracks"), only is not None)
-    return tags, shapes, tracks
+def announce_jobs(session: Session, job_ids: list[int]) -> None:
+    """Tell listeners (the journal) the jobs now hold what the database has: a restore
+    wrote them without a save, and a replay must not put older saves on top."""
+    if job_ids:
+        events.stage(session, job_ids, "replace", lambda: read(session, job_ids, 0))
 
 
-def _read_tracks(conn: Connection, clauses: list[Any], filtered: bool) -> list[str]:
-    rows = list(
-        conn.execute(
-            select(LabeledTrack.id, LabeledTrack.parent_id, LabeledTrack.body)
-            .where(*clauses)
-            .order_by(LabeledTrack.id)
-        )
-    )
-    if not rows:
-        return []
-    ids = [r[0] for r in rows]
-    sub_rows = (
-        list(
-            conn.execute(
-                select(LabeledTrack.id, LabeledTrack.parent_id, LabeledTrack.body)
-                .where(LabeledTrack.parent_id.in_(ids))
-                .order_by(LabeledTrack.id)
-            )
-        )
-        if filtered
-        else []
-    )
-    all_rows = rows + sub_rows
-    keyframes: dict[int, list[str]] = {}
-    all_ids = [r[0] for r in all_rows]
-    for start in range(0, len(all_ids), 5000):
-        for object_id, track_id, body in conn.execute(
-            select(TrackedShape.id, TrackedShape.track_id, TrackedShape.body)
-            .where(TrackedShape.track_id.in_(all_ids[start : start + 5000]))
-            .order_by(TrackedShape.frame, TrackedShape.id)
-        ):
-            keyframes.setdefault(track_id, []).append(_with_id(object_id, body))
-    subs: dict[int, list[str]] = {}
-    top = []
-    for object_id, parent_id, body in all_rows:
-        shapes = ',"shapes":[' + ",".join(keyframes.get(object_id, ())) + "]"
-        if parent_id is None:
-            top.append((object_id, body, shapes))
-        else:
-            subs.setdefault(parent_id, []).append(_with_id(object_id, body, shapes))
-    return [
-        _with_id(i, b, s + ',"elements":[' + ",".join(subs.get(i, ())) + "]") for i, b, s in top
-    ]
-
-
-def render(version: int, parts: tuple[list[str], list[str], list[str]]) -> bytes:
-    tags, shapes, tracks = parts
-    return (
-        f'{{"version":{version},"tags":[{",".join(tags)}],"shapes":[{",".join(shapes)}],'
-        f'"tracks":[{",".join(tracks)}],"intervals":[]}}'
-    ).encode()
-
-
-def read(
-    session: Session, job_ids: list[int], version: int, only: dict[str, list[int]] | None = None
-) -> bytes:
-    return render(version, read_parts(session.connection(), job_ids, only))
-
-
-def count(session: Session, job_ids: list[int]) -> dict[str, int]:
-
-    conn = session.connection()
-    return {
-        "tags": conn.execute(
-            select(func.count()).where(LabeledImage.job_id.in_(job_ids))
-        ).scalar_one(),
-        "shapes": conn.execute(
-            select(func.count()).where(
-                LabeledShape.job_id.in_(job_ids), LabeledShape.parent_id.is_(None)
-            )
-        ).scalar_one(),
-        "tracks": conn.execute(
-            select(func.count()).where(
-                LabeledTrack.job_id.in_(job_ids), LabeledTrack.parent_id.is_(None)
-            )
-        ).scalar_one(),
-    }
-
-
-# ---- streaming reads (dataset exports and backups) ------------------------------------------
-# Exports of millions of objects read a window of frames, or a page of ids, at a time, so
-# memory holds one window; these return the stored bodies with what the caller groups by.
-
-
-def frame_window(
-    conn: Connection, job_ids: list[int], start: int, stop: int
-) -> tuple[list[tuple[int, str]], list[tuple[int, int | None, int, str]]]:
-    """Tags as (frame, body) and shapes as (id, parent_id, frame, body) on frames start..stop."""
-    tags = conn.execute(
-        select(LabeledImage.frame, LabeledImage.body)
-        .where(
-            LabeledImage.job_id.in_(job_ids),
-            LabeledImage.frame >= start,
-            LabeledImage.frame <= stop,
-        )
-        .order_by(LabeledImage.id)
-    )
-    shapes = conn.execute(
-        select(LabeledShape.id, LabeledShape.parent_id, LabeledShape.frame, LabeledShape.body)
-        .where(
-            LabeledShape.job_id.in_(job_ids),
-            LabeledShape.frame >= start,
-            LabeledShape.frame <= stop,
-        )
-        .order_by(LabeledShape.id)
-    )
-    return [(f, b) for f, b in tags], [(i, p, f, b) for i, p, f, b in shapes]
-
-
-def tags_page(conn: Connection, job_id: int, after: int, limit: int) -> list[tuple[int, int, str]]:
-    """(id, frame, body) of the job's tags with ids above `after`, in id order (keyset paging)."""
-    rows = conn.execute(
-        select(LabeledImage.id, LabeledImage.frame, LabeledImage.body)
-        .where(LabeledImage.job_id == job_id, LabeledImage.id > after)
-        .order_by(LabeledImage.id)
-        .limit(limit)
-    )
-    return [(i, f, b) for i, f, b in rows]
-
-
-def shapes_page(
-    conn: Connection, job_id: int, after: int, limit: int
-) -> list[tuple[int, int, str]]:
-    """(id, frame, body) of the job's top-level shapes with ids above `after`, in id order."""
-    rows = conn.execute(
-        select(LabeledShape.id, LabeledShape.frame, LabeledShape.body)
-        .where(
-            LabeledShape.job_id == job_id,
-            LabeledShape.parent_id.is_(None),
-            LabeledShape.id > after,
-        )
-        .order_by(LabeledShape.id)
-        .limit(limit)
-    )
-    return [(i, f, b) for i, f, b in rows]
-
-
-def shape_elements(conn: Connection, parent_ids: list[int]) -> list[tuple[int, int, str]]:
-    """(parent_id, frame, body) of the elements of these skeleton shapes, in id order."""
-    rows = conn.execute(
-        select(LabeledShape.parent_id, LabeledShape.frame, LabeledShape.body)
-        .where(LabeledShape.parent_id.in_(parent_ids))
-        .order_by(LabeledShape.id)
-    )
-    return [(p, f, b) for p, f, b in rows]
-
-
-def track_rows(
-    conn: Connection, job_ids: list[int]
-) -> tuple[list[tuple[int, int | None, str]], dict[int, list[str]]]:
-    """The jobs' tracks as (id, parent_id, body) and each track's keyframe bodies by frame."""
-    rows = [
-        (i, p, b)
-        for i, p, b in conn.execute(
-            select(LabeledTrack.id, LabeledTrack.parent_id, LabeledTrack.body)
-            .where(LabeledTrack.job_id.in_(job_ids))
-            .order_by(LabeledTrack.id)
-        )
-    ]
-    keyframes: dict[int, list[str]] = {}
-    ids = [r[0] for r in rows]
-    for start in range(0, len(ids), 5000):
-        for track_id, body in conn.execute(
-            select(TrackedShape.track_id, TrackedShape.body)
-            .where(TrackedShape.track_id.in_(ids[start : start + 5000]))
-            .order_by(TrackedShape.frame, TrackedShape.id)
-        ):
-            keyframes.setdefault(track_id, []).append(body)
-    return rows, keyframes
+def restore_objects(session: Session, job_ids: list[int], payload: Any, mode: str) -> None:
+    """A journal replay: write objects as a save replied with them, keeping every id."""
+    store.restore_objects(session, job_ids, _as_payload(payload), mode)
 
 
 __all__ = [
+    "ACTIONS",
+    "announce_jobs",
     "AnnotationError",
-    "Written",
+    "Payload",
+    "Refusal",
     "Rows",
+    "Saved",
     "Scope",
+    "Written",
     "build_rows",
-    "check_value",
+    "bump",
+    "claim",
+    "clear",
+    "clear_and_bump",
+    "clear_jobs",
     "count",
     "frame_window",
+    "job_scope",
     "parse",
     "patch",
     "read",
+    "read_parts",
+    "render",
     "replace",
+    "restore_objects",
+    "save_job",
+    "save_task",
     "shape_elements",
     "shapes_page",
+    "sync_id_range",
     "tags_page",
+    "task_scope",
     "track_rows",
-    "restore_objects",
+    "version",
 ]

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 import orjson
 
+from labelvault.annotations.refusals import AnnotationError, Refusal, refusal
 from labelvault.projects.service import AttributeInfo, LabelInfo
 
 SHAPE_TYPES = frozenset(
@@ -33,14 +34,6 @@ POINT_RULES = {
 }
 PAIRED = frozenset(("polygon", "polyline", "points"))
 MAX_ERRORS = 20
-
-
-class AnnotationError(ValueError):
-    """A payload was rejected; `errors` name each offending object and field."""
-
-    def __init__(self, errors: list[str]) -> None:
-        super().__init__(errors[0] if errors else "invalid annotations")
-        self.errors = errors
 
 
 class _TooMany(Exception):
@@ -84,16 +77,18 @@ def parse(raw: bytes) -> dict[str, list[Any]]:
     try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
-        raise AnnotationError([f"body: not valid JSON ({exc})"]) from exc
+        reason = f"not valid JSON ({exc})"
+        raise AnnotationError([Refusal(f"body: {reason}", reason, field="body")]) from exc
     if not isinstance(data, dict):
-        raise AnnotationError(["body: must be a JSON object with tags, shapes and tracks"])
+        reason = "must be a JSON object with tags, shapes and tracks"
+        raise AnnotationError([Refusal(f"body: {reason}", reason, field="body")])
     out = {}
     for key in ("tags", "shapes", "tracks"):
         value = data.get(key)
         if value is None:
             value = []
         if not isinstance(value, list):
-            raise AnnotationError([f"{key}: must be a list"])
+            raise AnnotationError([Refusal(f"{key}: must be a list", "must be a list", key)])
         out[key] = value
     return out
 
@@ -174,14 +169,25 @@ class Validator:
 
     def __init__(self, scope: Scope) -> None:
         self.scope = scope
-        self.errors: list[str] = []
+        self.errors: list[Refusal] = []
         self._attr_cache: dict[tuple[int, Any, Any, type], tuple[str | None, Any]] = {}
         self._list_cache: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+        # The object being checked: its kind's list and position (set by the loops below,
+        # so a refusal names it without parsing paths back).
+        self.kind = "tags"
+        self.objects: list[Any] = []
+        self.index = 0
 
     def fail(self, path: str, message: str) -> None:
-        self.errors.append(f"{path}: {message}")
+        prefix = len(self.kind) + len(str(self.index)) + 2  # "shapes[12]"
+        field_path = path[prefix + 1 :] or None
+        obj = self.objects[self.index] if self.index < len(self.objects) else None
+        self.errors.append(refusal(self.kind, self.index, field_path, message, obj))
         if len(self.errors) >= MAX_ERRORS:
             raise _TooMany
+
+    def start(self, kind: str, objects: list[Any]) -> None:
+        self.kind, self.objects, self.index = kind, objects, 0
 
     # ---- fields ----------------------------------------------------------------------------
 
@@ -492,7 +498,9 @@ def build_rows(data: dict[str, list[Any]], scope: Scope) -> Rows:
 
 
 def _tags(v: Validator, tags: list[Any], rows: Rows) -> None:
+    v.start("tags", tags)
     for i, raw in enumerate(tags):
+        v.index = i
         path = f"tags[{i}]"
         tag = v.obj(path, raw)
         if tag is None:
@@ -503,7 +511,7 @@ def _tags(v: Validator, tags: list[Any], rows: Rows) -> None:
         if label is None:
             continue
         if label.type not in ("any", "tag"):
-            v.fail(f"{path}.label_id", f"label '{label.name}' is for {label.type}, not tags")
+            v.fail(f"{path}.label_id", _not_a_tag_label(v.scope, label))
         body = orjson.dumps(
             {
                 "frame": frame,
@@ -519,7 +527,18 @@ def _tags(v: Validator, tags: list[Any], rows: Rows) -> None:
         rows.ids["tags"].append(object_id)
 
 
+def _not_a_tag_label(scope: Scope, label: LabelInfo) -> str:
+    names = [
+        f"'{info.name}'"
+        for info in scope.labels.values()
+        if info.parent_id is None and info.type in ("tag", "any")
+    ]
+    usable = f"labels for tags: {', '.join(names)}" if names else "no label here is for tags"
+    return f"label '{label.name}' is for {label.type}, not tags ({usable})"
+
+
 def _shapes(v: Validator, shapes: list[Any], rows: Rows) -> None:
+    v.start("shapes", shapes)
     job_for = v.scope.job_for
     labels = v.scope.labels
     has_frame = v.scope.has_frame
@@ -544,6 +563,7 @@ def _shapes(v: Validator, shapes: list[Any], rows: Rows) -> None:
                 and (object_id is None or (type(object_id) is int and object_id >= 0))
                 and not raw.get("elements")
             ):
+                v.index = i
                 rows.shapes.append(
                     {
                         "job_id": job_for(frame),
@@ -557,6 +577,7 @@ def _shapes(v: Validator, shapes: list[Any], rows: Rows) -> None:
                 rows.ids["shapes"].append(object_id)
                 rows.elements.append([])
                 continue
+        v.index = i
         path = f"shapes[{i}]"
         shape = v.obj(path, raw)
         if shape is None:
@@ -635,7 +656,9 @@ def _keyframes(
 
 
 def _tracks(v: Validator, tracks: list[Any], rows: Rows) -> None:
+    v.start("tracks", tracks)
     for i, raw in enumerate(tracks):
+        v.index = i
         path = f"tracks[{i}]"
         track = v.obj(path, raw)
         if track is None:

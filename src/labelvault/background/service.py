@@ -16,6 +16,7 @@ from labelvault.background.models import Request
 from labelvault.config import Settings
 from labelvault.db import Database
 from labelvault.db.base import iso, utcnow
+from labelvault.errors import LabelVaultError
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +24,7 @@ STATUSES = ("queued", "started", "failed", "finished")
 RESULT_TTL = timedelta(days=1)
 
 
-class RequestFailed(Exception):
+class RequestFailed(LabelVaultError):
     """Raised by a handler to fail its request with a message meant for the user."""
 
 

@@ -38,7 +38,7 @@ from labelvault.formats.base import FormatError
 from labelvault.media.models import Frame
 from labelvault.projects.models import Project
 from labelvault.tasks import service as task_service
-from labelvault.tasks.models import Job, Task
+from labelvault.tasks.models import Task
 
 KINDS = ("annotations", "full")
 XML_FORMAT = "CVAT for images 1.1"
@@ -225,17 +225,14 @@ def restore_annotations_in_place(session: Session, archive: BinaryIO | Path) -> 
             found = [j.id for j in targets if j is not None]
             skipped += len(targets) - len(found)
             if found:
-                annotation_service.clear(session.connection(), found)
+                # Staged like any save, so the journal replays the restore too.
+                annotation_service.clear_jobs(session, found)
             member = f"{entry['dir']}/annotations.json" if entry["dir"] else "annotations.json"
             with _open_text(zf, member) as f:
                 objects = dataset_backup.iter_job_annotations(f, member)
                 dataset_backup.add_annotations(session, task, targets, objects)
             if found:
-                session.execute(
-                    update(Job)
-                    .where(Job.id.in_(found))
-                    .values(annotation_version=Job.annotation_version + 1)
-                )
+                annotation_service.bump(session, found)
             restored += len(found)
             task_service.touch(session, task)
     return {"jobs": restored, "skipped": skipped}

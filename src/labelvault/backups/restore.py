@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 
 from labelvault.accounts.models import User
+from labelvault.annotations import service as annotation_service
 from labelvault.backups import archive, catalog, periodic, renumber, snapshots
 from labelvault.backups import targets as target_rows
 from labelvault.backups.context import BackupContext
@@ -178,6 +179,14 @@ def _restore_replace(
             _, moves = renumber.keep_ids(
                 session.connection(), ctx.settings, list(restored), archive.task_entries(local)
             )
+            job_ids = list(
+                session.scalars(
+                    select(Job.id)
+                    .join(Task, Job.task_id == Task.id)
+                    .where(Task.project_id == project.id)
+                )
+            )
+            annotation_service.announce_jobs(session, job_ids)
     except BaseException:
         moves.undo()
         dataset_backup.discard_project(ctx.db, ctx.settings, restored_id)

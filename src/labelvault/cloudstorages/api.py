@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from labelvault.access import permissions
 from labelvault.access.deps import CurrentUser, DbSession
-from labelvault.accounts.api import basic_user, users_by_id
+from labelvault.accounts.replies import basic_user, users_by_id
 from labelvault.cloudstorages import service
 from labelvault.cloudstorages.models import CloudStorage
 from labelvault.cloudstorages.registry import CloudStorages

@@ -52,7 +52,7 @@ from .base import ImportFailed, Progress, no_progress
 from .imports import delete_tasks
 from .labels import Schema, label_writes
 from .sources import Names, read_tracks
-from .writing import ImportSummary, LabelMap, Writer, shape_wire, track_wire, write_scope
+from .writing import ImportSummary, LabelMap, Writer, shape_wire, track_wire
 
 # Opens a session (Database.session); a caller with a session of its own passes one that
 # yields it, so a whole backup is read in that one transaction.
@@ -456,7 +456,7 @@ def add_annotations(
                 writer.flush()
             # frames may be anywhere in the task: a track started in a job keeps its
             # later keyframes there, so only the job it is stored in is fixed
-            scope = write_scope(session, task, None)
+            scope = annotations.task_scope(session, task)
             scope.job_ids, scope.job_of_frame = [job.id], None
             writer = Writer(session, scope)
             current = index
@@ -544,9 +544,6 @@ def restore_project(
 def discard_project(db: Database, settings: Settings, project_id: int) -> None:
     """Delete a project with its tasks and their media (what undoes a restore)."""
     with db.session() as session:
-        task_ids = list(session.scalars(select(Task.id).where(Task.project_id == project_id)))
-    delete_tasks(db, settings, task_ids)
-    with db.session() as session:
         project = session.get(Project, project_id)
         if project is not None:
-            projects.delete_project(session, project)
+            tasks.delete_project(settings, session, project)

@@ -11,8 +11,6 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from sqlalchemy import update
-
 from labelvault.annotations import service as annotations
 from labelvault.config import Settings
 from labelvault.db import Database
@@ -28,7 +26,7 @@ from labelvault.tasks import service as tasks
 from labelvault.tasks.models import Job, Task
 
 from .base import ImportFailed, Progress, no_progress
-from .writing import ImportSummary, LabelMap, Writer, shape_wire, track_wire, write_scope
+from .writing import ImportSummary, LabelMap, Writer, shape_wire, track_wire
 
 
 def name_keys(name: str) -> list[str]:
@@ -117,11 +115,16 @@ def import_into_task(
         frames = frames_of(session, task.id)
         matcher = FrameMatcher([(f.frame, f.name) for f in frames])
         sizes = {f.frame: (f.width, f.height) for f in frames}
-        scope = write_scope(session, task, job)
+        scope = (
+            annotations.job_scope(session, job, task)
+            if job
+            else annotations.task_scope(session, task)
+        )
         labels = LabelMap(session, task, dataset, options.create_labels, summary)
         labels.scopes.append(scope)
         if options.mode == "replace":
-            annotations.clear(session.connection(), scope.job_ids)
+            # Staged like any save, so the journal replays the import's replace too.
+            annotations.clear_jobs(session, scope.job_ids)
         writer = Writer(session, scope)
         dataset_frames: dict[int, int] = {}
         unmatched: list[str] = []
@@ -192,11 +195,7 @@ def import_into_task(
                 f"{', '.join(unmatched[:10])}{' …' if len(unmatched) > 10 else ''}"
             )
         writer.flush()
-        session.execute(
-            update(Job)
-            .where(Job.id.in_(scope.job_ids))
-            .values(annotation_version=Job.annotation_version + 1)
-        )
+        annotations.bump(session, scope.job_ids)
         tasks.touch(session, task)
         summary.frames = len(seen_frames)
     return summary

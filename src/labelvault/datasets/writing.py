@@ -16,8 +16,7 @@ from labelvault.formats import masks
 from labelvault.formats.base import ImportedDataset, LabelDef, Shape, Track
 from labelvault.projects import service as projects
 from labelvault.projects.models import Label
-from labelvault.tasks import service as tasks
-from labelvault.tasks.models import Job, Task
+from labelvault.tasks.models import Task
 
 from .base import ImportFailed
 from .labels import Schema, label_writes
@@ -268,33 +267,3 @@ class Writer:
             rest = ".".join(str(p) for p in loc[2:])
             return f"{where}: {loc[0][:-1]} {rest} {msg}".replace("  ", " ")
         return msg
-
-
-def write_scope(session: Session, task: Task, job: Job | None) -> annotations.Scope:
-    infos = projects.label_infos(
-        session,
-        project_id=task.project_id,
-        task_id=None if task.project_id else task.id,
-    )
-    if job is not None:
-        frames = tasks.job_frames(job)
-        return annotations.Scope(
-            job_ids=[job.id],
-            labels=infos,
-            frame_min=job.start_frame,
-            frame_max=job.stop_frame,
-            frame_set=frozenset(frames) if job.frames is not None else None,
-        )
-    owner: dict[int, int] = {}
-    jobs = tasks.jobs_of(session, task.id)
-    for j in jobs:
-        for f in tasks.job_frames(j):
-            owner.setdefault(f, j.id)  # overlapping frames belong to the first job, as PUT does
-    return annotations.Scope(
-        job_ids=[j.id for j in jobs],
-        labels=infos,
-        frame_min=0,
-        frame_max=max(task.size - 1, 0),
-        frame_set=frozenset(owner),
-        job_of_frame=owner.__getitem__,
-    )

@@ -5,23 +5,28 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from labelvault.access import permissions
 from labelvault.access.deps import (
+    ManagedProject,
+    VisibleProject,
+    project_task_summaries,
+    require_label_manager,
+    visible_job,
     visible_project,
+    visible_task,
 )
-from labelvault.accounts.api import basic_user, users_by_id
 from labelvault.accounts.auth import current_user
 from labelvault.accounts.models import User
+from labelvault.accounts.replies import basic_user, users_by_id
 from labelvault.db.base import utcnow
 from labelvault.errors import Invalid, NotFound
 from labelvault.http import absolute, apply_sort, db_session, paginate
 from labelvault.projects import service
 from labelvault.projects.models import Label, Project
 from labelvault.projects.schemas import LabelRead, LabelWrite, ProjectRead, ProjectWrite
-from labelvault.tasks.models import Job, Task
 
 router = APIRouter(tags=["projects", "labels"])
 
@@ -37,22 +42,7 @@ PROJECT_SORT = {
 
 
 def projects_json(request: Request, session: Session, projects: list[Project]) -> list[dict]:
-    ids = [p.id for p in projects]
-    counts: dict[int, int] = {}
-    subsets: dict[int, set[str]] = {}
-    if ids:
-        for pid, count in session.execute(
-            select(Task.project_id, func.count())
-            .where(Task.project_id.in_(ids))
-            .group_by(Task.project_id)
-        ):
-            counts[pid] = count
-        for pid, subset in session.execute(
-            select(Task.project_id, Task.subset)
-            .where(Task.project_id.in_(ids), Task.subset != "")
-            .distinct()
-        ):
-            subsets.setdefault(pid, set()).add(subset)
+    counts, subsets = project_task_summaries(session, [p.id for p in projects])
     users = users_by_id(session, {p.owner_id for p in projects} | {p.assignee_id for p in projects})
     return [
         {
@@ -126,88 +116,55 @@ def create_project(
     _check_user(session, body.assignee_id, "assignee")
     owner_id = body.owner_id if (body.owner_id and user.is_admin) else user.id
     _check_user(session, owner_id, "owner")
-    try:
-        project = service.create_project(
-            session,
-            body.name or "",
-            owner_id,
-            body.labels or [],
-            body.bug_tracker or "",
-            body.assignee_id,
-        )
-    except service.LabelError as exc:
-        raise Invalid(str(exc)) from exc
+    project = service.create_project(
+        session,
+        body.name or "",
+        owner_id,
+        body.labels or [],
+        body.bug_tracker or "",
+        body.assignee_id,
+    )
     return projects_json(request, session, [project])[0]
 
 
 @router.get("/api/projects/{project_id}", response_model=ProjectRead)
 def get_project(
-    project_id: int,
-    request: Request,
-    user: User = Depends(current_user),
-    session: Session = Depends(db_session),
+    project: VisibleProject, request: Request, session: Session = Depends(db_session)
 ) -> dict[str, Any]:
-    return projects_json(request, session, [visible_project(session, user, project_id)])[0]
+    return projects_json(request, session, [project])[0]
 
 
 @router.patch("/api/projects/{project_id}", response_model=ProjectRead)
 def update_project(
-    project_id: int,
+    project: ManagedProject,
     body: ProjectWrite,
     request: Request,
     user: User = Depends(current_user),
     session: Session = Depends(db_session),
 ) -> dict[str, Any]:
-    project = visible_project(session, user, project_id)
-    permissions.require(
-        permissions.manages_project(user, project),
-        "Only the project's owner or assignee may change it.",
-    )
     fields = body.model_fields_set
-    try:
-        if "name" in fields and body.name is not None:
-            if not body.name.strip():
-                raise service.LabelError("a project needs a name")
-            project.name = body.name.strip()
-        if "bug_tracker" in fields:
-            project.bug_tracker = body.bug_tracker or ""
-        if "assignee_id" in fields:
-            _check_user(session, body.assignee_id, "assignee")
-            project.assignee_id = body.assignee_id
-            project.assignee_updated_date = utcnow()
-        if "owner_id" in fields and body.owner_id is not None:
-            permissions.require(
-                user.is_admin or user.id == project.owner_id,
-                "Only the owner may hand a project over.",
-            )
-            _check_user(session, body.owner_id, "owner")
-            project.owner_id = body.owner_id
-        if body.labels is not None:
-            service.update_labels(session, body.labels, project_id=project.id)
-    except service.LabelError as exc:
-        raise Invalid(str(exc)) from exc
+    if "name" in fields and body.name is not None:
+        if not body.name.strip():
+            raise service.LabelError("a project needs a name")
+        project.name = body.name.strip()
+    if "bug_tracker" in fields:
+        project.bug_tracker = body.bug_tracker or ""
+    if "assignee_id" in fields:
+        _check_user(session, body.assignee_id, "assignee")
+        project.assignee_id = body.assignee_id
+        project.assignee_updated_date = utcnow()
+    if "owner_id" in fields and body.owner_id is not None:
+        permissions.require(
+            user.is_admin or user.id == project.owner_id,
+            "Only the owner may hand a project over.",
+        )
+        _check_user(session, body.owner_id, "owner")
+        project.owner_id = body.owner_id
+    if body.labels is not None:
+        service.update_labels(session, body.labels, project_id=project.id)
     service.touch(project)
     session.flush()
     return projects_json(request, session, [project])[0]
-
-
-@router.delete("/api/projects/{project_id}", status_code=204)
-def delete_project(
-    project_id: int,
-    request: Request,
-    user: User = Depends(current_user),
-    session: Session = Depends(db_session),
-) -> Response:
-    project = visible_project(session, user, project_id)
-    permissions.require(
-        user.is_admin or user.id == project.owner_id, "Only the project's owner may delete it."
-    )
-    from labelvault.tasks import service as task_service
-
-    for task in session.scalars(select(Task).where(Task.project_id == project.id)):
-        task_service.delete_task(request.app.state.settings, session, task)
-    service.delete_project(session, project)
-    return Response(status_code=204)
 
 
 # ---- labels ------------------------------------------------------------------------------
@@ -218,28 +175,20 @@ def _labels_query(
 ):  # type: ignore[no-untyped-def]
     query = select(Label).where(Label.parent_id.is_(None))
     if job_id is not None:
-        job = session.scalars(
-            select(Job).where(Job.id == job_id, permissions.job_filter(user))
-        ).first()
-        if job is None:
-            raise NotFound.of("Job")
-        task_id = job.task_id
+        task_id = visible_job(session, user, job_id).task_id
     if task_id is not None:
-        task = session.scalars(
-            select(Task).where(Task.id == task_id, permissions.task_filter(user))
-        ).first()
-        if task is None:
-            raise NotFound.of("Task")
+        task = visible_task(session, user, task_id)
         if task.project_id is not None:
             return query.where(Label.project_id == task.project_id)
         return query.where(Label.task_id == task.id)
     if project_id is not None:
         visible_project(session, user, project_id)
         return query.where(Label.project_id == project_id)
-    visible_projects = select(Project.id).where(permissions.project_filter(user))
-    visible_tasks = select(Task.id).where(permissions.task_filter(user))
     return query.where(
-        or_(Label.project_id.in_(visible_projects), Label.task_id.in_(visible_tasks))
+        or_(
+            Label.project_id.in_(permissions.visible_project_ids(user)),
+            Label.task_id.in_(permissions.visible_task_ids(user)),
+        )
     )
 
 
@@ -285,18 +234,6 @@ def _label_or_404(session: Session, user: User, label_id: int) -> Label:
     return label
 
 
-def _require_label_manager(session: Session, user: User, label: Label) -> None:
-    root = session.get(Label, label.parent_id) if label.parent_id else label
-    if root.project_id is not None:
-        project = session.get(Project, root.project_id)
-        allowed = permissions.manages_project(user, project)
-    else:
-        task = session.get(Task, root.task_id)
-        project = session.get(Project, task.project_id) if task.project_id else None
-        allowed = permissions.manages_task(user, task, project)
-    permissions.require(allowed, "Only the owner or assignee may change labels.")
-
-
 @router.get("/api/labels/{label_id}", response_model=LabelRead)
 def get_label(
     label_id: int, user: User = Depends(current_user), session: Session = Depends(db_session)
@@ -313,12 +250,9 @@ def update_label(
     session: Session = Depends(db_session),
 ) -> dict[str, Any]:
     label = _label_or_404(session, user, label_id)
-    _require_label_manager(session, user, label)
+    require_label_manager(session, user, label)
     body.id = label.id
-    try:
-        service.update_labels(session, [body], project_id=label.project_id, task_id=label.task_id)
-    except service.LabelError as exc:
-        raise Invalid(str(exc)) from exc
+    service.update_labels(session, [body], project_id=label.project_id, task_id=label.task_id)
     session.flush()
     return service.label_json(session, label)
 
@@ -328,6 +262,6 @@ def delete_label(
     label_id: int, user: User = Depends(current_user), session: Session = Depends(db_session)
 ) -> Response:
     label = _label_or_404(session, user, label_id)
-    _require_label_manager(session, user, label)
+    require_label_manager(session, user, label)
     session.delete(label)
     return Response(status_code=204)

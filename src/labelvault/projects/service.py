@@ -11,6 +11,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from labelvault.db.base import utcnow
+from labelvault.errors import Invalid
 from labelvault.projects.models import AttributeSpec, Label, Project
 from labelvault.projects.schemas import INPUT_TYPES, LABEL_TYPES, AttributeWrite, LabelWrite
 
@@ -42,8 +43,8 @@ MAX_NAME = 64  # label and attribute names (the columns' width)
 MAX_DEFAULT = 128  # an attribute's default value
 
 
-class LabelError(ValueError):
-    """A label schema rule was broken; the message names the label and what to fix."""
+class LabelError(Invalid):
+    """A label schema rule was broken; the message names the label and what to fix (a 400)."""
 
 
 @dataclass

@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
+from enum import Enum
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from labelvault.access import permissions
 from labelvault.access.deps import (
+    ManagedTask,
+    VisibleJob,
+    VisibleProject,
+    VisibleTask,
     project_of,
-    require_task_manager,
-    visible_job,
-    visible_task,
+    require_job_editor,
 )
-from labelvault.accounts.api import basic_user, users_by_id
 from labelvault.accounts.auth import current_user
 from labelvault.accounts.models import User
+from labelvault.accounts.replies import basic_user, users_by_id
 from labelvault.db.base import utcnow
 from labelvault.errors import Forbidden, Invalid
 from labelvault.http import absolute, apply_sort, db_session, paginate
@@ -27,7 +30,9 @@ from labelvault.tasks import service
 from labelvault.tasks.models import Job, Task
 from labelvault.tasks.schemas import JobRead, JobWrite, TaskRead, TaskWrite
 
-router = APIRouter(tags=["tasks", "jobs"])
+# Tags per route: the project delete served here keeps the projects router's tags.
+router = APIRouter()
+TAGS: list[str | Enum] = ["tasks", "jobs"]
 
 
 def _job_statuses(session: Session, task_ids: list[int]) -> dict[int, list[str]]:
@@ -117,7 +122,7 @@ TASK_SORT = {
 }
 
 
-@router.get("/api/tasks")
+@router.get("/api/tasks", tags=TAGS)
 def list_tasks(
     request: Request,
     user: User = Depends(current_user),
@@ -178,7 +183,21 @@ def _check_user(session: Session, user_id: int | None, field: str) -> None:
         raise Invalid({field: [f"user {user_id} does not exist"]})
 
 
-@router.post("/api/tasks", status_code=201, response_model=TaskRead)
+def _project_for_tasks(session: Session, user: User, project_id: int) -> Project:
+    """The project a task is created in or moved to; its id is a field of the body (a 400)."""
+    project = session.scalars(
+        select(Project).where(Project.id == project_id, permissions.project_filter(user))
+    ).first()
+    if project is None:
+        raise Invalid({"project_id": [f"project {project_id} not found"]})
+    permissions.require(
+        permissions.manages_project(user, project),
+        "Only the project's owner or assignee may add tasks to it.",
+    )
+    return project
+
+
+@router.post("/api/tasks", status_code=201, response_model=TaskRead, tags=TAGS)
 def create_task(
     body: TaskWrite,
     request: Request,
@@ -188,109 +207,78 @@ def create_task(
     permissions.require_creator(user)
     project = None
     if body.project_id is not None:
-        project = session.scalars(
-            select(Project).where(Project.id == body.project_id, permissions.project_filter(user))
-        ).first()
-        if project is None:
-            raise Invalid({"project_id": [f"project {body.project_id} not found"]})
-        permissions.require(
-            permissions.manages_project(user, project),
-            "Only the project's owner or assignee may add tasks to it.",
-        )
+        project = _project_for_tasks(session, user, body.project_id)
     _check_user(session, body.assignee_id, "assignee_id")
     owner_id = body.owner_id if (body.owner_id and user.is_admin) else user.id
-    try:
-        task = service.create_task(
-            session,
-            name=body.name or "",
-            owner_id=owner_id,
-            project=project,
-            labels=body.labels or [],
-            segment_size=body.segment_size or 0,
-            overlap=body.overlap,
-            bug_tracker=body.bug_tracker or "",
-            subset=body.subset or "",
-            assignee_id=body.assignee_id,
-        )
-    except (service.TaskError, project_service.LabelError) as exc:
-        raise Invalid(str(exc)) from exc
+    task = service.create_task(
+        session,
+        name=body.name or "",
+        owner_id=owner_id,
+        project=project,
+        labels=body.labels or [],
+        segment_size=body.segment_size or 0,
+        overlap=body.overlap,
+        bug_tracker=body.bug_tracker or "",
+        subset=body.subset or "",
+        assignee_id=body.assignee_id,
+    )
     return tasks_json(request, session, [task])[0]
 
 
-@router.get("/api/tasks/{task_id}", response_model=TaskRead)
+@router.get("/api/tasks/{task_id}", response_model=TaskRead, tags=TAGS)
 def get_task(
-    task_id: int,
-    request: Request,
-    user: User = Depends(current_user),
-    session: Session = Depends(db_session),
+    task: VisibleTask, request: Request, session: Session = Depends(db_session)
 ) -> dict[str, Any]:
-    return tasks_json(request, session, [visible_task(session, user, task_id)])[0]
+    return tasks_json(request, session, [task])[0]
 
 
-@router.patch("/api/tasks/{task_id}", response_model=TaskRead)
+@router.patch("/api/tasks/{task_id}", response_model=TaskRead, tags=TAGS)
 def update_task(
-    task_id: int,
+    task: ManagedTask,
     body: TaskWrite,
     request: Request,
     user: User = Depends(current_user),
     session: Session = Depends(db_session),
 ) -> dict[str, Any]:
-    task = visible_task(session, user, task_id)
-    require_task_manager(session, user, task)
     fields = body.model_fields_set
-    try:
-        if "name" in fields and body.name is not None:
-            if not body.name.strip():
-                raise service.TaskError("a task needs a name")
-            task.name = body.name.strip()
-        if "bug_tracker" in fields:
-            task.bug_tracker = body.bug_tracker or ""
-        if "subset" in fields:
-            task.subset = body.subset or ""
-        if "assignee_id" in fields:
-            _check_user(session, body.assignee_id, "assignee_id")
-            task.assignee_id = body.assignee_id
-            task.assignee_updated_date = utcnow()
-        if "owner_id" in fields and body.owner_id is not None:
-            permissions.require(
-                user.is_admin or user.id == task.owner_id, "Only the owner may hand a task over."
-            )
-            _check_user(session, body.owner_id, "owner_id")
-            task.owner_id = body.owner_id
-        if "project_id" in fields and body.project_id != task.project_id:
-            if body.project_id is None:
-                raise service.TaskError("a task cannot leave its project")
-            project = session.scalars(
-                select(Project).where(
-                    Project.id == body.project_id, permissions.project_filter(user)
-                )
-            ).first()
-            if project is None:
-                raise Invalid({"project_id": [f"project {body.project_id} not found"]})
-            permissions.require(
-                permissions.manages_project(user, project),
-                "Only the project's owner or assignee may add tasks to it.",
-            )
-            service.move_to_project(session, task, project)
-        if body.labels:
-            if task.project_id is not None:
-                raise service.TaskError("this task uses its project's labels; change those")
-            project_service.update_labels(session, body.labels, task_id=task.id)
-    except (service.TaskError, project_service.LabelError) as exc:
-        raise Invalid(str(exc)) from exc
+    if "name" in fields and body.name is not None:
+        if not body.name.strip():
+            raise service.TaskError("a task needs a name")
+        task.name = body.name.strip()
+    if "bug_tracker" in fields:
+        task.bug_tracker = body.bug_tracker or ""
+    if "subset" in fields:
+        task.subset = body.subset or ""
+    if "assignee_id" in fields:
+        _check_user(session, body.assignee_id, "assignee_id")
+        task.assignee_id = body.assignee_id
+        task.assignee_updated_date = utcnow()
+    if "owner_id" in fields and body.owner_id is not None:
+        permissions.require(
+            user.is_admin or user.id == task.owner_id, "Only the owner may hand a task over."
+        )
+        _check_user(session, body.owner_id, "owner_id")
+        task.owner_id = body.owner_id
+    if "project_id" in fields and body.project_id != task.project_id:
+        if body.project_id is None:
+            raise service.TaskError("a task cannot leave its project")
+        service.move_to_project(session, task, _project_for_tasks(session, user, body.project_id))
+    if body.labels:
+        if task.project_id is not None:
+            raise service.TaskError("this task uses its project's labels; change those")
+        project_service.update_labels(session, body.labels, task_id=task.id)
     service.touch(session, task)
     session.flush()
     return tasks_json(request, session, [task])[0]
 
 
-@router.delete("/api/tasks/{task_id}", status_code=204)
+@router.delete("/api/tasks/{task_id}", status_code=204, tags=TAGS)
 def delete_task(
-    task_id: int,
+    task: VisibleTask,
     request: Request,
     user: User = Depends(current_user),
     session: Session = Depends(db_session),
 ) -> Response:
-    task = visible_task(session, user, task_id)
     project = project_of(session, task)
     allowed = (
         user.is_admin
@@ -299,6 +287,21 @@ def delete_task(
     )
     permissions.require(allowed, "Only the task's owner (or its project's owner) may delete it.")
     service.delete_task(request.app.state.settings, session, task)
+    return Response(status_code=204)
+
+
+@router.delete("/api/projects/{project_id}", status_code=204, tags=["projects", "labels"])
+def delete_project(
+    project: VisibleProject,
+    request: Request,
+    user: User = Depends(current_user),
+    session: Session = Depends(db_session),
+) -> Response:
+    # Served here, not by the projects router: deleting a project deletes its tasks.
+    permissions.require(
+        user.is_admin or user.id == project.owner_id, "Only the project's owner may delete it."
+    )
+    service.delete_project(request.app.state.settings, session, project)
     return Response(status_code=204)
 
 
@@ -370,7 +373,7 @@ JOB_SORT = {
 }
 
 
-@router.get("/api/jobs")
+@router.get("/api/jobs", tags=TAGS)
 def list_jobs(
     request: Request,
     user: User = Depends(current_user),
@@ -408,63 +411,50 @@ def list_jobs(
     return paginate(request, session, query, lambda rows: jobs_json(request, session, rows))
 
 
-@router.get("/api/jobs/{job_id}", response_model=JobRead)
+@router.get("/api/jobs/{job_id}", response_model=JobRead, tags=TAGS)
 def get_job(
-    job_id: int,
-    request: Request,
-    user: User = Depends(current_user),
-    session: Session = Depends(db_session),
+    job: VisibleJob, request: Request, session: Session = Depends(db_session)
 ) -> dict[str, Any]:
-    return jobs_json(request, session, [visible_job(session, user, job_id)])[0]
+    return jobs_json(request, session, [job])[0]
 
 
-@router.patch("/api/jobs/{job_id}", response_model=JobRead)
+@router.patch("/api/jobs/{job_id}", response_model=JobRead, tags=TAGS)
 def update_job(
-    job_id: int,
+    job: VisibleJob,
     body: JobWrite,
     request: Request,
     user: User = Depends(current_user),
     session: Session = Depends(db_session),
 ) -> dict[str, Any]:
-    job = visible_job(session, user, job_id)
     task = session.get(Task, job.task_id)
-    manager = permissions.manages_task(user, task, project_of(session, task))
     fields = body.model_fields_set
-    if ("assignee" in fields or "stage" in fields) and not manager:
+    if ("assignee" in fields or "stage" in fields) and not permissions.manages_task(
+        user, task, project_of(session, task)
+    ):
         raise Forbidden(
             "Only the task's or project's owner or assignee may change a job's stage or assignee."
         )
-    if "state" in fields and not (manager or job.assignee_id == user.id):
-        raise Forbidden("Only the job's assignee may change its state.")
+    if "state" in fields:
+        require_job_editor(session, user, job, task)
     if "assignee" in fields:
         _check_user(session, body.assignee, "assignee")
-    try:
-        service.update_job(
-            job,
-            stage=body.stage,
-            state=body.state,
-            assignee_id=body.assignee,
-            assignee_set="assignee" in fields,
-        )
-    except service.TaskError as exc:
-        raise Invalid(str(exc)) from exc
+    service.update_job(
+        job,
+        stage=body.stage,
+        state=body.state,
+        assignee_id=body.assignee,
+        assignee_set="assignee" in fields,
+    )
     service.touch(session, task)
     return jobs_json(request, session, [job])[0]
 
 
-@router.get("/api/jobs/{job_id}/issues")
-def job_issues(
-    job_id: int, user: User = Depends(current_user), session: Session = Depends(db_session)
-) -> list[Any]:
-    visible_job(session, user, job_id)
+@router.get("/api/jobs/{job_id}/issues", tags=TAGS)
+def job_issues(job: VisibleJob) -> list[Any]:
     return []
 
 
-@router.get("/api/issues")
+@router.get("/api/issues", tags=TAGS)
 def list_issues(user: User = Depends(current_user)) -> dict[str, Any]:
     # Review issues are not built yet; an empty page keeps CVAT clients working.
     return {"count": 0, "next": None, "previous": None, "results": []}
-
-
-def count_jobs(session: Session, task_id: int) -> int:
-    return session.execute(select(func.count()).where(Job.task_id == task_id)).scalar_one()

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from labelvault.config import Settings
 from labelvault.db.base import utcnow
+from labelvault.errors import Invalid
 from labelvault.projects import service as project_service
 from labelvault.projects.models import Project
 from labelvault.projects.schemas import LabelWrite
@@ -22,8 +23,8 @@ STATES = ("new", "in progress", "completed", "rejected")
 MAX_JOBS_PER_TASK = 10_000
 
 
-class TaskError(ValueError):
-    """A task or job rule was broken; the message says what to change."""
+class TaskError(Invalid):
+    """A task or job rule was broken; the message says what to change (a 400)."""
 
 
 def task_media_dir(settings: Settings, task_id: int) -> Path:
@@ -176,12 +177,20 @@ def touch(session: Session, task: Task) -> None:
             project_service.touch(project)
 
 
+# Moves a task's stored objects from its own labels to its new project's: (session, the
+# task's job ids, {old label id: new}). Annotations register theirs here, since they sit
+# above tasks and tasks may not import them.
+LabelRemap = Callable[[Session, Select[tuple[int]], dict[int, int]], None]
+label_remaps: list[LabelRemap] = []
+
+
+def on_labels_moved(remap: LabelRemap) -> None:
+    if remap not in label_remaps:
+        label_remaps.append(remap)
+
+
 def move_to_project(session: Session, task: Task, project: Project) -> None:
     """Move a task into a project, mapping its labels onto the project's by name."""
-    from sqlalchemy import update
-
-    from labelvault.annotations.models import LabeledImage, LabeledShape, LabeledTrack
-
     if task.project_id is not None:
         raise TaskError("the task already belongs to a project")
     own = project_service.labels_of(session, task_id=task.id)
@@ -208,13 +217,8 @@ def move_to_project(session: Session, task: Task, project: Project) -> None:
         else:
             mapping[lbl.id] = target[key].id
     job_ids = select(Job.id).where(Job.task_id == task.id)
-    for table in (LabeledImage, LabeledShape, LabeledTrack):
-        for old, new in mapping.items():
-            session.execute(
-                update(table)
-                .where(table.job_id.in_(job_ids), table.label_id == old)
-                .values(label_id=new)
-            )
+    for remap in label_remaps:
+        remap(session, job_ids, mapping)
     task.project_id = project.id
     session.flush()
     for lbl in own:
@@ -223,9 +227,17 @@ def move_to_project(session: Session, task: Task, project: Project) -> None:
 
 
 def delete_task(settings: Settings, session: Session, task: Task) -> None:
+    """A task goes with its jobs, labels and annotations (the database cascades) and its files."""
     session.delete(task)
     session.flush()
     shutil.rmtree(task_media_dir(settings, task.id), ignore_errors=True)
+
+
+def delete_project(settings: Settings, session: Session, project: Project) -> None:
+    """A project goes with every task in it (as delete_task) and its label schema."""
+    for task in session.scalars(select(Task).where(Task.project_id == project.id)):
+        delete_task(settings, session, task)
+    project_service.delete_project(session, project)
 
 
 def jobs_of(session: Session, task_id: int) -> list[Job]:
