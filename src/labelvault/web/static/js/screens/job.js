@@ -4,20 +4,18 @@ import { setLeaveGuard } from '../router.js';
 import { icon } from '../icons.js';
 import { errorBox, h, modal, toast } from '../ui.js';
 import { Autosave } from '../workspace/autosave.js';
-import { askConflicts } from '../workspace/conflict_dialog.js';
 import { Labels } from '../workspace/labels.js';
 import { ObjectsPanel } from '../workspace/panel.js';
 import { Renderer } from '../workspace/renderer.js';
-import { Keymap, comboOf } from '../workspace/shortcuts.js';
+import { loadKeymap, showShortcuts } from '../workspace/shortcuts_help.js';
 import { AnnotationStore, snapshot } from '../workspace/store.js';
-import { catchUp } from '../workspace/sync.js';
+import { Saving } from '../workspace/saving.js';
 import { pickTagLabel } from '../workspace/tag_dialog.js';
 import { BoxTool } from '../workspace/tools/box.js';
 import { BrushTool } from '../workspace/tools/brush.js';
 import { PolyTool } from '../workspace/tools/poly.js';
 import { SelectTool } from '../workspace/tools/select.js';
 
-const KEYMAP_KEY = 'labelvault:keymap';
 const TOOLS = [
   ['select', 'Select'], ['rectangle', 'Rectangle'], ['polygon', 'Polygon'], ['polyline', 'Polyline'],
   ['points', 'Points'], ['ellipse', 'Ellipse'], ['brush', 'Brush'], ['eraser', 'Eraser'],
@@ -50,7 +48,7 @@ class Workspace {
     this.clipboard = null;
     this.store = new AnnotationStore();
     this.store.load(data);
-    this.keymap = new Keymap(JSON.parse(localStorage.getItem(KEYMAP_KEY) || '{}'));
+    this.keymap = loadKeymap();
     this.buildDom(root);
     this.renderer = new Renderer(this.canvasBox, this.store);
     for (const l of labels) this.renderer.colors.set(l.id, l.color);
@@ -71,6 +69,8 @@ class Workspace {
     this.tools.eraser = this.tools.brush;
     this.lastDrawTool = 'rectangle';
     this.autosave = new Autosave(job.id, this.store);
+    this.saving = new Saving({ jobId: job.id, store: this.store, autosave: this.autosave, describe: (o) => this.describe(o),
+      deselect: () => this.select(null), status: this.saveState, banner: this.banner });
     this.bindEvents();
     window.labelvault = this; // handle for the e2e tests and the benchmark
   }
@@ -136,15 +136,7 @@ class Workspace {
 
   async start(frame, data) {
     this.setTool('select');
-    const journal = this.autosave.readJournal();
-    if (journal) {
-      // Work this browser kept from an earlier session goes on top of what the server has now; where
-      // someone saved the same objects since, the annotator chooses (never a blind replay).
-      const n = journal.entries.length;
-      const { conflicts } = await this.catchUp({ entries: journal.entries, version: journal.version, server: data });
-      toast(`Restored ${n} unsaved change(s) from this browser${conflicts ? ` (${conflicts} chosen by you)` : ''}; saving them now.`, 'info', 6000);
-      this.autosave.schedule(500);
-    }
+    await this.saving.restoreJournals(data);
     await this.goTo(frame != null && this.frames.includes(frame) ? frame : this.frames[0], { fit: true });
   }
 
@@ -181,15 +173,6 @@ class Workspace {
     window.addEventListener('keyup', this.onKeyUp);
     this.store.addEventListener('change', () => { this.renderer.invalidate('statics'); this.panelRefreshSoon(); });
     this.store.addEventListener('reset', () => { this.renderer.invalidate('statics'); this.panel.refresh(); });
-    this.autosave.addEventListener('state', (e) => {
-      const { state, message } = e.detail;
-      this.saveState.textContent = {
-        saved: 'Saved', saving: 'Saving…', unsaved: 'Unsaved changes', failed: `Save failed — ${message}`,
-        refused: `Saved, except: ${message}`, stale: 'Someone else saved this job — merging…',
-      }[state];
-      this.saveState.dataset.state = state;
-    });
-    this.autosave.addEventListener('stale', () => this.catchUpAndSave());
     this.store.addEventListener('refused', () => this.panel.refresh());
     this.onBeforeUnload = (e) => {
       if (this.store.hasUnsaved) { this.autosave.flushOnUnload(); e.preventDefault(); e.returnValue = ''; }
@@ -202,28 +185,6 @@ class Workspace {
     if (this.panelPending) return;
     this.panelPending = true;
     requestAnimationFrame(() => { this.panelPending = false; this.panel.refresh(); });
-  }
-
-  /** Merge in what another session saved (see workspace/sync.js), with autosave held meanwhile. */
-  async catchUp(opts) {
-    this.autosave.paused = true;
-    try {
-      const result = await catchUp({ jobId: this.job.id, store: this.store, ask: (cs) => askConflicts(cs, (o) => this.describe(o)), ...opts });
-      this.select(null);
-      return result;
-    } finally { this.autosave.paused = false; }
-  }
-
-  async catchUpAndSave() {
-    let result;
-    try { result = await this.catchUp(); } catch (err) {
-      this.autosave.setState('failed', `could not read the newer version: ${err.message} — press Save to try again`);
-      return;
-    }
-    this.banner.hidden = false;
-    this.banner.replaceChildren(`Another session saved this job while you worked. Its changes are shown; yours were ${result.conflicts ? 'merged as you chose' : 'kept on top'} and are being saved.`,
-      h('button', { type: 'button', onclick: () => { this.banner.hidden = true; } }, 'OK'));
-    this.autosave.save();
   }
 
   describe(o) {
@@ -390,7 +351,7 @@ class Workspace {
       case 'prev-frame': return step(-1);
       case 'forward-step': return step(10);
       case 'backward-step': return step(-10);
-      case 'save': return this.autosave.save().then((ok) => toast(ok ? 'Saved' : this.saveState.textContent, ok ? 'success' : 'error'));
+      case 'save': return this.saving.saveNow();
       case 'undo': case 'redo': {
         this.tool.cancel?.();
         const e = name === 'undo' ? this.store.undo() : this.store.redo();
@@ -465,32 +426,7 @@ class Workspace {
     input.focus();
   }
 
-  help() {
-    const rows = Object.entries(this.keymap.map).map(([action, { name, keys }]) => {
-      const cell = h('td', {}, keys.join(', '));
-      return h('tr', {}, h('td', {}, name), cell, h('td', {}, h('button', { type: 'button', 'aria-label': `Change shortcut for ${name}`, onclick: (e) => {
-        const b = e.currentTarget;
-        b.textContent = 'Press keys…';
-        const grab = (ev) => {
-          const combo = comboOf(ev);
-          if (!combo) return;
-          ev.preventDefault(); ev.stopPropagation();
-          window.removeEventListener('keydown', grab, true);
-          this.keymap.set(action, [combo]);
-          localStorage.setItem(KEYMAP_KEY, JSON.stringify(this.keymap.overrides()));
-          cell.textContent = combo;
-          b.textContent = 'Change';
-          const clash = this.keymap.conflicts().find(([k]) => k === combo);
-          if (clash) toast(`${combo} is also bound to: ${clash[1].filter((a) => a !== action).join(', ')}`, 'error');
-        };
-        window.addEventListener('keydown', grab, true);
-      } }, 'Change')));
-    });
-    modal('Keyboard shortcuts', h('div', { class: 'modal-body scroll' },
-      h('p', { class: 'muted small' }, 'CVAT’s default keys. Drawing: drag or click twice for boxes; click points and double-click, Enter or N to finish polygons. Shift+click an edge adds a vertex, Alt+click a vertex removes it. Wheel zooms, Space/right-drag pans.'),
-      h('table', { class: 'table' }, h('tbody', {}, rows)),
-      h('button', { type: 'button', onclick: () => { localStorage.removeItem(KEYMAP_KEY); this.keymap = new Keymap(); toast('Shortcuts reset', 'success'); } }, 'Reset to defaults')));
-  }
+  help() { showShortcuts(this.keymap, (km) => { this.keymap = km; }); }
 }
 
 function range(a, b) { const out = []; for (let i = a; i <= b; i++) out.push(i); return out; }
