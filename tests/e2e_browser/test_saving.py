@@ -251,8 +251,10 @@ def test_journals_of_two_closed_tabs_of_one_job_are_both_merged(
     again = page.context.new_page()
     again.goto(f"/tasks/{job['task_id']}/jobs/{job['id']}")
     wait_for(
-        lambda: [c for p in sorted(points_by_id(api, job).values()) for c in p]
-        == pytest.approx([*moved(BOX_A, 0, 30), *moved(BOX_B, 20, 0)], abs=1.5),
+        lambda: (
+            [c for p in sorted(points_by_id(api, job).values()) for c in p]
+            == pytest.approx([*moved(BOX_A, 0, 30), *moved(BOX_B, 20, 0)], abs=1.5)
+        ),
         "both closed tabs' work on the server",
     )
     expect(status(again)).to_have_text("Saved", timeout=15000)
