@@ -17,7 +17,7 @@ SAME_DISK = "Backups are kept on the same disk as the data — a lost disk loses
 def status_reply(same_disk: bool = False, journal: dict | None = None) -> dict:
     return {
         "instance": "e2e",
-        "storage": {"url": "file:///srv/backups", "same_disk_as_data": same_disk, "required": False},
+        "storage": {"url": "file:///srv/b", "same_disk_as_data": same_disk, "required": False},
         "journal": journal,
     }
 
@@ -47,7 +47,7 @@ def test_same_disk_storage_shows_a_banner_an_admin_can_dismiss(page: Any) -> Non
     login(page)
     risk = page.get_by_role("alert", name="Backup risk")
     expect(risk).to_contain_text(SAME_DISK)
-    expect(risk).to_contain_text("Set LABELVAULT_STORAGE_URL to a WebDAV, S3, Azure or GCS storage.")
+    expect(risk).to_contain_text("Set LABELVAULT_STORAGE_URL to a WebDAV, S3, Azure or GCS")
     expect(banners(page)).to_have_count(1)  # the journal is fine: no second banner
     shot(page, "admin-banner-same-disk")
     page.get_by_role("link", name="Tasks").click()
