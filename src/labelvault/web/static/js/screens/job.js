@@ -2,7 +2,7 @@
 import { get, listAll, patch } from '../api.js';
 import { setLeaveGuard } from '../router.js';
 import { icon } from '../icons.js';
-import { errorBox, h, modal, toast } from '../ui.js';
+import { errorBox, h, toast } from '../ui.js';
 import { Autosave } from '../workspace/autosave.js';
 import { Labels } from '../workspace/labels.js';
 import { ObjectsPanel } from '../workspace/panel.js';
@@ -11,6 +11,7 @@ import { loadKeymap, showShortcuts } from '../workspace/shortcuts_help.js';
 import { AnnotationStore, snapshot } from '../workspace/store.js';
 import { Saving } from '../workspace/saving.js';
 import { pickTagLabel } from '../workspace/tag_dialog.js';
+import { Player, newTrack, propagate, trackAction } from '../workspace/tracks.js';
 import { BoxTool } from '../workspace/tools/box.js';
 import { BrushTool } from '../workspace/tools/brush.js';
 import { PolyTool } from '../workspace/tools/poly.js';
@@ -68,6 +69,10 @@ class Workspace {
     };
     this.tools.eraser = this.tools.brush;
     this.lastDrawTool = 'rectangle';
+    this.trackMode = false;
+    this.trackCtx = { store: this.store, frames: this.frames, frame: () => this.frame, goTo: (f) => this.goTo(f), selected: () => this.selectedObject(),
+      reselect: (cid) => this.select(cid), onState: (on) => this.playButton?.setAttribute('aria-pressed', String(on)) };
+    this.player = new Player(this.trackCtx);
     this.autosave = new Autosave(job.id, this.store);
     this.saving = new Saving({ jobId: job.id, store: this.store, autosave: this.autosave, describe: (o) => this.describe(o),
       deselect: () => this.select(null), status: this.saveState, banner: this.banner });
@@ -94,6 +99,8 @@ class Workspace {
         this.toolButtons.set(id, b);
         return b;
       }),
+      this.trackButton = h('button', { type: 'button', class: 'track-toggle', 'aria-label': 'Track', title: 'Track: new shapes become tracks (interpolated between keyframes)', 'aria-pressed': 'false',
+        onclick: () => { this.trackMode = !this.trackMode; this.trackButton.setAttribute('aria-pressed', String(this.trackMode)); } }, 'Track'),
       h('hr'),
       btn('Tag', () => this.addTag(), icon('tag')),
       h('label', { class: 'brush-size', title: 'Brush size' }, h('input', { type: 'number', min: 1, max: 300, value: 20, 'aria-label': 'Brush size', onchange: (e) => { this.tools.brush.size = Number(e.target.value) || 20; } })),
@@ -110,6 +117,7 @@ class Workspace {
       h('span', { class: 'group' },
         btn('First frame', () => this.goTo(this.frames[0]), icon('first')), btn('Back 10 frames', () => this.action('backward-step'), icon('back10')),
         btn('Previous frame', () => this.action('prev-frame'), icon('prev')), this.frameInput,
+        this.playButton = btn('Play', () => this.action('play'), '▶', { 'aria-pressed': 'false' }),
         btn('Next frame', () => this.action('next-frame'), icon('next')), btn('Forward 10 frames', () => this.action('forward-step'), icon('fwd10')),
         btn('Last frame', () => this.goTo(this.frames.at(-1)), icon('last')), this.slider, this.frameName),
       h('span', { class: 'group' },
@@ -146,7 +154,7 @@ class Workspace {
     o.addEventListener('pointerdown', (e) => {
       o.focus({ preventScroll: true });
       o.setPointerCapture(e.pointerId);
-      if (e.button === 1 || e.button === 2 || this.spaceDown) { this.panning = true; return; }
+      if (e.button === 1 || e.button === 2 || this.spaceDown) { this.panning = true; this.spacePanned = this.spaceDown; return; }
       if (e.button !== 0) return;
       this.tool.onDown(e, pt(e));
     });
@@ -168,7 +176,12 @@ class Workspace {
     this.canvasBox.addEventListener('viewchange', (e) => { this.zoomText.textContent = `${Math.round(e.detail.scale * 100)}%`; });
 
     this.onKeyDown = (e) => this.keydown(e);
-    this.onKeyUp = (e) => { if (e.key === ' ') { this.spaceDown = false; this.renderer.overlay.style.cursor = this.tool.cursor; } };
+    this.onKeyUp = (e) => {
+      if (e.key !== ' ' || !this.spaceDown) return;
+      this.spaceDown = false;
+      this.renderer.overlay.style.cursor = this.tool.cursor;
+      if (!this.spacePanned && !document.querySelector('dialog[open]')) this.action(this.keymap.map.play.keys.includes('Space') ? 'play' : 'none');
+    };
     window.addEventListener('keydown', this.onKeyDown);
     window.addEventListener('keyup', this.onKeyUp);
     this.store.addEventListener('change', () => { this.renderer.invalidate('statics'); this.panelRefreshSoon(); });
@@ -228,9 +241,12 @@ class Workspace {
     const first = this.renderer.image == null;
     this.tool.cancel?.();
     this.frame = frame;
+    this.store.currentFrame = frame;
+    const keep = this.selectedObject()?.track ? this.renderer.selected : null; // a track stays selected across frames
     const info = this.frameInfo(frame);
     const sizeChanged = this.renderer.imageSize.width !== info.width || this.renderer.imageSize.height !== info.height;
     this.renderer.setFrame(frame);
+    this.renderer.selected = keep;
     this.frameInput.value = frame;
     this.slider.value = this.frames.indexOf(frame);
     this.frameName.textContent = info.name || '';
@@ -285,10 +301,9 @@ class Workspace {
     const label = this.labels.forType(partial.type);
     if (!label) { toast('Add a label to the task or project first.', 'error'); return null; }
     const z = this.store.onFrame(this.frame).reduce((m, o) => Math.max(m, o.z_order ?? 0), 0);
-    const [cid] = this.store.commit(`Draw ${partial.type}`, [{ after: {
-      kind: 'shape', frame: this.frame, label_id: label.id, occluded: false, outside: false, z_order: z, rotation: 0,
-      attributes: this.labels.defaults(label), group: 0, source: 'manual', elements: [], ...partial,
-    } }]);
+    const shape = { kind: 'shape', frame: this.frame, label_id: label.id, occluded: false, outside: false, z_order: z, rotation: 0,
+      attributes: this.labels.defaults(label), group: 0, source: 'manual', elements: [], ...partial };
+    const [cid] = this.store.commit(`Draw ${this.trackMode ? 'track' : partial.type}`, [{ after: this.trackMode ? newTrack(shape) : shape }]);
     return cid;
   }
 
@@ -334,7 +349,11 @@ class Workspace {
     const typing = t instanceof HTMLElement && (t.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(t.tagName)) && !(t.type === 'range' || t.type === 'checkbox');
     const action = this.keymap.action(e);
     if (typing && !(action === 'save' || e.key === 'Escape')) return;
-    if (e.key === ' ' && !typing) { this.spaceDown = true; this.renderer.overlay.style.cursor = 'grab'; e.preventDefault(); return; }
+    if (e.key === ' ' && !typing) {
+      // Space tapped plays/pauses (as in CVAT); held while dragging, it pans.
+      if (!e.repeat) { this.spaceDown = true; this.spacePanned = false; }
+      this.renderer.overlay.style.cursor = 'grab'; e.preventDefault(); return;
+    }
     if (this.tool.onKey && !e.ctrlKey && !e.metaKey && this.tool.onKey(e)) { e.preventDefault(); return; }
     if (!action) return;
     e.preventDefault();
@@ -344,6 +363,7 @@ class Workspace {
   selectedObject() { const c = this.renderer.selected; return c != null ? this.store.get(c) : null; }
 
   action(name) {
+    if (trackAction(name, this.trackCtx)) return null;
     const sel = this.selectedObject();
     const step = (n) => { const i = this.frames.indexOf(this.frame); this.goTo(this.frames[Math.max(0, Math.min(this.frames.length - 1, i + n))]); };
     switch (name) {
@@ -388,7 +408,8 @@ class Workspace {
         this.select(cid);
         return null;
       }
-      case 'propagate': return sel ? this.propagate(sel) : null;
+      case 'propagate': return sel ? propagate(sel, this.trackCtx) : null;
+      case 'play': return this.player.toggle();
       case 'zoom-fit': return this.renderer.fit();
       case 'help': return this.help();
       case 'next-object': case 'prev-object': {
@@ -410,20 +431,6 @@ class Workspace {
         }
         return null;
     }
-  }
-
-  propagate(sel) {
-    const input = h('input', { type: 'number', min: 1, value: 5, 'aria-label': 'Number of next frames' });
-    const { close } = modal('Propagate object', h('div', { class: 'modal-body' },
-      h('label', {}, 'Copy to the next ', input, ' frames'),
-      h('button', { type: 'button', class: 'primary', onclick: () => {
-        const i = this.frames.indexOf(this.frame);
-        const targets = this.frames.slice(i + 1, i + 1 + Math.max(1, Number(input.value) || 1));
-        this.store.commit('Propagate', targets.map((f) => ({ after: { ...snapshot(sel), frame: f } })));
-        toast(`Copied to ${targets.length} frame(s)`, 'success');
-        close();
-      } }, 'Propagate')));
-    input.focus();
   }
 
   help() { showShortcuts(this.keymap, (km) => { this.keymap = km; }); }

@@ -140,10 +140,12 @@ export class Autosave extends EventTarget {
    * store, and the rest is sent again at once: one bad object never blocks the others.
    */
   async send(action, op, byKind) {
-    let part = { shapes: byKind.shapes.filter((e) => !e.refused), tags: byKind.tags.filter((e) => !e.refused) };
-    while (part.shapes.length || part.tags.length) {
+    const kinds = ['shapes', 'tags', 'tracks'];
+    const only = (pick) => Object.fromEntries(kinds.map((k) => [k, (byKind[k] || []).filter(pick)]));
+    let part = only((e) => !e.refused);
+    while (kinds.some((k) => part[k].length)) {
       try {
-        const res = await this.patch(action, { shapes: part.shapes.map((e) => wire(action, e)), tags: part.tags.map((e) => wire(action, e)) });
+        const res = await this.patch(action, Object.fromEntries(kinds.map((k) => [k, part[k].map((e) => wire(action, e))])));
         this.store.confirm({ [op]: part }, res);
         return;
       } catch (err) {
@@ -151,7 +153,8 @@ export class Autosave extends EventTarget {
         const refused = refusals(err.body, part);
         if (!refused.size) throw err;
         this.store.refuse(refused);
-        part = { shapes: part.shapes.filter((e) => !refused.has(e.cid)), tags: part.tags.filter((e) => !refused.has(e.cid)) };
+        const before = part;
+        part = Object.fromEntries(kinds.map((k) => [k, before[k].filter((e) => !refused.has(e.cid))]));
       }
     }
   }
@@ -207,5 +210,6 @@ export function parseJournal(text) {
 function wire(action, e) {
   if (action === 'create') return { ...toWire(e.state), client_id: e.cid }; // echoed in the server's errors
   if (action === 'update') return toWire(e.state, e.id);
+  if (e.kind === 'tracks' || e.base?.kind === 'track') return { id: e.id, frame: 0, label_id: 0, shapes: [] };
   return e.kind === 'tags' || e.base?.kind === 'tag' ? { id: e.id, frame: 0, label_id: 0 } : { id: e.id, frame: 0, label_id: 0, type: 'rectangle', points: [] };
 }
