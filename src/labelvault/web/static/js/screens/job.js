@@ -4,6 +4,7 @@ import { setLeaveGuard } from '../router.js';
 import { icon } from '../icons.js';
 import { errorBox, h, toast } from '../ui.js';
 import { Autosave } from '../workspace/autosave.js';
+import { FrameCache, paintFilmstrip } from '../workspace/frames.js';
 import { Labels } from '../workspace/labels.js';
 import { ObjectsPanel } from '../workspace/panel.js';
 import { Renderer } from '../workspace/renderer.js';
@@ -45,7 +46,7 @@ class Workspace {
     this.labels = new Labels(labels);
     this.frames = meta.included_frames || range(job.start_frame, job.stop_frame);
     this.frame = this.frames[0];
-    this.images = new Map();
+    this.frameCache = new FrameCache(job.id);
     this.clipboard = null;
     this.store = new AnnotationStore();
     this.store.load(data);
@@ -219,18 +220,7 @@ class Workspace {
 
   // ---- frames ---------------------------------------------------------------------------------
 
-  loadImage(frame) {
-    let p = this.images.get(frame);
-    if (!p) {
-      const img = new Image();
-      img.decoding = 'async';
-      img.src = `/api/jobs/${this.job.id}/data?type=frame&quality=compressed&number=${frame}`;
-      p = img.decode().then(() => img);
-      this.images.set(frame, p);
-      if (this.images.size > 24) this.images.delete(this.images.keys().next().value);
-    }
-    return p;
-  }
+  loadImage(frame) { return this.frameCache.load(frame); }
 
   frameInfo(frame) { return this.meta.frames[this.frames.indexOf(frame)] || this.meta.frames[0] || { width: 1, height: 1, name: '' }; }
 
@@ -266,15 +256,7 @@ class Workspace {
     this.root.dataset.frame = frame;
   }
 
-  paintFilmstrip() {
-    const i = this.frames.indexOf(this.frame);
-    const from = Math.max(0, i - 6);
-    const to = Math.min(this.frames.length, from + 13);
-    this.filmstrip.replaceChildren(...this.frames.slice(from, to).map((f) => h('button', {
-      type: 'button', class: `thumb${f === this.frame ? ' current' : ''}`, 'aria-label': `Go to frame ${f}`, 'aria-current': f === this.frame ? 'true' : null,
-      onclick: () => this.goTo(f),
-    }, h('img', { src: `/api/jobs/${this.job.id}/data?type=frame&quality=compressed&number=${f}`, alt: '', loading: 'lazy' }), h('span', {}, String(f)))));
-  }
+  paintFilmstrip() { paintFilmstrip(this.filmstrip, this.job.id, this.frames, this.frame, (f) => this.goTo(f)); }
 
   // ---- tools and objects ---------------------------------------------------------------------
 
