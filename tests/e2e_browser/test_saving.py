@@ -225,3 +225,40 @@ def test_a_journal_from_before_a_newer_save_is_merged_not_replayed(
         ),
         "my journaled change, chosen, on the server",
     )
+
+
+def test_journals_of_two_closed_tabs_of_one_job_are_both_merged(
+    page: Any, api: httpx.Client, job: dict
+) -> None:
+    open_job(page, job)
+    second = page.context.new_page()  # same browser, its own tab (own sessionStorage)
+    second.set_default_timeout(15000)
+    second.goto(f"/tasks/{job['task_id']}/jobs/{job['id']}")
+    second.wait_for_function("window.labelvault && window.labelvault.renderer.image")
+    page.context.set_offline(True)
+    drag(page, (100, 100), (100, 130))  # box A, only in the first tab's journal
+    drag(second, (350, 100), (370, 100))  # box B, only in the second tab's journal
+    expect(status(page)).to_contain_text("Save failed", timeout=10000)
+    expect(status(second)).to_contain_text("Save failed", timeout=10000)
+    keys = page.evaluate(
+        "Object.keys(localStorage).filter((k) => k.startsWith('labelvault:journal:'))"
+    )
+    assert len(keys) == 2, keys  # one journal per tab: neither overwrote the other
+    page.close()
+    second.close()
+
+    page.context.set_offline(False)
+    again = page.context.new_page()
+    again.goto(f"/tasks/{job['task_id']}/jobs/{job['id']}")
+    wait_for(
+        lambda: (
+            [c for p in sorted(points_by_id(api, job).values()) for c in p]
+            == pytest.approx([*moved(BOX_A, 0, 30), *moved(BOX_B, 20, 0)], abs=1.5)
+        ),
+        "both closed tabs' work on the server",
+    )
+    expect(status(again)).to_have_text("Saved", timeout=15000)
+    left = again.evaluate(
+        "Object.keys(localStorage).filter((k) => k.startsWith('labelvault:journal:'))"
+    )
+    assert left == [], left

@@ -1,6 +1,7 @@
 // Entry point: registers the routes, keeps the top bar in sync with the session, starts routing.
 import { auth } from './api.js';
 import { navigate, route, start } from './router.js';
+import { refreshServerBanners } from './server_status.js';
 import * as session from './session.js';
 import { toast } from './ui.js';
 
@@ -36,7 +37,7 @@ document.getElementById('logout').addEventListener('click', async () => {
   navigate('/login');
 });
 
-window.addEventListener('lv:routed', renderTopbar);
+window.addEventListener('lv:routed', () => { renderTopbar(); refreshServerBanners(); });
 window.addEventListener('lv:unauthorized', () => {
   if (location.pathname !== '/login') {
     session.clear();

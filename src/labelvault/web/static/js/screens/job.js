@@ -2,22 +2,22 @@
 import { get, listAll, patch } from '../api.js';
 import { setLeaveGuard } from '../router.js';
 import { icon } from '../icons.js';
-import { errorBox, h, modal, toast } from '../ui.js';
+import { errorBox, h, toast } from '../ui.js';
 import { Autosave } from '../workspace/autosave.js';
-import { askConflicts } from '../workspace/conflict_dialog.js';
+import { FrameCache, paintFilmstrip } from '../workspace/frames.js';
 import { Labels } from '../workspace/labels.js';
 import { ObjectsPanel } from '../workspace/panel.js';
 import { Renderer } from '../workspace/renderer.js';
-import { Keymap, comboOf } from '../workspace/shortcuts.js';
+import { loadKeymap, showShortcuts } from '../workspace/shortcuts_help.js';
 import { AnnotationStore, snapshot } from '../workspace/store.js';
-import { catchUp } from '../workspace/sync.js';
+import { Saving } from '../workspace/saving.js';
 import { pickTagLabel } from '../workspace/tag_dialog.js';
+import { Player, newTrack, propagate, trackAction } from '../workspace/tracks.js';
 import { BoxTool } from '../workspace/tools/box.js';
 import { BrushTool } from '../workspace/tools/brush.js';
 import { PolyTool } from '../workspace/tools/poly.js';
 import { SelectTool } from '../workspace/tools/select.js';
 
-const KEYMAP_KEY = 'labelvault:keymap';
 const TOOLS = [
   ['select', 'Select'], ['rectangle', 'Rectangle'], ['polygon', 'Polygon'], ['polyline', 'Polyline'],
   ['points', 'Points'], ['ellipse', 'Ellipse'], ['brush', 'Brush'], ['eraser', 'Eraser'],
@@ -46,11 +46,11 @@ class Workspace {
     this.labels = new Labels(labels);
     this.frames = meta.included_frames || range(job.start_frame, job.stop_frame);
     this.frame = this.frames[0];
-    this.images = new Map();
+    this.frameCache = new FrameCache(job.id);
     this.clipboard = null;
     this.store = new AnnotationStore();
     this.store.load(data);
-    this.keymap = new Keymap(JSON.parse(localStorage.getItem(KEYMAP_KEY) || '{}'));
+    this.keymap = loadKeymap();
     this.buildDom(root);
     this.renderer = new Renderer(this.canvasBox, this.store);
     for (const l of labels) this.renderer.colors.set(l.id, l.color);
@@ -70,7 +70,13 @@ class Workspace {
     };
     this.tools.eraser = this.tools.brush;
     this.lastDrawTool = 'rectangle';
+    this.trackMode = false;
+    this.trackCtx = { store: this.store, frames: this.frames, frame: () => this.frame, goTo: (f) => this.goTo(f), selected: () => this.selectedObject(),
+      reselect: (cid) => this.select(cid), onState: (on) => this.playButton?.setAttribute('aria-pressed', String(on)) };
+    this.player = new Player(this.trackCtx);
     this.autosave = new Autosave(job.id, this.store);
+    this.saving = new Saving({ jobId: job.id, store: this.store, autosave: this.autosave, describe: (o) => this.describe(o),
+      deselect: () => this.select(null), status: this.saveState, banner: this.banner });
     this.bindEvents();
     window.labelvault = this; // handle for the e2e tests and the benchmark
   }
@@ -94,6 +100,8 @@ class Workspace {
         this.toolButtons.set(id, b);
         return b;
       }),
+      this.trackButton = h('button', { type: 'button', class: 'track-toggle', 'aria-label': 'Track', title: 'Track: new shapes become tracks (interpolated between keyframes)', 'aria-pressed': 'false',
+        onclick: () => { this.trackMode = !this.trackMode; this.trackButton.setAttribute('aria-pressed', String(this.trackMode)); } }, 'Track'),
       h('hr'),
       btn('Tag', () => this.addTag(), icon('tag')),
       h('label', { class: 'brush-size', title: 'Brush size' }, h('input', { type: 'number', min: 1, max: 300, value: 20, 'aria-label': 'Brush size', onchange: (e) => { this.tools.brush.size = Number(e.target.value) || 20; } })),
@@ -110,6 +118,7 @@ class Workspace {
       h('span', { class: 'group' },
         btn('First frame', () => this.goTo(this.frames[0]), icon('first')), btn('Back 10 frames', () => this.action('backward-step'), icon('back10')),
         btn('Previous frame', () => this.action('prev-frame'), icon('prev')), this.frameInput,
+        this.playButton = btn('Play', () => this.action('play'), '▶', { 'aria-pressed': 'false' }),
         btn('Next frame', () => this.action('next-frame'), icon('next')), btn('Forward 10 frames', () => this.action('forward-step'), icon('fwd10')),
         btn('Last frame', () => this.goTo(this.frames.at(-1)), icon('last')), this.slider, this.frameName),
       h('span', { class: 'group' },
@@ -136,15 +145,7 @@ class Workspace {
 
   async start(frame, data) {
     this.setTool('select');
-    const journal = this.autosave.readJournal();
-    if (journal) {
-      // Work this browser kept from an earlier session goes on top of what the server has now; where
-      // someone saved the same objects since, the annotator chooses (never a blind replay).
-      const n = journal.entries.length;
-      const { conflicts } = await this.catchUp({ entries: journal.entries, version: journal.version, server: data });
-      toast(`Restored ${n} unsaved change(s) from this browser${conflicts ? ` (${conflicts} chosen by you)` : ''}; saving them now.`, 'info', 6000);
-      this.autosave.schedule(500);
-    }
+    await this.saving.restoreJournals(data);
     await this.goTo(frame != null && this.frames.includes(frame) ? frame : this.frames[0], { fit: true });
   }
 
@@ -154,7 +155,7 @@ class Workspace {
     o.addEventListener('pointerdown', (e) => {
       o.focus({ preventScroll: true });
       o.setPointerCapture(e.pointerId);
-      if (e.button === 1 || e.button === 2 || this.spaceDown) { this.panning = true; return; }
+      if (e.button === 1 || e.button === 2 || this.spaceDown) { this.panning = true; this.spacePanned = this.spaceDown; return; }
       if (e.button !== 0) return;
       this.tool.onDown(e, pt(e));
     });
@@ -176,20 +177,16 @@ class Workspace {
     this.canvasBox.addEventListener('viewchange', (e) => { this.zoomText.textContent = `${Math.round(e.detail.scale * 100)}%`; });
 
     this.onKeyDown = (e) => this.keydown(e);
-    this.onKeyUp = (e) => { if (e.key === ' ') { this.spaceDown = false; this.renderer.overlay.style.cursor = this.tool.cursor; } };
+    this.onKeyUp = (e) => {
+      if (e.key !== ' ' || !this.spaceDown) return;
+      this.spaceDown = false;
+      this.renderer.overlay.style.cursor = this.tool.cursor;
+      if (!this.spacePanned && !document.querySelector('dialog[open]')) this.action(this.keymap.map.play.keys.includes('Space') ? 'play' : 'none');
+    };
     window.addEventListener('keydown', this.onKeyDown);
     window.addEventListener('keyup', this.onKeyUp);
     this.store.addEventListener('change', () => { this.renderer.invalidate('statics'); this.panelRefreshSoon(); });
     this.store.addEventListener('reset', () => { this.renderer.invalidate('statics'); this.panel.refresh(); });
-    this.autosave.addEventListener('state', (e) => {
-      const { state, message } = e.detail;
-      this.saveState.textContent = {
-        saved: 'Saved', saving: 'Saving…', unsaved: 'Unsaved changes', failed: `Save failed — ${message}`,
-        refused: `Saved, except: ${message}`, stale: 'Someone else saved this job — merging…',
-      }[state];
-      this.saveState.dataset.state = state;
-    });
-    this.autosave.addEventListener('stale', () => this.catchUpAndSave());
     this.store.addEventListener('refused', () => this.panel.refresh());
     this.onBeforeUnload = (e) => {
       if (this.store.hasUnsaved) { this.autosave.flushOnUnload(); e.preventDefault(); e.returnValue = ''; }
@@ -202,28 +199,6 @@ class Workspace {
     if (this.panelPending) return;
     this.panelPending = true;
     requestAnimationFrame(() => { this.panelPending = false; this.panel.refresh(); });
-  }
-
-  /** Merge in what another session saved (see workspace/sync.js), with autosave held meanwhile. */
-  async catchUp(opts) {
-    this.autosave.paused = true;
-    try {
-      const result = await catchUp({ jobId: this.job.id, store: this.store, ask: (cs) => askConflicts(cs, (o) => this.describe(o)), ...opts });
-      this.select(null);
-      return result;
-    } finally { this.autosave.paused = false; }
-  }
-
-  async catchUpAndSave() {
-    let result;
-    try { result = await this.catchUp(); } catch (err) {
-      this.autosave.setState('failed', `could not read the newer version: ${err.message} — press Save to try again`);
-      return;
-    }
-    this.banner.hidden = false;
-    this.banner.replaceChildren(`Another session saved this job while you worked. Its changes are shown; yours were ${result.conflicts ? 'merged as you chose' : 'kept on top'} and are being saved.`,
-      h('button', { type: 'button', onclick: () => { this.banner.hidden = true; } }, 'OK'));
-    this.autosave.save();
   }
 
   describe(o) {
@@ -245,18 +220,7 @@ class Workspace {
 
   // ---- frames ---------------------------------------------------------------------------------
 
-  loadImage(frame) {
-    let p = this.images.get(frame);
-    if (!p) {
-      const img = new Image();
-      img.decoding = 'async';
-      img.src = `/api/jobs/${this.job.id}/data?type=frame&quality=compressed&number=${frame}`;
-      p = img.decode().then(() => img);
-      this.images.set(frame, p);
-      if (this.images.size > 24) this.images.delete(this.images.keys().next().value);
-    }
-    return p;
-  }
+  loadImage(frame) { return this.frameCache.load(frame); }
 
   frameInfo(frame) { return this.meta.frames[this.frames.indexOf(frame)] || this.meta.frames[0] || { width: 1, height: 1, name: '' }; }
 
@@ -267,9 +231,12 @@ class Workspace {
     const first = this.renderer.image == null;
     this.tool.cancel?.();
     this.frame = frame;
+    this.store.currentFrame = frame;
+    const keep = this.selectedObject()?.track ? this.renderer.selected : null; // a track stays selected across frames
     const info = this.frameInfo(frame);
     const sizeChanged = this.renderer.imageSize.width !== info.width || this.renderer.imageSize.height !== info.height;
     this.renderer.setFrame(frame);
+    this.renderer.selected = keep;
     this.frameInput.value = frame;
     this.slider.value = this.frames.indexOf(frame);
     this.frameName.textContent = info.name || '';
@@ -289,15 +256,7 @@ class Workspace {
     this.root.dataset.frame = frame;
   }
 
-  paintFilmstrip() {
-    const i = this.frames.indexOf(this.frame);
-    const from = Math.max(0, i - 6);
-    const to = Math.min(this.frames.length, from + 13);
-    this.filmstrip.replaceChildren(...this.frames.slice(from, to).map((f) => h('button', {
-      type: 'button', class: `thumb${f === this.frame ? ' current' : ''}`, 'aria-label': `Go to frame ${f}`, 'aria-current': f === this.frame ? 'true' : null,
-      onclick: () => this.goTo(f),
-    }, h('img', { src: `/api/jobs/${this.job.id}/data?type=frame&quality=compressed&number=${f}`, alt: '', loading: 'lazy' }), h('span', {}, String(f)))));
-  }
+  paintFilmstrip() { paintFilmstrip(this.filmstrip, this.job.id, this.frames, this.frame, (f) => this.goTo(f)); }
 
   // ---- tools and objects ---------------------------------------------------------------------
 
@@ -324,10 +283,9 @@ class Workspace {
     const label = this.labels.forType(partial.type);
     if (!label) { toast('Add a label to the task or project first.', 'error'); return null; }
     const z = this.store.onFrame(this.frame).reduce((m, o) => Math.max(m, o.z_order ?? 0), 0);
-    const [cid] = this.store.commit(`Draw ${partial.type}`, [{ after: {
-      kind: 'shape', frame: this.frame, label_id: label.id, occluded: false, outside: false, z_order: z, rotation: 0,
-      attributes: this.labels.defaults(label), group: 0, source: 'manual', elements: [], ...partial,
-    } }]);
+    const shape = { kind: 'shape', frame: this.frame, label_id: label.id, occluded: false, outside: false, z_order: z, rotation: 0,
+      attributes: this.labels.defaults(label), group: 0, source: 'manual', elements: [], ...partial };
+    const [cid] = this.store.commit(`Draw ${this.trackMode ? 'track' : partial.type}`, [{ after: this.trackMode ? newTrack(shape) : shape }]);
     return cid;
   }
 
@@ -373,7 +331,11 @@ class Workspace {
     const typing = t instanceof HTMLElement && (t.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(t.tagName)) && !(t.type === 'range' || t.type === 'checkbox');
     const action = this.keymap.action(e);
     if (typing && !(action === 'save' || e.key === 'Escape')) return;
-    if (e.key === ' ' && !typing) { this.spaceDown = true; this.renderer.overlay.style.cursor = 'grab'; e.preventDefault(); return; }
+    if (e.key === ' ' && !typing) {
+      // Space tapped plays/pauses (as in CVAT); held while dragging, it pans.
+      if (!e.repeat) { this.spaceDown = true; this.spacePanned = false; }
+      this.renderer.overlay.style.cursor = 'grab'; e.preventDefault(); return;
+    }
     if (this.tool.onKey && !e.ctrlKey && !e.metaKey && this.tool.onKey(e)) { e.preventDefault(); return; }
     if (!action) return;
     e.preventDefault();
@@ -383,6 +345,7 @@ class Workspace {
   selectedObject() { const c = this.renderer.selected; return c != null ? this.store.get(c) : null; }
 
   action(name) {
+    if (trackAction(name, this.trackCtx)) return null;
     const sel = this.selectedObject();
     const step = (n) => { const i = this.frames.indexOf(this.frame); this.goTo(this.frames[Math.max(0, Math.min(this.frames.length - 1, i + n))]); };
     switch (name) {
@@ -390,7 +353,7 @@ class Workspace {
       case 'prev-frame': return step(-1);
       case 'forward-step': return step(10);
       case 'backward-step': return step(-10);
-      case 'save': return this.autosave.save().then((ok) => toast(ok ? 'Saved' : this.saveState.textContent, ok ? 'success' : 'error'));
+      case 'save': return this.saving.saveNow();
       case 'undo': case 'redo': {
         this.tool.cancel?.();
         const e = name === 'undo' ? this.store.undo() : this.store.redo();
@@ -427,7 +390,8 @@ class Workspace {
         this.select(cid);
         return null;
       }
-      case 'propagate': return sel ? this.propagate(sel) : null;
+      case 'propagate': return sel ? propagate(sel, this.trackCtx) : null;
+      case 'play': return this.player.toggle();
       case 'zoom-fit': return this.renderer.fit();
       case 'help': return this.help();
       case 'next-object': case 'prev-object': {
@@ -451,46 +415,7 @@ class Workspace {
     }
   }
 
-  propagate(sel) {
-    const input = h('input', { type: 'number', min: 1, value: 5, 'aria-label': 'Number of next frames' });
-    const { close } = modal('Propagate object', h('div', { class: 'modal-body' },
-      h('label', {}, 'Copy to the next ', input, ' frames'),
-      h('button', { type: 'button', class: 'primary', onclick: () => {
-        const i = this.frames.indexOf(this.frame);
-        const targets = this.frames.slice(i + 1, i + 1 + Math.max(1, Number(input.value) || 1));
-        this.store.commit('Propagate', targets.map((f) => ({ after: { ...snapshot(sel), frame: f } })));
-        toast(`Copied to ${targets.length} frame(s)`, 'success');
-        close();
-      } }, 'Propagate')));
-    input.focus();
-  }
-
-  help() {
-    const rows = Object.entries(this.keymap.map).map(([action, { name, keys }]) => {
-      const cell = h('td', {}, keys.join(', '));
-      return h('tr', {}, h('td', {}, name), cell, h('td', {}, h('button', { type: 'button', 'aria-label': `Change shortcut for ${name}`, onclick: (e) => {
-        const b = e.currentTarget;
-        b.textContent = 'Press keys…';
-        const grab = (ev) => {
-          const combo = comboOf(ev);
-          if (!combo) return;
-          ev.preventDefault(); ev.stopPropagation();
-          window.removeEventListener('keydown', grab, true);
-          this.keymap.set(action, [combo]);
-          localStorage.setItem(KEYMAP_KEY, JSON.stringify(this.keymap.overrides()));
-          cell.textContent = combo;
-          b.textContent = 'Change';
-          const clash = this.keymap.conflicts().find(([k]) => k === combo);
-          if (clash) toast(`${combo} is also bound to: ${clash[1].filter((a) => a !== action).join(', ')}`, 'error');
-        };
-        window.addEventListener('keydown', grab, true);
-      } }, 'Change')));
-    });
-    modal('Keyboard shortcuts', h('div', { class: 'modal-body scroll' },
-      h('p', { class: 'muted small' }, 'CVAT’s default keys. Drawing: drag or click twice for boxes; click points and double-click, Enter or N to finish polygons. Shift+click an edge adds a vertex, Alt+click a vertex removes it. Wheel zooms, Space/right-drag pans.'),
-      h('table', { class: 'table' }, h('tbody', {}, rows)),
-      h('button', { type: 'button', onclick: () => { localStorage.removeItem(KEYMAP_KEY); this.keymap = new Keymap(); toast('Shortcuts reset', 'success'); } }, 'Reset to defaults')));
-  }
+  help() { showShortcuts(this.keymap, (km) => { this.keymap = km; }); }
 }
 
 function range(a, b) { const out = []; for (let i = a; i <= b; i++) out.push(i); return out; }

@@ -17,7 +17,11 @@ export class Autosave extends EventTarget {
     this.failures = 0;
     this.enabled = true;
     this.paused = false; // while a newer server version is merged in: saving now would be refused again
-    this.key = `labelvault:journal:job:${jobId}`;
+    this.prefix = `labelvault:journal:job:${jobId}`;
+    this.tab = tabId();
+    this.key = `${this.prefix}:tab:${this.tab}`;
+    // A live tab holds this lock until it closes, so another tab can tell its journal is orphaned.
+    navigator.locks?.request(`labelvault:tab:${this.tab}`, () => new Promise(() => {})).catch(() => {});
     this.onChange = () => { this.journal(); this.setState('unsaved'); this.schedule(DELAY_MS); };
     store.addEventListener('change', this.onChange);
     this.onOnline = () => this.schedule(0);
@@ -55,18 +59,27 @@ export class Autosave extends EventTarget {
     } catch { /* quota: the server save is still attempted */ }
   }
 
-  /** The journal an earlier session left: {version, entries} (entries as changeEntries), or null. */
-  readJournal() {
-    let j;
-    try { j = JSON.parse(localStorage.getItem(this.key) || 'null'); } catch { j = null; }
-    if (!j) return null;
-    if (j.format === 2) return j.entries?.length ? j : null;
-    // Journals of earlier versions kept no base states: their changes count as changed on both sides
-    // unless the server is still at their version.
-    const entries = (j.objects || []).map((o) => ({ op: o.id == null ? 'created' : o.state ? 'updated' : 'deleted', kind: o.state?.kind === 'tag' ? 'tags' : 'shapes', cid: o.cid, id: o.id, state: o.state, base: null }));
-    for (const id of j.deletes || []) if (!entries.some((e) => e.id === id)) entries.push({ op: 'deleted', kind: 'shapes', id, state: null, base: null });
-    return entries.length ? { version: j.version, entries, legacy: true } : null;
+  /**
+   * Journals a session left that no live tab owns: this tab's own (a reload) and those of closed
+   * tabs of the same job, oldest first. Each is {key, version, entries}; the caller merges one and
+   * then drops it with removeJournal(key), so none is ever discarded unmerged.
+   */
+  async orphanJournals() {
+    const live = await liveTabs();
+    const out = [];
+    for (let i = 0; i < localStorage.length; i++) {
+      const key = localStorage.key(i);
+      if (key !== this.prefix && !key?.startsWith(`${this.prefix}:tab:`)) continue;
+      const owner = key === this.prefix ? null : key.slice(this.prefix.length + 5);
+      if (owner !== this.tab && owner !== null && isLive(live, owner, key)) continue;
+      const j = parseJournal(localStorage.getItem(key));
+      if (j) out.push({ key, ...j });
+    }
+    // Own journal last: it is the newest view of this tab, merged on top of the others.
+    return out.sort((a, b) => (a.key === this.key) - (b.key === this.key) || (a.at || 0) - (b.at || 0));
   }
+
+  removeJournal(key) { if (key !== this.key) localStorage.removeItem(key); }
 
   async patch(action, data) {
     return request('PATCH', `/api/jobs/${this.jobId}/annotations?action=${action}`, {
@@ -127,10 +140,12 @@ export class Autosave extends EventTarget {
    * store, and the rest is sent again at once: one bad object never blocks the others.
    */
   async send(action, op, byKind) {
-    let part = { shapes: byKind.shapes.filter((e) => !e.refused), tags: byKind.tags.filter((e) => !e.refused) };
-    while (part.shapes.length || part.tags.length) {
+    const kinds = ['shapes', 'tags', 'tracks'];
+    const only = (pick) => Object.fromEntries(kinds.map((k) => [k, (byKind[k] || []).filter(pick)]));
+    let part = only((e) => !e.refused);
+    while (kinds.some((k) => part[k].length)) {
       try {
-        const res = await this.patch(action, { shapes: part.shapes.map((e) => wire(action, e)), tags: part.tags.map((e) => wire(action, e)) });
+        const res = await this.patch(action, Object.fromEntries(kinds.map((k) => [k, part[k].map((e) => wire(action, e))])));
         this.store.confirm({ [op]: part }, res);
         return;
       } catch (err) {
@@ -138,7 +153,8 @@ export class Autosave extends EventTarget {
         const refused = refusals(err.body, part);
         if (!refused.size) throw err;
         this.store.refuse(refused);
-        part = { shapes: part.shapes.filter((e) => !refused.has(e.cid)), tags: part.tags.filter((e) => !refused.has(e.cid)) };
+        const before = part;
+        part = Object.fromEntries(kinds.map((k) => [k, before[k].filter((e) => !refused.has(e.cid))]));
       }
     }
   }
@@ -150,8 +166,50 @@ export class Autosave extends EventTarget {
   }
 }
 
+const TAB_KEY = 'labelvault:tab';
+
+/** This tab's id, kept in sessionStorage so a reload of the tab finds its own journal again. */
+export function tabId() {
+  let id = sessionStorage.getItem(TAB_KEY);
+  if (!id) {
+    id = globalThis.crypto?.randomUUID?.() || `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
+    sessionStorage.setItem(TAB_KEY, id);
+  }
+  return id;
+}
+
+/** Tab ids whose lock is held (tabs still open), or null when the browser has no Web Locks. */
+async function liveTabs() {
+  try {
+    const q = await navigator.locks?.query();
+    if (!q) return null;
+    return new Set(q.held.map((l) => l.name).filter((n) => n?.startsWith('labelvault:tab:')).map((n) => n.slice(15)));
+  } catch { return null; }
+}
+
+// Without Web Locks a journal counts as live while it was written in the last minute.
+function isLive(live, owner, key) {
+  if (live) return live.has(owner);
+  const j = parseJournal(localStorage.getItem(key));
+  return j != null && Date.now() - (j.at || 0) < 60000;
+}
+
+/** A stored journal as {version, entries, at} (entries as changeEntries), or null. */
+export function parseJournal(text) {
+  let j;
+  try { j = JSON.parse(text || 'null'); } catch { j = null; }
+  if (!j) return null;
+  if (j.format === 2) return j.entries?.length ? j : null;
+  // Journals of earlier versions kept no base states: their changes count as changed on both sides
+  // unless the server is still at their version.
+  const entries = (j.objects || []).map((o) => ({ op: o.id == null ? 'created' : o.state ? 'updated' : 'deleted', kind: o.state?.kind === 'tag' ? 'tags' : 'shapes', cid: o.cid, id: o.id, state: o.state, base: null }));
+  for (const id of j.deletes || []) if (!entries.some((e) => e.id === id)) entries.push({ op: 'deleted', kind: 'shapes', id, state: null, base: null });
+  return entries.length ? { version: j.version, entries, legacy: true, at: j.at } : null;
+}
+
 function wire(action, e) {
   if (action === 'create') return { ...toWire(e.state), client_id: e.cid }; // echoed in the server's errors
   if (action === 'update') return toWire(e.state, e.id);
+  if (e.kind === 'tracks' || e.base?.kind === 'track') return { id: e.id, frame: 0, label_id: 0, shapes: [] };
   return e.kind === 'tags' || e.base?.kind === 'tag' ? { id: e.id, frame: 0, label_id: 0 } : { id: e.id, frame: 0, label_id: 0, type: 'rectangle', points: [] };
 }

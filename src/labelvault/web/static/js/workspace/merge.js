@@ -12,6 +12,7 @@ export function rebase(entries, server, { version = null } = {}) {
   const theirs = new Map();
   for (const s of server.shapes || []) theirs.set(s.id, fromWire(s, 'shape'));
   for (const t of server.tags || []) theirs.set(t.id, fromWire(t, 'tag'));
+  for (const t of server.tracks || []) theirs.set(t.id, fromWire(t, 'track'));
   const keep = [];
   const conflicts = [];
   const claimed = new Set(entries.map((e) => e.id).filter((id) => id != null));

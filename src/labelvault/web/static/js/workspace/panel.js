@@ -77,7 +77,7 @@ export class ObjectsPanel {
         onmouseenter: () => { ctx.view.hover = o.cid; ctx.view.invalidate('overlay'); },
       },
       h('span', { class: 'swatch', style: { background: label?.color || '#999' } }),
-      h('span', { class: 'grow' }, `${label?.name || '?'}`, h('small', { class: 'muted' }, ` ${o.kind === 'tag' ? 'tag' : o.type} #${ctx.store.serverId.get(o.cid) ?? '·'}`)),
+      h('span', { class: 'grow' }, `${label?.name || '?'}`, h('small', { class: 'muted' }, ` ${o.kind === 'tag' ? 'tag' : o.type}${o.track ? (o.keyframe ? ' track ◆' : ' track') : ''} #${ctx.store.serverId.get(o.cid) ?? '·'}`)),
       // Why the server refused it shows in the row itself: the annotator must not have to hunt for it.
       refused ? h('span', { class: 'refused-mark', 'aria-hidden': 'true' }, '⚠ not saved') : null,
       o.kind === 'shape' ? h('button', { type: 'button', class: 'icon', 'aria-pressed': String(ui.hidden), 'aria-label': `${ui.hidden ? 'Show' : 'Hide'} object`, onclick: (e) => { e.stopPropagation(); ctx.toggleUi(o.cid, 'hidden'); } }, icon(ui.hidden ? 'eyeOff' : 'eye')) : null,

@@ -1,11 +1,13 @@
 // Annotation state of one job: objects by client id, per-frame index, what the server has confirmed, undo.
 import { bbox } from './geometry.js';
+import { shapeAt, withKeyframe } from './interpolation.js';
 import { GridIndex } from './spatial.js';
 import { UndoStack } from './undo.js';
 
 let nextCid = 1;
 
-const SHAPE_KEYS = ['type', 'frame', 'label_id', 'points', 'rotation', 'occluded', 'outside', 'z_order', 'attributes', 'group', 'source', 'elements', 'kind'];
+const SHAPE_KEYS = ['type', 'frame', 'label_id', 'points', 'rotation', 'occluded', 'outside', 'z_order', 'attributes', 'group', 'source', 'elements', 'kind', 'shapes'];
+const GEOMETRY = ['type', 'points', 'rotation', 'occluded', 'outside', 'z_order'];
 
 /** Snapshot of the saved fields of an object (used as undo states and the save payload). */
 export function snapshot(o) {
@@ -26,7 +28,8 @@ export class AnnotationStore extends EventTarget {
     this.refused = new Map(); // cid -> reason the server gave for refusing it (not re-sent until changed)
     this.version = 0; // the job's annotation version our base states belong to (sent as If-Match)
     this.rev = 0;
-    this.tracks = [];
+    this.tracks = new Set(); // cids of tracks: they are on many frames, shown through view()
+    this.currentFrame = 0; // the frame get() shows tracks on (the workspace's current frame)
     this.undoStack = new UndoStack();
     this.ui = new Map(); // cid -> {hidden, locked}: view state that is never saved
   }
@@ -34,11 +37,11 @@ export class AnnotationStore extends EventTarget {
   /** Load CVAT LabeledData from the server: nothing is dirty afterwards. */
   load(data) {
     this.objects.clear(); this.byFrame.clear(); this.indexes.clear(); this.serverId.clear();
-    this.base.clear(); this.dirty.clear(); this.refused.clear(); this.undoStack.clear();
+    this.base.clear(); this.dirty.clear(); this.refused.clear(); this.undoStack.clear(); this.tracks.clear();
     this.version = data.version ?? 0;
     for (const s of data.shapes || []) this.add(fromWire(s, 'shape'), s.id);
     for (const t of data.tags || []) this.add(fromWire(t, 'tag'), t.id);
-    this.tracks = data.tracks || [];
+    for (const t of data.tracks || []) this.add(fromWire(t, 'track'), t.id);
     this.emit('reset');
   }
 
@@ -47,6 +50,7 @@ export class AnnotationStore extends EventTarget {
     const obj = { ...snapshot(state), cid };
     this.objects.set(cid, obj);
     if (serverId != null) { this.serverId.set(cid, serverId); this.base.set(cid, snapshot(state)); }
+    if (obj.kind === 'track') { this.tracks.add(cid); this.indexes.clear(); return obj; }
     this.frameSet(obj.frame).add(cid);
     this.indexes.get(obj.frame)?.insert(cid, bbox(obj));
     return obj;
@@ -66,12 +70,40 @@ export class AnnotationStore extends EventTarget {
         const o = this.objects.get(cid);
         if (o.kind === 'shape') idx.insert(cid, bbox(o));
       }
+      for (const cid of this.tracks) { const v = this.view(cid, frame); if (v && !v.outside) idx.insert(cid, bbox(v)); }
       this.indexes.set(frame, idx);
     }
     return idx;
   }
 
-  get(cid) { return this.objects.get(cid); }
+  /** The object; a track as its shape on the current frame (see view()). */
+  get(cid) { const o = this.objects.get(cid); return o?.kind === 'track' ? this.view(cid, this.currentFrame) : o; }
+
+  /**
+   * A track on `frame` as a shape the renderer, tools and panel handle like any other (cid and all,
+   * `track: true`); outside (not drawn) where the track is not visible. Edits of it become keyframes.
+   */
+  view(cid, frame) {
+    const t = this.objects.get(cid);
+    if (!t) return undefined;
+    const s = shapeAt(t, frame);
+    const k = s || t.shapes.filter((x) => x.frame <= frame).at(-1) || t.shapes[0];
+    return { kind: 'shape', track: true, keyframe: !!s?.keyframe, cid, frame, label_id: t.label_id, type: k.type, points: k.points,
+      rotation: k.rotation || 0, occluded: !!k.occluded, outside: !s, z_order: k.z_order ?? 0,
+      attributes: { ...t.attributes, ...attrsIn(k.attributes) }, group: t.group ?? 0, source: t.source, elements: [] };
+  }
+
+  /** A track with an edited view of it applied: geometry into a keyframe on that frame, the rest to the track. */
+  trackWith(track, view) {
+    const shown = this.view(track.cid, view.frame);
+    let next = { ...snapshot(track), label_id: view.label_id, attributes: view.attributes, group: view.group ?? track.group };
+    if (GEOMETRY.some((k) => JSON.stringify(view[k]) !== JSON.stringify(shown[k]))) {
+      const patch = {};
+      for (const k of GEOMETRY) patch[k] = structuredClone(view[k]);
+      next = withKeyframe(next, view.frame, { ...patch, attributes: [] });
+    }
+    return next;
+  }
 
   cidOf(serverId) {
     for (const [cid, id] of this.serverId) if (id === serverId) return cid;
@@ -81,6 +113,7 @@ export class AnnotationStore extends EventTarget {
   onFrame(frame, kind = 'shape') {
     const out = [];
     for (const cid of this.byFrame.get(frame) || []) { const o = this.objects.get(cid); if (o.kind === kind) out.push(o); }
+    if (kind === 'shape') for (const cid of this.tracks) { const v = this.view(cid, frame); if (!v.outside) out.push(v); }
     return out;
   }
 
@@ -89,12 +122,16 @@ export class AnnotationStore extends EventTarget {
   /** Put an object into `state` (null deletes it) without recording undo. */
   apply(cid, state) {
     const old = this.objects.get(cid);
-    if (old) {
+    if (old?.kind === 'track' || state?.kind === 'track') this.indexes.clear(); // a track is on many frames
+    if (old?.kind === 'track') { this.tracks.delete(cid); this.objects.delete(cid); } else if (old) {
       this.byFrame.get(old.frame)?.delete(cid);
       this.indexes.get(old.frame)?.remove(cid);
       this.objects.delete(cid);
     }
-    if (state) {
+    if (state?.kind === 'track') {
+      this.objects.set(cid, { ...structuredClone(state), cid });
+      this.tracks.add(cid);
+    } else if (state) {
       const obj = { ...structuredClone(state), cid };
       this.objects.set(cid, obj);
       this.frameSet(obj.frame).add(cid);
@@ -113,8 +150,10 @@ export class AnnotationStore extends EventTarget {
     const entry = { label, changes: [] };
     for (const ch of changes) {
       const cid = ch.cid ?? nextCid++;
-      const before = this.objects.has(cid) ? snapshot(this.objects.get(cid)) : null;
-      const after = ch.after ? snapshot(ch.after) : null;
+      const now = this.objects.get(cid);
+      const before = now ? snapshot(now) : null;
+      // An edit of a track's view on one frame is a keyframe of the track.
+      const after = ch.after ? snapshot(now?.kind === 'track' && ch.after.kind === 'shape' ? this.trackWith(now, ch.after) : ch.after) : null;
       entry.changes.push({ cid, before, after });
       this.apply(cid, after);
     }
@@ -124,7 +163,7 @@ export class AnnotationStore extends EventTarget {
   }
 
   update(cid, patch, label = 'Edit') {
-    const o = this.objects.get(cid);
+    const o = this.get(cid);
     if (!o) return;
     this.commit(label, [{ cid, after: { ...snapshot(o), ...patch } }]);
   }
@@ -229,9 +268,9 @@ export class AnnotationStore extends EventTarget {
   emit(type, detail) { this.dispatchEvent(new CustomEvent(type, { detail })); }
 }
 
-const KINDS = ['shapes', 'tags'];
+const KINDS = ['shapes', 'tags', 'tracks'];
 const emptyKinds = () => ({ shapes: [], tags: [], tracks: [] });
-export const kindKey = (o) => (o?.kind === 'tag' ? 'tags' : 'shapes');
+export const kindKey = (o) => (o?.kind === 'tag' ? 'tags' : o?.kind === 'track' ? 'tracks' : 'shapes');
 
 /** Every entry of a pendingChanges() result with its operation and kind. */
 export function* changeEntries(changes) {
@@ -240,6 +279,10 @@ export function* changeEntries(changes) {
 
 /** A server (wire) object as a store state. */
 export function fromWire(o, kind) {
+  if (kind === 'track') {
+    const shapes = (o.shapes || []).map(({ id, ...k }) => ({ ...k, attributes: k.attributes || [] })).sort((a, b) => a.frame - b.frame); // eslint-disable-line no-unused-vars
+    return { ...o, kind: 'track', type: 'track', attributes: attrsIn(o.attributes), shapes, elements: o.elements || [] };
+  }
   return kind === 'tag' ? { ...o, kind: 'tag', type: 'tag', attributes: attrsIn(o.attributes) } : { ...o, kind: 'shape', attributes: attrsIn(o.attributes) };
 }
 
@@ -268,6 +311,15 @@ export function toWire(o, id) {
   const base = { frame: o.frame, label_id: o.label_id, group: o.group ?? 0, source: o.source || 'manual', attributes: attrsOut(o.attributes) };
   if (id != null) base.id = id;
   if (o.kind === 'tag') return base;
+  if (o.kind === 'track') {
+    // CVAT's track wire format; keyframes only (the frames between are computed, never stored).
+    const shapes = [...(o.shapes || [])].sort((a, b) => a.frame - b.frame).map((k) => ({
+      frame: k.frame, type: k.type, points: k.points, outside: !!k.outside, occluded: !!k.occluded, keyframe: true,
+      rotation: ((k.rotation || 0) % 360 + 360) % 360, z_order: k.z_order ?? 0,
+      attributes: (k.attributes || []).map((a) => ({ spec_id: Number(a.spec_id), value: String(a.value) })).sort((a, b) => a.spec_id - b.spec_id),
+    }));
+    return { ...base, frame: shapes[0]?.frame ?? o.frame, shapes, elements: [] };
+  }
   return {
     ...base, type: o.type, points: o.points, occluded: !!o.occluded, outside: !!o.outside,
     z_order: o.z_order ?? 0, rotation: ((o.rotation || 0) % 360 + 360) % 360,

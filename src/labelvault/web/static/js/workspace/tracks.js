@@ -1,0 +1,82 @@
+// Track actions of the workspace: the Track toggle's new tracks, keyframe/outside per frame, keyframe jumps, play, propagate.
+import { h, modal, toast } from '../ui.js';
+import { keyframeAt, nextKeyframe, withKeyframe, withoutKeyframe } from './interpolation.js';
+import { snapshot } from './store.js';
+
+/** A new track with its first keyframe on `frame` from a drawn shape state (as the Track toggle makes them). */
+export function newTrack(shape) {
+  return {
+    kind: 'track', type: 'track', frame: shape.frame, label_id: shape.label_id, attributes: shape.attributes, group: shape.group ?? 0,
+    source: shape.source || 'manual', elements: [],
+    shapes: [{ frame: shape.frame, type: shape.type, points: shape.points, rotation: shape.rotation || 0, outside: false,
+      occluded: !!shape.occluded, z_order: shape.z_order ?? 0, attributes: [], keyframe: true }],
+  };
+}
+
+/**
+ * ctx: {store, frame() (current), frames (the job's frames), goTo(frame), selected() (a view or shape)}.
+ * Returns true when `name` was a track action it handled.
+ */
+export function trackAction(name, ctx) {
+  const sel = ctx.selected();
+  const track = sel?.track ? ctx.store.objects.get(sel.cid) : null;
+  const frame = ctx.frame();
+  switch (name) {
+    case 'keyframe':
+      if (!track) return true;
+      if (keyframeAt(track, frame)) {
+        if (track.shapes.length > 1) ctx.store.commit('Remove keyframe', [{ cid: track.cid, after: withoutKeyframe(snapshot(track), frame) }]);
+      } else ctx.store.commit('Keyframe', [{ cid: track.cid, after: withKeyframe(snapshot(track), frame, {}) }]);
+      return true;
+    case 'outside':
+      if (track) ctx.store.commit(sel.outside ? 'Inside' : 'Outside', [{ cid: track.cid, after: withKeyframe(snapshot(track), frame, { outside: !sel.outside }) }]);
+      return true;
+    case 'next-keyframe': case 'prev-keyframe': {
+      if (!track) return true;
+      const f = nextKeyframe(track, frame, name === 'next-keyframe' ? 1 : -1);
+      if (f != null) ctx.goTo(f).then(() => ctx.reselect(track.cid));
+      return true;
+    }
+    default: return false;
+  }
+}
+
+/** Ctrl+B: copy a shape to the next N frames; for a track, make its current state a keyframe on each. */
+export function propagate(sel, ctx) {
+  const input = h('input', { type: 'number', min: 1, value: 5, 'aria-label': 'Number of next frames' });
+  const { close } = modal('Propagate object', h('div', { class: 'modal-body' },
+    h('label', {}, sel.track ? 'Keyframes on the next ' : 'Copy to the next ', input, ' frames'),
+    h('button', { type: 'button', class: 'primary', onclick: () => {
+      const i = ctx.frames.indexOf(ctx.frame());
+      const targets = ctx.frames.slice(i + 1, i + 1 + Math.max(1, Number(input.value) || 1));
+      if (sel.track) {
+        let t = snapshot(ctx.store.objects.get(sel.cid));
+        const keep = { type: sel.type, points: sel.points, rotation: sel.rotation, occluded: sel.occluded, outside: false, z_order: sel.z_order };
+        for (const f of targets) t = withKeyframe(t, f, keep);
+        ctx.store.commit('Propagate', [{ cid: sel.cid, after: t }]);
+      } else ctx.store.commit('Propagate', targets.map((f) => ({ after: { ...snapshot(sel), frame: f } })));
+      toast(`${sel.track ? 'Keyframes on' : 'Copied to'} ${targets.length} frame(s)`, 'success');
+      close();
+    } }, 'Propagate')));
+  input.focus();
+}
+
+/** Play/pause: step through frames, waiting for each image, at most `fps` frames a second. */
+export class Player {
+  constructor(ctx, fps = 10) { this.ctx = ctx; this.fps = fps; this.playing = false; }
+
+  toggle() { if (this.playing) this.stop(); else this.play(); }
+
+  async play() {
+    this.playing = true;
+    this.ctx.onState?.(true);
+    while (this.playing) {
+      const i = this.ctx.frames.indexOf(this.ctx.frame());
+      if (i >= this.ctx.frames.length - 1) break;
+      await Promise.all([this.ctx.goTo(this.ctx.frames[i + 1]), new Promise((r) => setTimeout(r, 1000 / this.fps))]);
+    }
+    this.stop();
+  }
+
+  stop() { this.playing = false; this.ctx.onState?.(false); }
+}
