@@ -36,12 +36,14 @@ test: install-test services
 	bash scripts/ensure-test-tools.sh
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 	LABELVAULT_REQUIRE_POSTGRES=1 DATUMARO_PYTHON=$(CURDIR)/.venv-datumaro/bin/python \
 	  $(BIN)/pytest
 
 lint:
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 format:
 	$(BIN)/ruff check --fix .
