@@ -2,20 +2,26 @@
 
 The service stages each write on its session; the change is rendered before the commit (the
 connection is still open) and handed to listeners right after it, so a listener hears only
-what is durable in the database and hears it before the client gets its reply.
+what is durable in the database and hears it before the client gets its reply. Commits that
+carry changes are serialised with their publication, so listeners hear changes in the order
+the database committed them (two saves of one job never reach the journal swapped).
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 _STAGED = "labelvault.annotation_changes"
+_HOLDS = "labelvault.annotation_commit_lock"
+# Held from just before the COMMIT of a session with changes until its listeners have run.
+_commit_order = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -54,6 +60,11 @@ def stage(session: Session, job_ids: list[int], action: str, render: Callable[[]
 def _render(session: Session) -> None:
     staged = session.info.get(_STAGED)
     if staged:
+        # Flush first: the row locks this transaction needs are then taken before the lock,
+        # so a commit holding it never waits on a session that waits for it.
+        session.flush()
+        _commit_order.acquire()
+        session.info[_HOLDS] = True
         session.info[_STAGED] = [
             AnnotationChange(job_ids, action, render()) for job_ids, action, render in staged
         ]
@@ -72,3 +83,10 @@ def _publish(session: Session) -> None:
 @event.listens_for(Session, "after_rollback")
 def _drop(session: Session) -> None:
     session.info.pop(_STAGED, None)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _release(session: Session, transaction: SessionTransaction) -> None:
+    # Committed and published, or failed at the commit: either way the next may go.
+    if transaction.parent is None and session.info.pop(_HOLDS, False):
+        _commit_order.release()
