@@ -115,8 +115,11 @@ def test_tag_tool_offers_only_tag_labels_and_a_refused_tag_blocks_nothing(
     objects = page.get_by_role("listbox", name="Objects on this frame")
     refused = objects.get_by_role("option", name="not saved")
     expect(refused).to_have_count(1)
+    # The server's reason names the labels that can be tags.
     expect(refused).to_have_attribute(
-        "aria-label", "car tag new, not saved: label 'car' is for rectangle, not tags"
+        "aria-label",
+        "car tag new, not saved: label 'car' is for rectangle, not tags "
+        "(labels for tags: 'person')",
     )
     assert api.get(f"/api/jobs/{job['id']}/annotations").json()["tags"] == []
 

@@ -71,14 +71,15 @@ def require_storage(settings: Settings) -> None:
         )
 
 
-def storage_report(settings: Settings, storage: Storage) -> dict[str, Any]:
+def storage_report(
+    settings: Settings, storage: Storage, instance: str | None = None
+) -> dict[str, Any]:
     """Where the backups go, for the start banner and /api/backups/status (no credentials)."""
     return {
         "storage": storage.redacted_url,
         "same_disk_as_data": storage.kind == "local"
         and _device(Path(storage.location.root)) == _device(Path(settings.data_dir)),
-        # Not named yet before a first start or a restore (which adopts the restored name).
-        "instance": settings.known_instance_name or "(new)",
+        "instance": instance or paths.instance_root(settings),
     }
 
 
@@ -98,7 +99,8 @@ def check_at_start(settings: Settings) -> dict[str, Any]:
     require_storage(settings)
     storage = Storage.from_url(BackupConfig.from_settings(settings).storage_url)
     storage.check()
-    return storage_report(settings, storage)
+    # Before a first start or a restore (which adopts the restored name) it has none yet.
+    return storage_report(settings, storage, settings.known_instance_name or "(new)")
 
 
 def on_startup(settings: Settings, db: Database, queue: Any) -> BackupRuntime:
