@@ -62,10 +62,6 @@ CASES = {
         {2: ([20, 0, 30, 10], 0), 4: None},
     ),
 }
-SERVER_DIFFERS = {
-    "rotated-rectangle": "the exporter keeps the earlier keyframe's rotation",
-    "toward-outside": "the exporter holds the earlier keyframe before an outside one",
-}
 
 
 def check(shape: dict | None, expected: tuple[list[float], float] | None) -> None:
@@ -85,15 +81,7 @@ def test_workspace_interpolates_as_cvat(case: str) -> None:
         check(got[frame], want)
 
 
-@pytest.mark.parametrize(
-    "case",
-    [
-        pytest.param(c, marks=pytest.mark.xfail(reason=SERVER_DIFFERS[c], strict=True))
-        if c in SERVER_DIFFERS
-        else c
-        for c in CASES
-    ],
-)
+@pytest.mark.parametrize("case", CASES)
 def test_server_exporter_interpolates_as_cvat(case: str) -> None:
     keys, expected = CASES[case]
     for frame, want in expected.items():
