@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import IO, Any, BinaryIO, Protocol
 
+from .interpolation import tracked_at
+
 # Annotation objects use CVAT's backup ("annotations.json") dict form with label/attribute
 # NAMES instead of ids, so the server can map them onto whatever ids its database uses.
 Shape = dict[str, Any]
@@ -286,70 +288,42 @@ def rotated_box_corners(shape: Shape) -> list[float]:
 # ---------------------------------------------------------------- tracks → per-frame shapes
 
 
-def _lerp(a: list[float], b: list[float], t: float) -> list[float]:
-    return [x + (y - x) * t for x, y in zip(a, b, strict=True)]
-
-
 def track_shape_at(track: Track, frame: int) -> Shape | None:
     """The visible shape of a track on ``frame`` (None when outside or not started).
 
-    Keyframes are interpolated linearly when both ends have the same type and point count
-    (boxes, ellipses, cuboids, equal-length polygons); otherwise the previous keyframe holds,
-    which is what CVAT does for masks. A track whose last keyframe is not "outside" stays
-    visible until the end of the data, as in CVAT.
+    The rules are CVAT's (see ``interpolation``). A skeleton shows on the frames its own
+    keyframes cover, with each element interpolated on its own (an element's outside state
+    carries on, as in CVAT); it is hidden when every element is outside. An element whose
+    track has not started yet is reported outside so the skeleton keeps its topology.
+    The shape carries ``keyframe``: whether ``frame`` is one of the track's keyframes.
     """
-    keyframes = track.get("shapes") or []
-    prev = nxt = None
-    for ks in keyframes:
-        if ks["frame"] <= frame:
-            prev = ks
-        else:
-            nxt = ks
-            break
-    if prev is None:
+    tracked = tracked_at(track.get("shapes") or [], frame)
+    if tracked is None or tracked["outside"] or frame < int(track.get("frame") or 0):
         return None
+    shape = _tracked_to_shape(track, tracked, frame)
     if track.get("elements"):
         elements = []
         for sub in track["elements"]:
-            el = track_shape_at(sub, frame)
-            if el is not None:
-                elements.append(el)
-            else:
-                # keep skeleton topology: a missing element is reported as outside
-                last = (sub.get("shapes") or [None])[0]
-                if last is not None:
-                    el = _tracked_to_shape(sub, last, frame)
-                    el["outside"] = True
-                    elements.append(el)
-        if prev.get("outside") or not elements or all(e["outside"] for e in elements):
+            keys = sub.get("shapes") or []
+            el_tracked = tracked_at(keys, frame, include_outside=True)
+            if el_tracked is None:
+                if not keys:
+                    continue
+                el_tracked = {**keys[0], "outside": True, "keyframe": False}
+            el = _tracked_to_shape(sub, el_tracked, frame)
+            elements.append(el)
+        if elements and all(e["outside"] for e in elements):
             return None
-        shape = _tracked_to_shape(track, prev, frame)
         shape["type"] = "skeleton"
         shape["points"] = []
         shape["elements"] = elements
-        return shape
-    if prev.get("outside"):
-        return None
-    points = list(prev["points"])
-    if (
-        nxt is not None
-        and prev["frame"] != frame
-        and nxt["type"] == prev["type"]
-        and len(nxt["points"]) == len(points)
-        and prev["type"] != "mask"
-        and not nxt.get("outside")
-    ):
-        t = (frame - prev["frame"]) / (nxt["frame"] - prev["frame"])
-        points = _lerp(points, list(nxt["points"]), t)
-    shape = _tracked_to_shape(track, prev, frame)
-    shape["points"] = points
     return shape
 
 
 def _tracked_to_shape(track: Track, tracked: dict[str, Any], frame: int) -> Shape:
     attrs = {a["name"]: a["value"] for a in track.get("attributes", ())}
     attrs.update({a["name"]: a["value"] for a in tracked.get("attributes", ())})
-    return make_shape(
+    shape = make_shape(
         tracked.get("type", "points"),
         track["label"],
         frame,
@@ -362,6 +336,8 @@ def _tracked_to_shape(track: Track, tracked: dict[str, Any], frame: int) -> Shap
         group=int(track.get("group") or 0),
         source=track.get("source") or "manual",
     )
+    shape["keyframe"] = bool(tracked.get("keyframe"))
+    return shape
 
 
 def iter_frames_with_tracks(

@@ -186,7 +186,7 @@ def _common_attrs(shape: Shape) -> dict[str, Any]:
         attrs["rotation"] = float(shape["rotation"])
     if "track_id" in shape:
         attrs["track_id"] = shape["track_id"]
-        attrs["keyframe"] = True
+        attrs["keyframe"] = bool(shape.get("keyframe", True))
     attrs.update(attr_dict(shape))
     return attrs
 

@@ -34,6 +34,7 @@ from .base import (
     track_shape_at,
     zip_write_image,
 )
+from .interpolation import carried_attributes
 
 SHAPE_TAGS = {
     "rectangle": "box",
@@ -292,7 +293,11 @@ def _outside_shape(track: Track, tracked: dict[str, Any], frame: int) -> Shape:
         track["label"],
         frame,
         tracked.get("points", ()),
-        attributes=tracked.get("attributes") or [],
+        # as on any other frame: the track's attributes, then those carried up to here
+        attributes={
+            **{a["name"]: a["value"] for a in track.get("attributes") or ()},
+            **{a["name"]: a["value"] for a in carried_attributes(track.get("shapes") or [], frame)},
+        },
         outside=True,
         occluded=bool(tracked.get("occluded")),
         z_order=int(tracked.get("z_order") or 0),

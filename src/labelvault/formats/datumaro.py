@@ -141,7 +141,7 @@ def _ann(
         attrs["rotation"] = float(shape["rotation"])
     if "track_id" in shape:
         attrs["track_id"] = shape["track_id"]
-        attrs["keyframe"] = True
+        attrs["keyframe"] = bool(shape.get("keyframe", True))
     if parent:
         attrs["outside"] = bool(shape.get("outside"))
     attrs.update(attr_dict(shape))

@@ -23,7 +23,8 @@ function linear(k0, k1, t) {
 }
 
 const pairs = (flat) => { const out = []; for (let i = 0; i + 1 < flat.length; i += 2) out.push([flat[i], flat[i + 1]]); return out; };
-const dist = (a, b) => Math.hypot(a[0] - b[0], a[1] - b[1]);
+// sqrt of the sum of squares as CVAT computes it (Math.hypot can differ in the last bit, and thinning compares).
+const dist = (a, b) => Math.sqrt((a[0] - b[0]) ** 2 + (a[1] - b[1]) ** 2);
 function length(pts) { let s = 0; for (let i = 1; i < pts.length; i++) s += dist(pts[i], pts[i - 1]); return s; }
 function offsets(pts) {
   const total = length(pts);
