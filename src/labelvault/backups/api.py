@@ -1,7 +1,9 @@
-"""Endpoints for snapshots (/api/snapshots) and project backups (/api/backups)."""
+"""Endpoints for snapshots (/api/snapshots), project backups (/api/backups) and project
+rollbacks (/api/projects/{id}/rollback)."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -10,10 +12,11 @@ from pydantic import BaseModel
 from sqlalchemy import or_, select, true
 from sqlalchemy.orm import Session
 
+from labelvault.access.deps import ManagedProject
 from labelvault.accounts.auth import admin_user, current_user
 from labelvault.accounts.models import User
 from labelvault.background import service as background
-from labelvault.backups import catalog, snapshots
+from labelvault.backups import catalog, rollback, snapshots
 from labelvault.backups import handlers as _handlers  # noqa: F401  (registers the handlers)
 from labelvault.backups.catalog import record_json
 from labelvault.backups.lifecycle import BackupRuntime, storage_report
@@ -44,6 +47,10 @@ class BackupCreate(BaseModel):
 
 class RestoreRequest(BaseModel):
     mode: str = "new"  # "new" | "replace" (full backups); ignored for annotation backups
+
+
+class RollbackRequest(BaseModel):
+    to: datetime  # without an offset: UTC
 
 
 def _managed_projects(user: User) -> Any:
@@ -232,6 +239,37 @@ def restore_backup(
         params={"backup_id": record.id, "mode": mode},
         project_id=record.target_id if record.target_type == "project" else None,
         task_id=record.target_id if record.target_type == "task" else None,
+    )
+    return _queue(runtime, rq_id)
+
+
+# ---- project rollback ----------------------------------------------------------------------
+
+
+@router.get("/api/projects/{project_id}/rollback/points")
+def rollback_points(project: ManagedProject, runtime: Runtime) -> dict[str, Any]:
+    """The range a rollback can reach: the oldest snapshot to the newest journaled save."""
+    return rollback.points(runtime.context).to_json()
+
+
+@router.post("/api/projects/{project_id}/rollback", status_code=202)
+def rollback_project(
+    body: RollbackRequest,
+    project: ManagedProject,
+    runtime: Runtime,
+    user: User = Depends(current_user),
+) -> Response:
+    """Roll the project's annotations back to `to`, after a full safety backup of it."""
+    to = rollback.as_utc(body.to)
+    # A time the storage cannot reach is refused now, not after the request has queued.
+    rollback.check(runtime.context, to)
+    rq_id = background.create(
+        runtime.context.db,
+        operation="backup:rollback",
+        target="project",
+        owner_id=user.id,
+        params={"project_id": project.id, "to": to.isoformat()},
+        project_id=project.id,
     )
     return _queue(runtime, rq_id)
 

@@ -201,20 +201,23 @@ def read_ids(archive: BinaryIO | Path) -> dict[str, Any]:
         return _read_json(zf, ID_FILE)
 
 
-def restore_annotations_in_place(session: Session, archive: BinaryIO | Path) -> dict[str, int]:
+def restore_annotations_in_place(
+    session: Session, archive: BinaryIO | Path, *, project_id: int | None = None
+) -> dict[str, int]:
     """Put a backup's annotations back into the tasks and jobs they came from.
 
-    Jobs are matched by id, else by frame range; a task that no longer exists is reported
-    as skipped. Each restored job's annotations are replaced and its version goes up.
-    Returns counts of restored jobs and skipped tasks and jobs.
+    Jobs are matched by id, else by frame range; the jobs of a task that no longer exists
+    (or, with `project_id`, is no longer in that project) are reported as skipped. Each
+    restored job's annotations are replaced and its version goes up. Returns counts of
+    restored and skipped jobs.
     """
     restored = skipped = 0
     with format_errors(), zipfile.ZipFile(archive) as zf:
         ids = _read_json(zf, ID_FILE)
         for entry in ids["tasks"]:
             task = session.get(Task, entry["id"])
-            if task is None:
-                skipped += 1
+            if task is None or (project_id is not None and task.project_id != project_id):
+                skipped += len(entry["jobs"])
                 continue
             jobs = {j.id: j for j in task_service.jobs_of(session, task.id)}
             by_range = {(j.start_frame, j.stop_frame): j for j in jobs.values()}

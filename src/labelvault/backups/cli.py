@@ -367,6 +367,45 @@ def backup_restore(
     click.echo("Restored: " + ", ".join(f"{k}={v}" for k, v in result.items()))
 
 
+@backup.command("rollback")
+@_options
+@click.option("--project", "project_id", type=int, required=True, help="The project to roll back")
+@click.option("--to", "to", required=True, help="ISO time, e.g. 2026-03-02T09:15:00Z (UTC if bare)")
+@click.option("--force", is_flag=True, help="Stop a server that uses the data dir first")
+def backup_rollback(
+    data_dir: Path | None,
+    database_url: str | None,
+    storage_url: str | None,
+    project_id: int,
+    to: str,
+    force: bool,
+) -> None:
+    """Roll a project's annotations back to a time; a full backup of it is taken first."""
+    from labelvault.backups import rollback
+
+    when = _when(to)
+    lock = claim_data_dir(_settings(data_dir, database_url).data_dir, force)
+    service = _service(data_dir, database_url, storage_url)
+    try:
+        with click.progressbar(length=100, label="Rolling back", show_eta=False) as bar:
+            done = [0]
+
+            def progress(fraction: float, message: str) -> None:
+                bar.label = message[:60]
+                step = int(fraction * 100) - done[0]
+                if step > 0:
+                    bar.update(step)
+                    done[0] += step
+
+            result = rollback.rollback(service, project_id, when, progress=progress, offline=True)
+    except _errors() as exc:
+        _fail(str(exc))
+    finally:
+        service.db.dispose()
+        lock.release()
+    click.echo(result.message())
+
+
 @backup.command("verify")
 @_options
 @click.argument("backup_ids", type=int, nargs=-1)

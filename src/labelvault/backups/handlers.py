@@ -1,11 +1,13 @@
-"""Background handlers: make a backup, restore one, take a snapshot, run a scheduler pass."""
+"""Background handlers: make a backup, restore one, roll a project back, take a snapshot, run a
+scheduler pass."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from labelvault.background.service import JobContext, RequestFailed, handler
-from labelvault.backups import instance, periodic, restore, scheduler
+from labelvault.backups import instance, periodic, restore, rollback, scheduler
 from labelvault.backups.context import BackupContext
 from labelvault.backups.snapshots import SnapshotError
 from labelvault.errors import LabelVaultError
@@ -49,6 +51,22 @@ def restore_backup(ctx: JobContext) -> None:
     if result.get("project_id") is not None:
         ctx.result["result_id"] = result["project_id"]
     ctx.result["message"] = ", ".join(f"{k}: {v}" for k, v in result.items())
+
+
+@handler("backup:rollback")
+def rollback_project(ctx: JobContext) -> None:
+    params: dict[str, Any] = ctx.params
+    try:
+        result = rollback.rollback(
+            context_for(ctx),
+            int(params["project_id"]),
+            datetime.fromisoformat(params["to"]),
+            progress=ctx.progress,
+        )
+    except USER_ERRORS as exc:
+        raise RequestFailed(str(exc)) from exc
+    ctx.result["result_id"] = result.safety_backup_id
+    ctx.result["message"] = result.message()
 
 
 @handler("snapshot:create")

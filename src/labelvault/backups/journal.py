@@ -121,6 +121,28 @@ def committed_seq(settings: Settings) -> int:
     return seq
 
 
+def ship_pending(
+    settings: Settings, storage: Storage, *, offline: bool = False, timeout: float = 30.0
+) -> bool:
+    """Ship what this data dir's journal committed so far; True once the storage holds it.
+
+    The journal running in this process is flushed. `offline`: no server runs on the data
+    dir (the caller holds its lock), so what a stopped or killed server left locally is
+    shipped by a journal opened just for that.
+    """
+    running = _running.get(settings.data_dir.resolve())
+    if running is not None:
+        return running.flush(timeout)
+    if not offline or not local_dir(settings).exists():
+        return True
+    journal = Journal(settings, storage, interval=3600)
+    journal.open()
+    try:
+        return journal.flush(timeout)
+    finally:
+        journal.stop(flush_timeout=0)
+
+
 @dataclass
 class JournalStatus:
     committed_seq: int

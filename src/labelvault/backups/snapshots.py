@@ -440,8 +440,13 @@ def _safe_member_path(name: str) -> PurePosixPath:
     return path
 
 
-def _extract_verified(archive: Path, staging: Path, name: str) -> dict[str, Any]:
-    """Extract every part into `staging`, checking each against the archive's manifest."""
+def _extract_verified(
+    archive: Path, staging: Path, name: str, media: bool = True
+) -> dict[str, Any]:
+    """Extract every part into `staging`, checking each against the archive's manifest.
+
+    Without `media`, media files are read and checked but not written (a rollback needs
+    only the database)."""
     hashes: dict[str, tuple[int, str]] = {}
     manifest: dict[str, Any] | None = None
     try:
@@ -457,13 +462,17 @@ def _extract_verified(archive: Path, staging: Path, name: str) -> dict[str, Any]
                 if member.name == MANIFEST:
                     manifest = orjson.loads(source.read())
                     continue
-                target = staging / rel
-                target.parent.mkdir(parents=True, exist_ok=True)
                 digest = hashlib.sha256()
-                with target.open("wb") as out:
+                if media or rel.parts[0] != "media":
+                    target = staging / rel
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    with target.open("wb") as out:
+                        while chunk := source.read(1024 * 1024):
+                            digest.update(chunk)
+                            out.write(chunk)
+                else:
                     while chunk := source.read(1024 * 1024):
                         digest.update(chunk)
-                        out.write(chunk)
                 hashes[member.name] = (member.size, digest.hexdigest())
     except (tarfile.TarError, EOFError) as exc:
         raise SnapshotIntegrityError(
@@ -527,6 +536,20 @@ def _upgrade_head(engine: Engine) -> None:
     upgrade(engine)
 
 
+def _put_media(settings: Settings, media_source: Path, force: bool) -> None:
+    settings.media_dir.mkdir(parents=True, exist_ok=True)
+    if force:
+        for child in settings.media_dir.iterdir():
+            shutil.rmtree(child) if child.is_dir() else child.unlink()
+    if media_source.exists():
+        for child in media_source.iterdir():
+            target = settings.media_dir / child.name
+            if target.exists():
+                shutil.rmtree(target) if target.is_dir() else target.unlink()
+            # Same filesystem (both in the data dir), so a rename, not a copy.
+            os.replace(child, target)
+
+
 def restore_snapshot(
     settings: Settings,
     db: Database,
@@ -537,13 +560,15 @@ def restore_snapshot(
     progress: Callable[[str], None] | None = None,
     until: datetime | None = None,
     replay_journal: bool = True,
+    media: bool = True,
 ) -> SnapshotInfo:
     """Bring a snapshot back into this data dir and database, then replay the journal.
 
     With `until`, the instance as it was then: the newest snapshot made at or before it and
     the journal entries committed up to it. Refuses a non-empty instance unless `force`
     (which then replaces everything), and a snapshot from a newer schema. Nothing changes
-    until the whole archive has been read back and every part matched its sha256.
+    until the whole archive has been read back and every part matched its sha256. Without
+    `media` only the database comes back (media files are checked, not written).
     """
     say = progress or (lambda _m: None)
     instance = restore_instance(settings, storage)
@@ -577,25 +602,15 @@ def restore_snapshot(
                 f"sha256 {sha}); not restored"
             )
         say("Verifying every part")
-        manifest = _extract_verified(archive, staging, snap.name)
+        manifest = _extract_verified(archive, staging, snap.name, media)
         archive.unlink()
         say("Loading the database")
         metadata = _reset_schema(db.engine, manifest["schema_revision"])
         dbdump.load(db.engine, staging / DB_PART, metadata)
         _upgrade_head(db.engine)
-        say("Putting the media in place")
-        media_source = staging / "media"
-        settings.media_dir.mkdir(parents=True, exist_ok=True)
-        if force:
-            for child in settings.media_dir.iterdir():
-                shutil.rmtree(child) if child.is_dir() else child.unlink()
-        if media_source.exists():
-            for child in media_source.iterdir():
-                target = settings.media_dir / child.name
-                if target.exists():
-                    shutil.rmtree(target) if target.is_dir() else target.unlink()
-                # Same filesystem (both in the data dir), so a rename, not a copy.
-                os.replace(child, target)
+        if media:
+            say("Putting the media in place")
+            _put_media(settings, staging / "media", force)
         _replay_after(
             settings, db, storage, snap, until if replay_journal else None, say, replay_journal
         )

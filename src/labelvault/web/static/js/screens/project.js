@@ -1,7 +1,9 @@
-// Project page: its tasks, labels, dataset export/import, backups.
+// Project page: its tasks, labels, dataset export/import, backups, rollback to a time.
 import { del, get, list, listAll } from '../api.js';
 import { backupsPanel, exportDialog, importDialog } from '../exports.js';
+import { rollbackDialog } from '../rollback.js';
 import { navigate } from '../router.js';
+import { isAdmin, self } from '../session.js';
 import { errorBox, h, pager } from '../ui.js';
 import { row as taskRow } from './tasks.js';
 
@@ -19,6 +21,7 @@ export async function render(el, { id }) {
     pages.replaceChildren(pager(data, page, 10, (p) => { page = p; loadTasks(); }));
   }
   const backups = h('div');
+  const manages = isAdmin() || [project.owner?.id, project.assignee?.id].includes(self()?.id);
   el.append(h('section', { class: 'page' },
     h('div', { class: 'toolbar' }, h('h1', {}, `${project.name}`), h('span', { class: 'muted' }, `Project #${project.id} · owner ${project.owner?.username || ''}`),
       h('span', { class: 'spacer' }),
@@ -26,6 +29,7 @@ export async function render(el, { id }) {
       h('button', { type: 'button', onclick: () => exportDialog('projects', id) }, 'Export dataset'),
       h('button', { type: 'button', onclick: () => importDialog('projects', id) }, 'Import dataset'),
       h('button', { type: 'button', onclick: () => exportDialog('projects', id, { backup: true }) }, 'Back up now'),
+      manages ? h('button', { type: 'button', onclick: () => rollbackDialog(id) }, 'Roll back…') : null,
       h('button', { type: 'button', class: 'danger', onclick: async () => {
         if (!confirm(`Delete project “${project.name}” and all its tasks?`)) return;
         try { await del(`/api/projects/${id}`); navigate('/projects'); } catch (e) { el.prepend(errorBox(e, 'Deleting')); }
