@@ -29,7 +29,7 @@ import httpx
 
 from tests.backups.test_journal_crash import LiveServer, make_task, wait_until
 from tests.conftest import LABELS  # noqa: F401  (make_task's labels)
-from tests.storage.conftest import WebdavServer, free_port, wait_for_port
+from tests.helpers.servers import WebdavServer, free_port, wait_for_port
 
 RESULTS = Path(__file__).parent / "results" / "rpo.md"
 PG_ADMIN = os.environ.get(

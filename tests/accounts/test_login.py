@@ -6,8 +6,8 @@ from http.cookies import SimpleCookie
 
 from fastapi.testclient import TestClient
 
-from tests.accounts.sdk import sdk_validate
 from tests.conftest import ADMIN
+from tests.helpers.sdk import sdk_validate
 
 
 def _login(app, username: str = ADMIN[0], password: str = ADMIN[1]):  # type: ignore[no-untyped-def]

@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
 from labelvault.accounts.models import AccessToken
-from tests.accounts.sdk import sdk_validate
+from tests.helpers.sdk import sdk_validate
 
 
 def _bearer(value: str) -> dict[str, str]:

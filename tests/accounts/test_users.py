@@ -6,7 +6,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from labelvault.accounts.models import User
-from tests.accounts.sdk import sdk_validate
+from tests.helpers.sdk import sdk_validate
 
 
 def _create(admin, username: str, **fields):  # type: ignore[no-untyped-def]

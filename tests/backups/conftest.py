@@ -18,7 +18,7 @@ from labelvault.db import Database
 from labelvault.db.migrate import upgrade
 from labelvault.storage import Storage
 from tests.conftest import POSTGRES_URL, _postgres_available
-from tests.storage.conftest import (  # noqa: F401  (fixtures reused as they are)
+from tests.helpers.servers import (  # noqa: F401  (fixtures reused as they are)
     S3Server,
     WebdavServer,
     free_port,

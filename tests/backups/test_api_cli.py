@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from labelvault.backups.cli import backup, snapshot
 from labelvault.storage import Storage
-from tests.backups.helpers import canonical_annotations, make_project, task_ids
+from tests.helpers.backups import canonical_annotations, make_project, task_ids
 
 
 @pytest.fixture

@@ -21,8 +21,8 @@ from labelvault.backups.models import BackupRecord
 from labelvault.config import Settings
 from labelvault.db.migrate import upgrade
 from labelvault.storage import Storage
-from tests.backups.helpers import annotate, jobs_of, labels_by_name, make_project, task_ids
 from tests.conftest import ADMIN, Api
+from tests.helpers.backups import annotate, jobs_of, labels_by_name, make_project, task_ids
 
 
 def _files(root: Path) -> dict[str, int]:

@@ -15,7 +15,7 @@ from labelvault.backups import replay, snapshots
 from labelvault.backups.journal import Journal, remote_dir, remote_segments
 from labelvault.config import Settings
 from labelvault.storage import Storage
-from tests.backups.helpers import annotate, jobs_of, labels_by_name, make_project, table_rows
+from tests.helpers.backups import annotate, jobs_of, labels_by_name, make_project, table_rows
 
 ANNOTATION_TABLES = ["tags", "shapes", "tracks", "track_shapes"]
 
@@ -160,7 +160,7 @@ def test_a_segment_cut_in_half_is_detected_and_not_replayed(
 def test_the_journal_catches_up_after_a_storage_outage(
     app, admin, task_with_data, sqlite_only, webdav_server_factory, tmp_path: Path
 ) -> None:
-    from tests.storage.conftest import WebdavServer
+    from tests.helpers.servers import WebdavServer
 
     (tmp_path / "dav").mkdir()
     server = webdav_server_factory(tmp_path / "dav")

@@ -16,9 +16,9 @@ import httpx
 import pytest
 
 from tests.backups.conftest import ScratchDatabases
-from tests.backups.helpers import annotate, labels_by_name
 from tests.conftest import LABELS, png_bytes
-from tests.storage.conftest import free_port, wait_for_port
+from tests.helpers.backups import annotate, labels_by_name
+from tests.helpers.servers import free_port, wait_for_port
 
 SRC = Path(__file__).parents[2] / "src"
 PASSWORD = "crash-test-pass-1"
@@ -125,7 +125,7 @@ def storage_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]
     if request.param == "folder":
         yield str(tmp_path / "storage")
         return
-    from tests.storage.conftest import WebdavServer
+    from tests.helpers.servers import WebdavServer
 
     (tmp_path / "dav").mkdir()
     server = WebdavServer(tmp_path / "dav")

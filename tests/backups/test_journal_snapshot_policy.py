@@ -42,7 +42,7 @@ def test_heavy_instances_snapshot_less_often() -> None:
 def test_the_fingerprint_sees_projects_and_users_but_not_annotations(
     app, admin, task_with_data
 ) -> None:  # type: ignore[no-untyped-def]
-    from tests.backups.helpers import annotate, jobs_of, labels_by_name, make_project
+    from tests.helpers.backups import annotate, jobs_of, labels_by_name, make_project
 
     project = make_project(admin, task_with_data, tasks=1, frames=2)
 

@@ -16,8 +16,8 @@ from labelvault.backups.models import BackupRecord, BackupStatus
 from labelvault.backups.status import status_json
 from labelvault.projects.models import Project
 from labelvault.storage import Storage
-from tests.backups.helpers import annotate, jobs_of, labels_by_name, make_project, task_ids
 from tests.conftest import LABELS
+from tests.helpers.backups import annotate, jobs_of, labels_by_name, make_project, task_ids
 
 
 def _records(svc) -> list[tuple[str, int, str]]:  # type: ignore[no-untyped-def]

@@ -20,7 +20,7 @@ from labelvault.backups import catalog, lifecycle, periodic, restore, status
 from labelvault.backups.errors import BackupIntegrityError
 from labelvault.backups.models import BackupRecord
 from labelvault.storage import Storage, StorageError
-from tests.backups.helpers import (
+from tests.helpers.backups import (
     annotate,
     canonical_annotations,
     jobs_of,
@@ -28,7 +28,7 @@ from tests.backups.helpers import (
     make_project,
     task_ids,
 )
-from tests.storage.conftest import S3_BUCKET
+from tests.helpers.servers import S3_BUCKET
 
 
 @pytest.fixture(params=["local", "webdav", "s3"])

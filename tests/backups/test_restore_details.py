@@ -15,7 +15,7 @@ from labelvault.backups.status import status_json
 from labelvault.media.models import Frame
 from labelvault.storage import Storage
 from labelvault.tasks.models import Task
-from tests.backups.helpers import (
+from tests.helpers.backups import (
     annotate,
     canonical_annotations,
     jobs_of,

@@ -14,7 +14,7 @@ from labelvault.backups.cli import backup
 from labelvault.backups.journal import Journal
 from labelvault.backups.serverlock import ServerLock
 from labelvault.storage import Storage
-from tests.backups.helpers import (
+from tests.helpers.backups import (
     annotate,
     canonical_annotations,
     jobs_of,

@@ -19,7 +19,7 @@ from labelvault.db import Database
 from labelvault.db.migrate import alembic_config
 from labelvault.projects.models import Project
 from labelvault.storage import Storage
-from tests.backups.helpers import make_project, table_rows
+from tests.helpers.backups import make_project, table_rows
 
 COMPARED = [
     "users",

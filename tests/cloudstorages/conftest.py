@@ -2,4 +2,4 @@
 
 from __future__ import annotations
 
-from tests.storage.conftest import s3_server  # noqa: F401  (a fixture used as it is)
+from tests.helpers.servers import s3_server  # noqa: F401  (a fixture used as it is)

@@ -8,8 +8,8 @@ import boto3
 import pytest
 from PIL import Image
 
+from tests.helpers.servers import S3_BUCKET, S3_REGION
 from tests.media.conftest import jpeg_bytes, meta, new_task, post_data
-from tests.storage.conftest import S3_BUCKET, S3_REGION
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import struct
 import subprocess
 import time
@@ -15,7 +14,7 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
-from tests.compat.helpers import (
+from tests.helpers.compat import (
     PASSWORD,
     POSTGRES_URL,
     VENV_BIN,
@@ -25,12 +24,7 @@ from tests.compat.helpers import (
     sample_annotations,
     write_images,
 )
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.helpers.net import free_port
 
 
 def _postgres_ready() -> bool:
@@ -70,7 +64,7 @@ def live(
     share_dir.mkdir(parents=True)
     home = root / "home"
     home.mkdir()
-    port = _free_port()
+    port = free_port()
     log_path = root / "server.log"
     log = log_path.open("wb")
     process = subprocess.Popen(

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.compat.helpers import PASSWORD, Live
+from tests.helpers.compat import PASSWORD, Live
 
 pytestmark = pytest.mark.e2e
 

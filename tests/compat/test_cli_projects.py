@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.compat.helpers import (
+from tests.helpers.compat import (
     LABELS,
     Live,
     archive_images,

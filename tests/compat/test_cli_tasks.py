@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from tests.compat.helpers import (
+from tests.helpers.compat import (
     LABELS,
     Live,
     archive_images,

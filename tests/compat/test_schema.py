@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.compat.helpers import Live
+from tests.helpers.compat import Live
 
 pytestmark = pytest.mark.e2e
 

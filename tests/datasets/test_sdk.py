@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import png_bytes
+from tests.helpers.net import free_port
 
 pytestmark = pytest.mark.e2e
 PASSWORD = "sdk-admin-pass-1"
@@ -36,15 +36,9 @@ uvicorn.run(app, host="127.0.0.1", port=settings.port, log_level="warning")
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     env = dict(
         os.environ,
         LABELVAULT_DATA_DIR=str(tmp_path_factory.mktemp("live")),

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,14 +15,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.helpers.net import free_port
+
 BIN = Path(sys.executable).parent / "labelvault"
 PASSWORD = "lifecycle-pass-1"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _serve(data: Path, storage: Path, port: int, *extra: str) -> subprocess.Popen:
@@ -65,7 +60,7 @@ def _client(port: int) -> Iterator[httpx.Client]:
 
 def test_stop_writes_a_snapshot_and_a_new_instance_starts_from_it(tmp_path: Path) -> None:
     data, storage = tmp_path / "data", tmp_path / "storage"
-    port = _free_port()
+    port = free_port()
     server = _serve(data, storage, port)
     try:
         with _client(port) as api:
@@ -84,7 +79,7 @@ def test_stop_writes_a_snapshot_and_a_new_instance_starts_from_it(tmp_path: Path
 
     # The machine is gone: only the storage survives.
     shutil.rmtree(data)
-    port = _free_port()
+    port = free_port()
     server = _serve(data, storage, port, "--restore-snapshot", "latest", "--no-snapshot-on-exit")
     try:
         with _client(port) as api:
@@ -111,7 +106,7 @@ def test_stop_writes_a_snapshot_and_a_new_instance_starts_from_it(tmp_path: Path
             "--data-dir",
             str(data),
             "--port",
-            str(_free_port()),
+            str(free_port()),
             "--storage-url",
             str(storage),
             "--restore-snapshot",
@@ -139,7 +134,7 @@ def _delete(data: Path, storage: Path, *extra: str) -> subprocess.CompletedProce
 
 def test_instance_delete_refuses_while_a_server_uses_the_data_dir(tmp_path: Path) -> None:
     data, storage = tmp_path / "data", tmp_path / "storage"
-    port = _free_port()
+    port = free_port()
     server = _serve(data, storage, port)
     try:
         with _client(port) as api:
@@ -155,7 +150,7 @@ def test_instance_delete_refuses_while_a_server_uses_the_data_dir(tmp_path: Path
         assert (data / "labelvault.db").is_file() and server.poll() is None
         # Another server on the same data dir is refused the same way.
         second = subprocess.run(
-            [str(BIN), "serve", "--data-dir", str(data), "--port", str(_free_port())],
+            [str(BIN), "serve", "--data-dir", str(data), "--port", str(free_port())],
             env={**os.environ, "LABELVAULT_ADMIN_PASSWORD": PASSWORD},
             capture_output=True,
             text=True,
@@ -179,7 +174,7 @@ def test_instance_delete_refuses_while_a_server_uses_the_data_dir(tmp_path: Path
 def _serve_fails(data: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
     environ = {**os.environ, "LABELVAULT_ADMIN_PASSWORD": PASSWORD, "LABELVAULT_BACKUPS": "true"}
     environ.pop("LABELVAULT_STORAGE_URL", None)
-    command = [str(BIN), "serve", "--data-dir", str(data), "--port", str(_free_port()), *args]
+    command = [str(BIN), "serve", "--data-dir", str(data), "--port", str(free_port()), *args]
     return subprocess.run(
         command, env={**environ, **env}, capture_output=True, text=True, timeout=120
     )
@@ -198,7 +193,7 @@ def _serve_fails(data: Path, *args: str, **env: str) -> subprocess.CompletedProc
 def test_a_storage_problem_at_start_is_one_line_and_exit_3(
     tmp_path: Path, args: tuple[str, ...], env: dict[str, str], names: str
 ) -> None:
-    closed = str(_free_port())
+    closed = str(free_port())
     args = tuple(a.replace("{closed}", closed) for a in args)
     done = _serve_fails(tmp_path / "data", *args, **env)
     assert done.returncode == 3, done.stdout + done.stderr

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from fmt_helpers import expected_frames, export_zip
 
 from labelvault.formats.masks import decode_cvat_mask
+from tests.helpers.formats import expected_frames, export_zip
 
 W, H = 40, 30
 

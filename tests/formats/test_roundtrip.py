@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from fmt_helpers import canon, canon_set, expected_frames, export_zip, import_all
 
 from labelvault.formats import FORMATS, list_formats
 from labelvault.formats.base import track_shape_at
 from labelvault.formats.masks import decode_cvat_mask, polygon_to_bitmap
+from tests.helpers.formats import canon, canon_set, expected_frames, export_zip, import_all
 
 W, H = 40, 30
 

@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 
 from tests.conftest import LABELS
-from tests.storage.conftest import (  # noqa: F401  (s3_server is a fixture used as it is)
+from tests.helpers.servers import (  # noqa: F401  (s3_server is a fixture used as it is)
     S3_BUCKET,
     S3_REGION,
     S3Server,

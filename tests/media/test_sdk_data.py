@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import png_bytes
-from tests.e2e.test_sdk import PASSWORD, Server, server  # noqa: F401  (live server fixture)
+from tests.e2e.sdk.test_sdk import PASSWORD, Server, server  # noqa: F401  (live server fixture)
 from tests.media.conftest import jpeg_bytes
 
 pytestmark = pytest.mark.e2e

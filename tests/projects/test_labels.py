@@ -7,8 +7,8 @@ import re
 from sqlalchemy import func, select
 
 from labelvault.projects.models import AttributeSpec, Label
-from tests.accounts.sdk import sdk_validate
 from tests.conftest import LABELS
+from tests.helpers.sdk import sdk_validate
 
 
 def _project(client, labels, name: str = "p") -> dict:  # type: ignore[no-untyped-def]

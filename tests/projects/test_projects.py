@@ -7,8 +7,8 @@ from sqlalchemy import func, select
 from labelvault.projects.models import AttributeSpec, Label, Project
 from labelvault.tasks.models import Job, Task
 from labelvault.tasks.service import task_media_dir
-from tests.accounts.sdk import sdk_validate
 from tests.conftest import LABELS
+from tests.helpers.sdk import sdk_validate
 
 
 def _project(client, name: str = "p", **fields) -> dict:  # type: ignore[no-untyped-def]

@@ -1,198 +1,28 @@
-"""Real storage backends on 127.0.0.1 for the storage tests: a folder, wsgidav and moto's S3."""
+"""The storage tests' backends: a folder, wsgidav and moto's S3, each on 127.0.0.1."""
 
 from __future__ import annotations
 
-import json
-import logging
-import socket
-import subprocess
-import sys
-import threading
-import time
-import urllib.request
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from labelvault.storage import Storage
-
-WEBDAV_USER = "annotator"
-WEBDAV_PASSWORD = "dav-Secret-7f3a91"
-# Mounted where Nextcloud serves a user's files, so URLs look like the real thing.
-WEBDAV_MOUNT = f"/remote.php/dav/files/{WEBDAV_USER}"
-S3_BUCKET = "labelvault-test"
-S3_REGION = "us-east-1"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for_port(port: int, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.02)
-    raise RuntimeError(f"nothing listens on 127.0.0.1:{port}")
-
-
-@pytest.fixture
-def closed_port() -> int:
-    """A port on 127.0.0.1 where nothing listens."""
-    return free_port()
-
-
-class WebdavServer:
-    """wsgidav under cheroot in a thread, serving one folder to one user with Basic auth."""
-
-    def __init__(self, folder: Path, port: int | None = None) -> None:
-        self.folder = folder
-        self.port = port or free_port()
-        self._server: Any = None
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        from cheroot import wsgi
-        from wsgidav.wsgidav_app import WsgiDAVApp
-
-        config = {
-            "host": "127.0.0.1",
-            "port": self.port,
-            "provider_mapping": {WEBDAV_MOUNT: str(self.folder)},
-            "simple_dc": {
-                "user_mapping": {"*": {WEBDAV_USER: {"password": WEBDAV_PASSWORD}}},
-            },
-            "http_authenticator": {
-                "accept_basic": True,
-                "accept_digest": False,
-                "default_to_digest": False,
-            },
-            "verbose": 0,
-            "logging": {"enable": False, "enable_loggers": []},
-            "property_manager": True,
-            "lock_storage": True,
-        }
-        app = WsgiDAVApp(config)
-        self._server = wsgi.Server(("127.0.0.1", self.port), app, numthreads=4, shutdown_timeout=1)
-        self._server.prepare()
-        self._thread = threading.Thread(target=self._server.serve, daemon=True)
-        self._thread.start()
-        wait_for_port(self.port)
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.stop()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def url(self, password: str = WEBDAV_PASSWORD, user: str = WEBDAV_USER) -> str:
-        return f"webdav+http://{user}:{password}@127.0.0.1:{self.port}{WEBDAV_MOUNT}/labelvault"
-
-
-@pytest.fixture(scope="session")
-def webdav_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebdavServer]:
-    logging.getLogger("wsgidav").setLevel(logging.WARNING)
-    server = WebdavServer(tmp_path_factory.mktemp("webdav"))
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def webdav_server_factory() -> Iterator[Callable[[Path], WebdavServer]]:
-    """Private WebDAV servers a test may stop; all are stopped at the end."""
-    started: list[WebdavServer] = []
-
-    def start(folder: Path) -> WebdavServer:
-        server = WebdavServer(folder)
-        server.start()
-        started.append(server)
-        return server
-
-    yield start
-    for server in started:
-        server.stop()
-
-
-@dataclass
-class S3Server:
-    port: int
-    key: str = ""
-    secret: str = ""
-
-    @property
-    def endpoint(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def url(self, secret: str | None = None, bucket: str = S3_BUCKET) -> str:
-        return f"s3://{bucket}/labelvault?endpoint_url={self.endpoint}&region={S3_REGION}"
-
-    def options(self, secret: str | None = None) -> dict[str, str]:
-        return {"key": self.key, "secret": secret if secret is not None else self.secret}
-
-
-@pytest.fixture(scope="session")
-def s3_server() -> Iterator[S3Server]:
-    """moto's S3 in its own process on 127.0.0.1, checking signatures against an IAM user.
-
-    Its own process: moto's state is global to a process, and other test folders start
-    in-process moto servers with the same user and bucket.
-    """
-    import boto3
-
-    server = S3Server(port=free_port())
-    process = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "moto_server"),
-            "-H",
-            "127.0.0.1",
-            "-p",
-            str(server.port),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        wait_for_port(server.port, timeout=30)
-        bootstrap = {
-            "endpoint_url": server.endpoint,
-            "region_name": S3_REGION,
-            "aws_access_key_id": "bootstrap",
-            "aws_secret_access_key": "bootstrap",
-        }
-        iam = boto3.client("iam", **bootstrap)
-        iam.create_user(UserName="labelvault")
-        policy = {
-            "Version": "2012-10-17",
-            "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}],
-        }
-        iam.put_user_policy(
-            UserName="labelvault", PolicyName="s3", PolicyDocument=json.dumps(policy)
-        )
-        access = iam.create_access_key(UserName="labelvault")["AccessKey"]
-        server.key, server.secret = access["AccessKeyId"], access["SecretAccessKey"]
-        boto3.client("s3", **bootstrap).create_bucket(Bucket=S3_BUCKET)
-        request = urllib.request.Request(
-            f"{server.endpoint}/moto-api/reset-auth",
-            data=b"0",
-            method="POST",
-            headers={"Content-Type": "text/plain"},
-        )
-        urllib.request.urlopen(request, timeout=10).close()
-        yield server
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+from tests.helpers.servers import (  # noqa: F401  (fixtures used as they are)
+    S3_BUCKET,
+    S3_REGION,
+    WEBDAV_MOUNT,
+    WEBDAV_PASSWORD,
+    WEBDAV_USER,
+    S3Server,
+    WebdavServer,
+    closed_port,
+    s3_server,
+    webdav_server,
+    webdav_server_factory,
+)
 
 
 @dataclass
@@ -212,7 +42,7 @@ def local_backend(tmp_path_factory: pytest.TempPathFactory) -> Backend:
 
 
 @pytest.fixture(scope="session")
-def webdav_backend(webdav_server: WebdavServer) -> Backend:
+def webdav_backend(webdav_server: WebdavServer) -> Backend:  # noqa: F811
     def make(password: str = WEBDAV_PASSWORD, **kw: Any) -> Storage:
         return Storage.from_url(webdav_server.url(password=password), **kw)
 
@@ -220,7 +50,7 @@ def webdav_backend(webdav_server: WebdavServer) -> Backend:
 
 
 @pytest.fixture(scope="session")
-def s3_backend(s3_server: S3Server) -> Backend:
+def s3_backend(s3_server: S3Server) -> Backend:  # noqa: F811
     def make(password: str | None = None, bucket: str = S3_BUCKET, **kw: Any) -> Storage:
         options = {**s3_server.options(password), **kw}
         return Storage.from_url(s3_server.url(bucket=bucket), **options)

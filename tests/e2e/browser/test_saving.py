@@ -11,8 +11,8 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e_browser.conftest import first_job, job_shapes, make_task, shot
-from tests.e2e_browser.test_workspace import drag, open_job
+from tests.e2e.browser.conftest import first_job, job_shapes, make_task, shot
+from tests.e2e.browser.test_workspace import drag, open_job
 
 LABELS = [
     {"name": "car", "color": "#ff6037", "type": "rectangle", "attributes": []},

@@ -13,7 +13,7 @@ from labelvault.formats.base import track_shape_at
 from labelvault.formats.interpolation import tracked_at
 
 MODULE = (
-    Path(__file__).resolve().parents[2] / "src/labelvault/web/static/js/workspace/interpolation.js"
+    Path(__file__).resolve().parents[3] / "src/labelvault/web/static/js/workspace/interpolation.js"
 )
 
 

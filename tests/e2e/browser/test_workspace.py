@@ -9,7 +9,7 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e_browser.conftest import first_job, job_shapes, login, make_task, shot
+from tests.e2e.browser.conftest import first_job, job_shapes, login, make_task, shot
 
 
 @pytest.fixture

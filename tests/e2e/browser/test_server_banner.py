@@ -9,7 +9,7 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e_browser.conftest import login, shot
+from tests.e2e.browser.conftest import login, shot
 
 SAME_DISK = "Backups are kept on the same disk as the data — a lost disk loses both."
 

@@ -10,9 +10,9 @@ import pytest
 from playwright.sync_api import expect
 
 from labelvault.formats.base import track_shape_at
-from tests.e2e_browser.conftest import first_job, make_task, shot
-from tests.e2e_browser.test_saving import status, wait_for
-from tests.e2e_browser.test_workspace import click, drag, open_job, save
+from tests.e2e.browser.conftest import first_job, make_task, shot
+from tests.e2e.browser.test_saving import status, wait_for
+from tests.e2e.browser.test_workspace import click, drag, open_job, save
 
 LABELS = [{"name": "car", "color": "#ff6037", "type": "any", "attributes": []}]
 

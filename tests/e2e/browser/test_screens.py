@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 from playwright.sync_api import expect
 
-from tests.e2e_browser.conftest import ADMIN_PASSWORD, login, make_task, png_bytes, shot
+from tests.e2e.browser.conftest import ADMIN_PASSWORD, login, make_task, png_bytes, shot
 
 
 def test_login_and_logout(page: Any) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ from PIL import Image
 
 from labelvault.db import Database
 from tests.conftest import _empty, png_bytes
+from tests.helpers.net import free_port
 
 pytestmark = pytest.mark.e2e
 
@@ -42,18 +42,12 @@ class Server:
         return client
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def server(database: Database, tmp_path: Path) -> Iterator[Server]:
     """A live server on this test's database (SQLite file or the PostgreSQL test database)."""
     _empty(database)
     url = database.engine.url.render_as_string(hide_password=False)
-    port = _free_port()
+    port = free_port()
     data_dir = tmp_path / "data"
     env = {**os.environ, "LABELVAULT_DATABASE_URL": url}
     log = (tmp_path / "server.log").open("wb")

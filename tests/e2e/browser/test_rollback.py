@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from tests.e2e_browser.conftest import first_job, job_shapes, login, png_bytes
+from tests.e2e.browser.conftest import first_job, job_shapes, login, png_bytes
 
 
 def _save_box(api: httpx.Client, job_id: int, label_id: int, x: float) -> None:

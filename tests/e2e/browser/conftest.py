@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -16,6 +15,8 @@ from typing import Any
 
 import httpx
 import pytest
+
+from tests.helpers.net import free_port
 
 CHROMIUM = os.environ.get("LABELVAULT_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -28,16 +29,10 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 ADMIN_PASSWORD = "e2e-admin-Pw1"
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 SCREENSHOTS = ROOT / "docs" / "screenshots"
 
 pytestmark = pytest.mark.e2e
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _labelvault_bin() -> str:
@@ -52,7 +47,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         pytest.skip(f"{CHROMIUM} is missing: apt-get install -y chromium")
     pytest.importorskip("playwright.sync_api", reason="pip install playwright")
     data = tmp_path_factory.mktemp("e2e-data")
-    port = _free_port()
+    port = free_port()
     log = open(data / "server.log", "wb")  # noqa: SIM115 (open for the server's lifetime)
     proc = subprocess.Popen(
         [
