@@ -13,7 +13,16 @@ from sqlalchemy import select
 
 from labelvault.accounts import service as account_service
 from labelvault.app import create_app
-from labelvault.backups import catalog, lifecycle, paths, periodic, restore, rotation
+from labelvault.backups import (
+    catalog,
+    instance,
+    lifecycle,
+    paths,
+    periodic,
+    restore,
+    rotation,
+    snapshots,
+)
 from labelvault.backups.cli import backup
 from labelvault.backups.config import BackupConfig
 from labelvault.backups.context import BackupContext
@@ -60,13 +69,13 @@ def beta(database, scratch_dbs, tmp_path: Path) -> Iterator[tuple[Any, Settings]
 
 
 def test_two_instances_on_one_storage_never_touch_each_others_files(
-    app, admin, task_with_data, make_service, clock, local_storage: Storage, beta
+    app, admin, task_with_data, make_service, clock, local_storage: Storage, beta, tmp_path
 ) -> None:  # type: ignore[no-untyped-def]
     app.state.settings.instance_name = "alpha"
     b_client, b_settings = beta
     a_project = make_project(admin, task_with_data, name="alpha-cars", tasks=1, frames=2)
     b_project = make_project(b_client, task_with_data, name="beta-cars", tasks=1, frames=2)
-    limits = {"backup_keep_annotations": 1, "backup_quota": "10"}
+    limits = {"backup_keep_annotations": 1, "backup_quota": "10", "snapshot_keep": 1}
     a = make_service(**limits)
     b = BackupContext(
         b_settings,
@@ -113,6 +122,20 @@ def test_two_instances_on_one_storage_never_touch_each_others_files(
     assert [r for r in _paths(b) if r.startswith("project-")] and all(
         (root / "beta" / "backups-periodic" / p).is_file() for p in _paths(b)
     )
+
+    # Snapshots too: each instance writes, lists and prunes (keep 1) only its own.
+    for ctx in (a, b, a, b):
+        instance.snapshot(ctx, "manual")
+        clock.advance(minutes=1)
+    a_snaps = snapshots.list_snapshots(local_storage, "alpha")
+    b_snaps = snapshots.list_snapshots(local_storage, "beta")
+    assert len(a_snaps) == 1 and len(b_snaps) == 1
+    assert a_snaps[0].folder.startswith("alpha/") and b_snaps[0].folder.startswith("beta/")
+    assert all(k.startswith(("alpha/", "beta/")) for k in _files(root))
+    # A new data dir that names no instance must say which: "latest" is never a guess.
+    stranger = Settings(data_dir=tmp_path / "new-node", backups=False)
+    with pytest.raises(snapshots.SnapshotError, match="several instances"):
+        snapshots.restore_instance(stranger, local_storage)
 
 
 def test_a_record_written_to_another_storage_is_no_good_copy_here(

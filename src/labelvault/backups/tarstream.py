@@ -83,21 +83,3 @@ def stream_tar(
             yield b"\0" * pad
     # Two zero blocks end a tar archive.
     yield b"\0" * (2 * BLOCK)
-
-
-class HashingReader:
-    """Wraps a binary file, hashing and counting what is read through it."""
-
-    def __init__(self, raw: BinaryIO) -> None:
-        self.raw = raw
-        self.sha = hashlib.sha256()
-        self.size = 0
-
-    def read(self, n: int = -1) -> bytes:
-        data = self.raw.read(n)
-        self.sha.update(data)
-        self.size += len(data)
-        return data
-
-    def readable(self) -> bool:
-        return True
