@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-const base = new URL('../../../src/labelvault/web/static/js/workspace/', import.meta.url);
+const base = new URL('../../../../src/labelvault/web/static/js/workspace/', import.meta.url);
 const { AnnotationStore, changeEntries } = await import(new URL('store.js', base));
 const { refusals } = await import(new URL('refusals.js', base));
 const { rebase, resolve, actionsOf } = await import(new URL('merge.js', base));

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-const base = new URL('../../../src/labelvault/web/static/js/workspace/', import.meta.url);
+const base = new URL('../../../../src/labelvault/web/static/js/workspace/', import.meta.url);
 const g = await import(new URL('geometry.js', base));
 const { GridIndex } = await import(new URL('spatial.js', base));
 const { UndoStack } = await import(new URL('undo.js', base));
