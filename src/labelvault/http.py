@@ -11,6 +11,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from labelvault.config import Settings
+from labelvault.db import raise_after_commit_error
 from labelvault.errors import Invalid
 
 
@@ -33,6 +34,7 @@ async def db_session(request: Request) -> Session:
                 session.rollback()
             else:
                 session.commit()
+                raise_after_commit_error(session)
         except BaseException:
             session.rollback()
             raise

@@ -18,10 +18,13 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, SessionTransaction
 
+from labelvault.db.engine import AFTER_COMMIT_ERROR
+
 _STAGED = "labelvault.annotation_changes"
 _HOLDS = "labelvault.annotation_commit_lock"
 # Held from just before the COMMIT of a session with changes until its listeners have run.
-_commit_order = threading.Lock()
+# Re-entrant: a listener's own session may commit in the same thread.
+_commit_order = threading.RLock()
 
 
 @dataclass(frozen=True)
@@ -73,11 +76,18 @@ def _render(session: Session) -> None:
 @event.listens_for(Session, "after_commit")
 def _publish(session: Session) -> None:
     changes: list[Any] = session.info.pop(_STAGED, None) or []
-    if not changes:
-        return
-    engine = session.get_bind()
-    for listener in list(_listeners):
-        listener(engine, changes)  # type: ignore[arg-type]
+    try:
+        if changes:
+            engine = session.get_bind()
+            for listener in list(_listeners):
+                try:
+                    listener(engine, changes)  # type: ignore[arg-type]
+                except Exception as exc:  # noqa: BLE001 - raised once the session is done
+                    session.info.setdefault(AFTER_COMMIT_ERROR, exc)
+    finally:
+        # A listener that raises (the journal's disk is full) must not keep the next
+        # commit waiting: the transaction may never reach its end event then.
+        _let_go(session)
 
 
 @event.listens_for(Session, "after_rollback")
@@ -87,6 +97,11 @@ def _drop(session: Session) -> None:
 
 @event.listens_for(Session, "after_transaction_end")
 def _release(session: Session, transaction: SessionTransaction) -> None:
-    # Committed and published, or failed at the commit: either way the next may go.
-    if transaction.parent is None and session.info.pop(_HOLDS, False):
+    # Failed at the commit, before anything was published: the next may go.
+    if transaction.parent is None:
+        _let_go(session)
+
+
+def _let_go(session: Session) -> None:
+    if session.info.pop(_HOLDS, False):
         _commit_order.release()

@@ -19,6 +19,18 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
     cursor.close()
 
 
+# An error a listener hit after the commit (the commit stands): raised once the session is
+# done, since raising inside SQLAlchemy's after_commit would leave the session unusable.
+AFTER_COMMIT_ERROR = "labelvault.after_commit_error"
+
+
+def raise_after_commit_error(session: Session) -> None:
+    """Raise what an after-commit listener of this session kept, if anything."""
+    error = session.info.pop(AFTER_COMMIT_ERROR, None)
+    if error is not None:
+        raise error
+
+
 class Database:
     """One engine and its session factory."""
 
@@ -42,6 +54,7 @@ class Database:
         try:
             yield session
             session.commit()
+            raise_after_commit_error(session)
         except BaseException:
             session.rollback()
             raise
