@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 RUN_STAMP := $(VENV)/.installed-run
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: run test install install-test services lint format bench bench-peers bench-load clean
+.PHONY: run test install install-test services lint format bench bench-peers bench-load bench-rpo clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -62,6 +62,10 @@ bench-peers: install-test services
 
 bench-load: install-test services
 	$(BIN)/python bench/load.py $(BENCH_ARGS)
+
+## Seconds of work lost when a node dies (kill -9, data dir gone), per storage and database.
+bench-rpo: install-test services
+	PYTHONPATH=src:. $(BIN)/python bench/rpo.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
