@@ -4,6 +4,8 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 RUN_STAMP := $(VENV)/.installed-run
 TEST_STAMP := $(VENV)/.installed-test
+# pytest-xdist workers for `make test` (one per core here; each has its own databases).
+TEST_WORKERS ?= 2
 
 .PHONY: run test install install-test services lint format bench bench-peers bench-load bench-rpo clean
 
@@ -38,7 +40,7 @@ test: install-test services
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 	LABELVAULT_REQUIRE_POSTGRES=1 DATUMARO_PYTHON=$(CURDIR)/.venv-datumaro/bin/python \
-	  $(BIN)/pytest
+	  $(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 
 lint:
 	$(BIN)/ruff check .

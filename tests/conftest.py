@@ -17,9 +17,12 @@ from labelvault.app import create_app
 from labelvault.config import Settings
 from labelvault.db import Base, Database
 from labelvault.db.migrate import upgrade
+from tests.helpers.pg import per_worker
 
-POSTGRES_URL = os.environ.get(
-    "LABELVAULT_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/labelvault_test"
+POSTGRES_URL = per_worker(
+    os.environ.get(
+        "LABELVAULT_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/labelvault_test"
+    )
 )
 ADMIN = ("admin", "admin-pass-1")
 

@@ -16,10 +16,15 @@ from typing import Any
 import httpx
 from PIL import Image
 
+from tests.helpers.pg import per_worker
+
 VENV_BIN = Path(sys.executable).parent
 PASSWORD = "compat-admin-pass-1"
-POSTGRES_URL = os.environ.get(
-    "LABELVAULT_COMPAT_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/labelvault_compat"
+POSTGRES_URL = per_worker(
+    os.environ.get(
+        "LABELVAULT_COMPAT_POSTGRES",
+        "postgresql+psycopg://postgres@127.0.0.1:5432/labelvault_compat",
+    )
 )
 # Labels as a CLI user writes them: a select attribute, a tag label, no ids.
 LABELS: list[dict[str, Any]] = [
