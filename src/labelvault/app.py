@@ -37,6 +37,7 @@ from labelvault.media.api import router as media_router
 from labelvault.media.images import raise_pillow_limit
 from labelvault.openapi import complete_openapi
 from labelvault.projects.api import router as projects_router
+from labelvault.review.api import router as review_router
 from labelvault.server_api import router as server_router
 from labelvault.tasks.api import router as tasks_router
 
@@ -173,6 +174,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         media_router,
         cloudstorages_router,
         annotations_router,
+        review_router,
         requests_router,
         journal_router,  # before backups_router, whose /api/backups/{id} would take the path
         backups_router,

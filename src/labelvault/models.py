@@ -7,6 +7,7 @@ from labelvault.backups.models import BackupRecord, BackupStatus
 from labelvault.cloudstorages.models import CloudStorage
 from labelvault.media.models import Frame
 from labelvault.projects.models import AttributeSpec, Label, Project
+from labelvault.review.models import Comment, Issue
 from labelvault.tasks.models import Job, Task
 
 __all__ = [
@@ -15,8 +16,10 @@ __all__ = [
     "BackupRecord",
     "BackupStatus",
     "CloudStorage",
+    "Comment",
     "Frame",
     "Group",
+    "Issue",
     "Job",
     "Label",
     "LabeledImage",

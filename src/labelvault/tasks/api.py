@@ -26,6 +26,7 @@ from labelvault.errors import Forbidden, Invalid
 from labelvault.http import absolute, apply_sort, db_session, paginate
 from labelvault.projects import service as project_service
 from labelvault.projects.models import Project
+from labelvault.review import service as review_service
 from labelvault.tasks import service
 from labelvault.tasks.models import Job, Task
 from labelvault.tasks.schemas import JobRead, JobWrite, TaskRead, TaskWrite
@@ -312,6 +313,7 @@ def jobs_json(request: Request, session: Session, jobs: list[Job]) -> list[dict[
     task_ids = {j.task_id for j in jobs}
     tasks = {t.id: t for t in session.scalars(select(Task).where(Task.id.in_(task_ids)))}
     users = users_by_id(session, {j.assignee_id for j in jobs})
+    issue_counts = review_service.issue_counts(session, [j.id for j in jobs])
     project_ids = {t.project_id for t in tasks.values() if t.project_id}
     projects = (
         dict(
@@ -344,7 +346,10 @@ def jobs_json(request: Request, session: Session, jobs: list[Job]) -> list[dict[
             "data_original_chunk_type": "imageset",
             "created_date": j.created_date,
             "updated_date": j.updated_date,
-            "issues": {"url": absolute(request, f"/api/issues?job_id={j.id}"), "count": 0},
+            "issues": {
+                "url": absolute(request, f"/api/issues?job_id={j.id}"),
+                "count": issue_counts.get(j.id, 0),
+            },
             "labels": {"url": absolute(request, f"/api/labels?job_id={j.id}")},
             "type": j.type,
             "organization": None,
@@ -447,14 +452,3 @@ def update_job(
     )
     service.touch(session, task)
     return jobs_json(request, session, [job])[0]
-
-
-@router.get("/api/jobs/{job_id}/issues", tags=TAGS)
-def job_issues(job: VisibleJob) -> list[Any]:
-    return []
-
-
-@router.get("/api/issues", tags=TAGS)
-def list_issues(user: User = Depends(current_user)) -> dict[str, Any]:
-    # Review issues are not built yet; an empty page keeps CVAT clients working.
-    return {"count": 0, "next": None, "previous": None, "results": []}
