@@ -7,11 +7,18 @@ from labelvault.backups.models import BackupRecord, BackupStatus
 from labelvault.cloudstorages.models import CloudStorage
 from labelvault.media.models import Frame
 from labelvault.projects.models import AttributeSpec, Label, Project
-from labelvault.review.models import Comment, Issue
+from labelvault.review.models import (
+    AnnotationConflict,
+    Comment,
+    Issue,
+    QualityReport,
+    QualitySettings,
+)
 from labelvault.tasks.models import Job, Task
 
 __all__ = [
     "AccessToken",
+    "AnnotationConflict",
     "AttributeSpec",
     "BackupRecord",
     "BackupStatus",
@@ -26,6 +33,8 @@ __all__ = [
     "LabeledShape",
     "LabeledTrack",
     "Project",
+    "QualityReport",
+    "QualitySettings",
     "Request",
     "Session",
     "Task",

@@ -26,7 +26,9 @@ from labelvault.errors import Forbidden, Invalid
 from labelvault.http import absolute, apply_sort, db_session, paginate
 from labelvault.projects import service as project_service
 from labelvault.projects.models import Project
+from labelvault.review import ground_truth
 from labelvault.review import service as review_service
+from labelvault.review.schemas import GroundTruthWrite
 from labelvault.tasks import service
 from labelvault.tasks.models import Job, Task
 from labelvault.tasks.schemas import JobRead, JobWrite, TaskRead, TaskWrite
@@ -414,6 +416,26 @@ def list_jobs(
         query = query.order_by((Job.assignee_id == user.id).desc())
     query = apply_sort(query, sort, JOB_SORT, Job.id)
     return paginate(request, session, query, lambda rows: jobs_json(request, session, rows))
+
+
+@router.post("/api/jobs", status_code=201, response_model=JobRead, tags=TAGS)
+def create_job(
+    body: GroundTruthWrite,
+    request: Request,
+    user: User = Depends(current_user),
+    session: Session = Depends(db_session),
+) -> dict[str, Any]:
+    # Only ground-truth jobs are made this way (CVAT's rule); the rules live in review.
+    job = ground_truth.create_ground_truth(session, user, body)
+    return jobs_json(request, session, [job])[0]
+
+
+@router.delete("/api/jobs/{job_id}", status_code=204, tags=TAGS)
+def delete_job(
+    job: VisibleJob, user: User = Depends(current_user), session: Session = Depends(db_session)
+) -> Response:
+    ground_truth.delete_job(session, user, job)
+    return Response(status_code=204)
 
 
 @router.get("/api/jobs/{job_id}", response_model=JobRead, tags=TAGS)

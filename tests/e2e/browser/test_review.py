@@ -11,7 +11,14 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.browser.conftest import first_job, job_shapes, login, make_task, shot
+from tests.e2e.browser.conftest import (
+    ADMIN_PASSWORD,
+    first_job,
+    job_shapes,
+    login,
+    make_task,
+    shot,
+)
 from tests.e2e.browser.test_saving import wait_for
 from tests.e2e.browser.test_workspace import drag, save
 
@@ -136,3 +143,39 @@ def test_annotate_review_fix_accept(api: httpx.Client, people: Any) -> None:
     )
     assert (done["stage"], done["state"]) == ("acceptance", "completed")
     assert api.get(f"/api/tasks/{task['id']}").json()["status"] == "completed"
+
+
+def test_quality_on_the_task_page(api: httpx.Client, people: Any) -> None:
+    """Ground truth made on the task page, a report computed there with its figures shown."""
+    task = make_task(api, f"Quality {random.randrange(10**6)}", frames=2, labels=LABELS)
+    job = first_job(api, task["id"])
+    page = people("admin", ADMIN_PASSWORD)
+    page.goto(f"/tasks/{task['id']}")
+    page.get_by_label("Ground-truth frames").fill("0")
+    page.get_by_role("button", name="Create ground truth").click()
+    expect(page.get_by_role("region", name="Quality")).to_contain_text("over 1 of 2 frames")
+    gt = api.get("/api/jobs", params={"task_id": task["id"], "type": "ground_truth"}).json()
+    gt = gt["results"][0]
+    car = api.get("/api/labels", params={"task_id": task["id"]}).json()["results"][0]["id"]
+
+    def boxes(*points: list[float]) -> dict:
+        return {
+            "shapes": [
+                {"frame": 0, "label_id": car, "type": "rectangle", "points": p} for p in points
+            ]
+        }
+
+    # Ground truth: two cars; the annotator found one exactly and one extra thing.
+    api.put(f"/api/jobs/{gt['id']}/annotations", json=boxes([0, 0, 10, 10], [50, 50, 70, 70]))
+    api.put(f"/api/jobs/{job['id']}/annotations", json=boxes([0, 0, 10, 10], [200, 200, 220, 220]))
+    page.get_by_role("button", name="Compute quality report").click()
+    table = page.get_by_role("table", name="Quality per label")
+    expect(table).to_contain_text("50.0 %")  # precision 1/2 and recall 1/2
+    expect(table).to_contain_text("1.000")  # mean IoU of the exact match
+    conflicts = page.get_by_role("list", name="Conflicts by frame")
+    expect(conflicts).to_contain_text("missing annotation")
+    expect(conflicts).to_contain_text("extra annotation")
+    shot(page, "quality-report")
+    reports = api.get("/api/quality/reports", params={"task_id": task["id"], "target": "task"})
+    summary = reports.json()["results"][0]["summary"]
+    assert (summary["valid_count"], summary["gt_count"], summary["ds_count"]) == (1, 2, 2)
