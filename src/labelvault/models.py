@@ -8,6 +8,7 @@ from labelvault.cloudstorages.models import CloudStorage
 from labelvault.media.models import Frame
 from labelvault.projects.models import AttributeSpec, Label, Project
 from labelvault.review.models import (
+    ActivityEvent,
     AnnotationConflict,
     Comment,
     Issue,
@@ -18,6 +19,7 @@ from labelvault.tasks.models import Job, Task
 
 __all__ = [
     "AccessToken",
+    "ActivityEvent",
     "AnnotationConflict",
     "AttributeSpec",
     "BackupRecord",

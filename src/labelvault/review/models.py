@@ -1,4 +1,4 @@
-"""Tables of review: issues and comments, quality settings, reports and their conflicts."""
+"""Tables of review: issues, comments, quality settings, reports, conflicts, activity."""
 
 from __future__ import annotations
 
@@ -97,3 +97,33 @@ class AnnotationConflict(Base):
     severity: Mapped[str] = mapped_column(String(16))
     # [{obj_id, job_id, type, shape_type}] as CVAT's AnnotationId.
     annotation_ids: Mapped[list] = mapped_column(JSON)
+
+
+class ActivityEvent(Base):
+    """One annotation save: who, when, where and how many objects it created/changed/deleted.
+
+    Written by the save itself, in its transaction (one small row per save); working time
+    is estimated from these rows when asked for, never stored.
+    """
+
+    __tablename__ = "activity_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_date: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )
+    project_id: Mapped[int | None] = mapped_column(
+        ForeignKey("projects.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), index=True)
+    # None for a save of a whole task's annotations.
+    job_id: Mapped[int | None] = mapped_column(
+        ForeignKey("jobs.id", ondelete="CASCADE"), nullable=True
+    )
+    # replace (PUT), create, update or delete (PATCH ?action=), clear (DELETE).
+    action: Mapped[str] = mapped_column(String(16))
+    created: Mapped[int] = mapped_column(Integer, default=0)
+    updated: Mapped[int] = mapped_column(Integer, default=0)
+    deleted: Mapped[int] = mapped_column(Integer, default=0)
+    version: Mapped[int] = mapped_column(Integer, default=0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -17,6 +18,7 @@ from tests.e2e.browser.conftest import (
     job_shapes,
     login,
     make_task,
+    png_bytes,
     shot,
 )
 from tests.e2e.browser.test_saving import wait_for
@@ -179,3 +181,38 @@ def test_quality_on_the_task_page(api: httpx.Client, people: Any) -> None:
     reports = api.get("/api/quality/reports", params={"task_id": task["id"], "target": "task"})
     summary = reports.json()["results"][0]["summary"]
     assert (summary["valid_count"], summary["gt_count"], summary["ds_count"]) == (1, 2, 2)
+
+
+def test_activity_on_the_project_page(api: httpx.Client, people: Any) -> None:
+    """Saves made in the workspace show on the project page, and download as CSV."""
+    tag = random.randrange(10**6)
+    project = api.post("/api/projects", json={"name": f"Activity {tag}", "labels": LABELS}).json()
+    task = api.post("/api/tasks", json={"name": "t", "labels": [], "project_id": project["id"]})
+    task = task.json()
+    files = {"client_files[0]": ("frame_000.png", png_bytes())}
+    r = api.post(f"/api/tasks/{task['id']}/data", files=files, data={"image_quality": "80"})
+    assert r.status_code == 202, r.text
+    job = wait_for(
+        lambda: api.get("/api/jobs", params={"task_id": task["id"]}).json()["results"],
+        "the task data",
+    )[0]
+    wait_for(lambda: api.get(f"/api/tasks/{task['id']}").json()["size"] == 1, "the task data")
+    page = people("admin", ADMIN_PASSWORD)
+    _open(page, job)
+    page.get_by_role("button", name="Rectangle").click()
+    drag(page, (60, 60), (160, 140))
+    save(page)
+    drag(page, (200, 60), (260, 140))
+    save(page)
+    page.goto(f"/projects/{project['id']}")
+    annotators = page.get_by_role("table", name="Annotators")
+    expect(annotators).to_contain_text("admin")
+    expect(page.get_by_role("table", name="Time per job")).to_contain_text(f"Job #{job['id']}")
+    summary = api.get(f"/api/projects/{project['id']}/activity").json()
+    me = summary["annotators"][0]
+    assert me["username"] == "admin" and me["objects_created"] == 2
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download CSV").click()
+    text = Path(download.value.path()).read_text(encoding="utf-8")
+    assert text.splitlines()[0].startswith("scope,obj_name,obj_id")
+    assert text.count("create:annotations") == 2

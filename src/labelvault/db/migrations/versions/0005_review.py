@@ -1,4 +1,4 @@
-"""review: issues and comments, quality settings, reports and conflicts
+"""review: issues and comments, quality settings, reports and conflicts, activity
 
 Revision ID: 0005_review
 Revises: 0004
@@ -96,9 +96,31 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index("ix_quality_conflicts_report_id", "quality_conflicts", ["report_id"])
+    op.create_table(
+        "activity_events",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("created_date", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=True),
+        sa.Column("project_id", sa.Integer(), nullable=True),
+        sa.Column("task_id", sa.Integer(), nullable=False),
+        sa.Column("job_id", sa.Integer(), nullable=True),
+        sa.Column("action", sa.String(length=16), nullable=False),
+        sa.Column("created", sa.Integer(), nullable=False),
+        sa.Column("updated", sa.Integer(), nullable=False),
+        sa.Column("deleted", sa.Integer(), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(["user_id"], ["users.id"], ondelete="SET NULL"),
+        sa.ForeignKeyConstraint(["project_id"], ["projects.id"], ondelete="SET NULL"),
+        sa.ForeignKeyConstraint(["task_id"], ["tasks.id"], ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["job_id"], ["jobs.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    for column in ("created_date", "project_id", "task_id"):
+        op.create_index(f"ix_activity_events_{column}", "activity_events", [column])
 
 
 def downgrade() -> None:
+    op.drop_table("activity_events")
     op.drop_table("quality_conflicts")
     op.drop_table("quality_reports")
     op.drop_table("quality_settings")
