@@ -163,6 +163,11 @@ def test_ground_truth_job_rules(team, quality_task) -> None:  # type: ignore[no-
     assert len(owner.get(f"/api/tasks/{tid}/annotations").json()["shapes"]) == len(DS)
     listed = owner.get("/api/jobs", params={"task_id": tid, "type": "ground_truth"}).json()
     assert [j["id"] for j in listed["results"]] == [gt["id"]]
+    # The task is done when its annotation jobs are; the ground truth does not hold it back.
+    for job in jobs:
+        body = {"stage": "acceptance", "state": "completed"}
+        assert owner.patch(f"/api/jobs/{job['id']}", json=body).is_success
+    assert owner.get(f"/api/tasks/{tid}").json()["status"] == "completed"
 
 
 def _report(owner, task_id: int) -> dict:  # type: ignore[no-untyped-def]

@@ -41,8 +41,11 @@ TAGS: list[str | Enum] = ["tasks", "jobs"]
 def _job_statuses(session: Session, task_ids: list[int]) -> dict[int, list[str]]:
     result: dict[int, list[str]] = {tid: [] for tid in task_ids}
     if task_ids:
+        # A ground-truth job is the reference, not work on the task: it never holds it back.
         rows = session.execute(
-            select(Job.task_id, Job.stage, Job.state).where(Job.task_id.in_(task_ids))
+            select(Job.task_id, Job.stage, Job.state).where(
+                Job.task_id.in_(task_ids), Job.type != "ground_truth"
+            )
         )
         for tid, stage, state in rows:
             result[tid].append(service.job_status(stage, state))
