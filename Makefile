@@ -56,6 +56,7 @@ BENCH_ARGS ?=
 ## BENCH_ARGS="--postgres" or "-n 50 -k 10").
 bench: install-test services
 	$(BIN)/python bench/annotations.py
+	$(BIN)/python bench/activity.py
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 ## Side by side with Label Studio (installed into bench/.peers/, git-ignored).

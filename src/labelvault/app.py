@@ -37,6 +37,10 @@ from labelvault.media.api import router as media_router
 from labelvault.media.images import raise_pillow_limit
 from labelvault.openapi import complete_openapi
 from labelvault.projects.api import router as projects_router
+from labelvault.review import handlers as _review_handlers  # noqa: F401  (registers handlers)
+from labelvault.review.activity_api import router as activity_router
+from labelvault.review.api import router as review_router
+from labelvault.review.quality_api import router as quality_router
 from labelvault.server_api import router as server_router
 from labelvault.tasks.api import router as tasks_router
 
@@ -173,6 +177,9 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         media_router,
         cloudstorages_router,
         annotations_router,
+        review_router,
+        quality_router,
+        activity_router,
         requests_router,
         journal_router,  # before backups_router, whose /api/backups/{id} would take the path
         backups_router,

@@ -181,6 +181,7 @@ def worker(overrides: dict[str, Any], **options: Any) -> None:
     from labelvault.cloudstorages.registry import CloudStorages
     from labelvault.datasets import handlers as _datasets_handlers  # noqa: F401
     from labelvault.media import handlers as media_handlers
+    from labelvault.review import handlers as _review_handlers  # noqa: F401
 
     media_handlers.register(CloudStorages)
 

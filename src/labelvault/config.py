@@ -68,6 +68,8 @@ class Settings(BaseSettings):
     media_cache_bytes: int = 4 * 1024**3
     source_cache_bytes: int = 8 * 1024**3
     backups: bool = True
+    # One row per annotation save (who, when, how many objects): the activity pages.
+    activity: bool = True
     backup_quota: str | None = None
     snapshot_interval: str | None = None
     snapshot_on_exit: bool = True

@@ -7,22 +7,36 @@ from labelvault.backups.models import BackupRecord, BackupStatus
 from labelvault.cloudstorages.models import CloudStorage
 from labelvault.media.models import Frame
 from labelvault.projects.models import AttributeSpec, Label, Project
+from labelvault.review.models import (
+    ActivityEvent,
+    AnnotationConflict,
+    Comment,
+    Issue,
+    QualityReport,
+    QualitySettings,
+)
 from labelvault.tasks.models import Job, Task
 
 __all__ = [
     "AccessToken",
+    "ActivityEvent",
+    "AnnotationConflict",
     "AttributeSpec",
     "BackupRecord",
     "BackupStatus",
     "CloudStorage",
+    "Comment",
     "Frame",
     "Group",
+    "Issue",
     "Job",
     "Label",
     "LabeledImage",
     "LabeledShape",
     "LabeledTrack",
     "Project",
+    "QualityReport",
+    "QualitySettings",
     "Request",
     "Session",
     "Task",

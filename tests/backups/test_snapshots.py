@@ -34,7 +34,15 @@ COMPARED = [
     "shapes",
     "tracks",
     "track_shapes",
+    # Review: issues, comments, ground truth (a job), quality, activity.
+    "issues",
+    "comments",
+    "quality_settings",
+    "quality_reports",
+    "quality_conflicts",
+    "activity_events",
 ]
+REVIEW_TABLES = COMPARED[-6:]
 
 
 def _media_files(settings: Settings) -> dict[str, bytes]:
@@ -57,7 +65,40 @@ def populated(app, admin, task_with_data) -> dict[str, Any]:  # type: ignore[no-
     cache = app.state.settings.media_dir / "tasks" / str(task_id["id"]) / "cache"
     cache.mkdir(parents=True, exist_ok=True)
     (cache / "frame-0-q70.jpg").write_bytes(b"cached")
+    _review(admin, task_id)
     return {"project": project}
+
+
+def _review(admin, task: dict) -> None:  # type: ignore[no-untyped-def]
+    """An issue with a reply, a ground-truth job with a box, and a quality report."""
+    job = admin.get("/api/jobs", params={"task_id": task["id"]}).json()["results"][0]
+    issue = admin.post(
+        "/api/issues",
+        json={"job": job["id"], "frame": 0, "position": [1, 1, 9, 9], "message": "check"},
+    )
+    assert issue.status_code == 201, issue.text
+    reply = {"issue": issue.json()["id"], "message": "fixed"}
+    assert admin.post("/api/comments", json=reply).status_code == 201
+    gt = admin.post(
+        "/api/jobs",
+        json={
+            "type": "ground_truth",
+            "task_id": task["id"],
+            "frame_selection_method": "manual",
+            "frames": [0],
+        },
+    )
+    assert gt.status_code == 201, gt.text
+    car = next(
+        lb
+        for lb in admin.get("/api/labels", params={"task_id": task["id"]}).json()["results"]
+        if lb["name"] == "car"
+    )
+    # Away from the annotated car: a missing and an extra annotation (two conflicts).
+    box = {"type": "rectangle", "frame": 0, "label_id": car["id"], "points": [30, 30, 40, 40]}
+    assert admin.put(f"/api/jobs/{gt.json()['id']}/annotations", json={"shapes": [box]}).is_success
+    rq = admin.post("/api/quality/reports", json={"task_id": task["id"]}).json()["rq_id"]
+    assert admin.get(f"/api/requests/{rq}").json()["status"] == "finished"
 
 
 def test_snapshot_restores_into_the_other_database(
@@ -69,6 +110,9 @@ def test_snapshot_restores_into_the_other_database(
     assert info.status == "ok" and info.media_files >= 6
     head = ScriptDirectory.from_config(alembic_config(db.url)).get_current_head()
     assert info.schema_revision == head and info.tables["shapes"] > 0
+    assert all(info.tables[name] > 0 for name in REVIEW_TABLES), {
+        n: info.tables[n] for n in REVIEW_TABLES
+    }
     with local_storage.open_read(info.path) as f, tarfile.open(fileobj=f, mode="r|") as tar:
         names = tar.getnames()
     assert names[0] == snapshots.DB_PART and names[-1] == snapshots.MANIFEST

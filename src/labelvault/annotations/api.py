@@ -5,12 +5,14 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy.orm import Session
 
-from labelvault.access.deps import EditableJob, ManagedTask, VisibleJob, VisibleTask
+from labelvault.access.deps import CurrentUser, EditableJob, ManagedTask, VisibleJob, VisibleTask
 from labelvault.annotations import service
 from labelvault.annotations.schemas import LabeledData
 from labelvault.errors import Invalid
 from labelvault.http import db_session, raw_body
+from labelvault.review import activity
 from labelvault.tasks import service as task_service
+from labelvault.tasks.models import Task
 
 router = APIRouter(tags=["annotations"])
 
@@ -42,6 +44,21 @@ def _check_import(request: Request) -> None:
         raise Invalid("importing annotation files is not supported yet; send JSON")
 
 
+def _record(
+    request: Request,
+    session: Session,
+    user: CurrentUser,
+    task: Task,
+    job_id: int | None,
+    action: str,
+    saved: service.Saved | None = None,
+) -> None:
+    """One activity row per save, in the save's transaction (unless activity is off)."""
+    if request.app.state.settings.activity:
+        objects, version = (saved.objects, saved.version) if saved else (0, 0)
+        activity.record_save(session, user.id, task, job_id, action, objects, version)
+
+
 # ---- job -----------------------------------------------------------------------------------
 
 
@@ -57,12 +74,14 @@ def get_job_annotations(
 def put_job_annotations(
     job: EditableJob,
     request: Request,
+    user: CurrentUser,
     raw: bytes = Depends(raw_body),
     session: Session = Depends(db_session),
 ) -> Response:
     _check_import(request)
     data = service.parse(raw)
     saved = service.save_job(session, job, data, None, _expected_version(request))
+    _record(request, session, user, session.get(Task, job.task_id), job.id, "replace", saved)
     return _reply(saved.body, saved.version)
 
 
@@ -70,18 +89,23 @@ def put_job_annotations(
 def patch_job_annotations(
     job: EditableJob,
     request: Request,
+    user: CurrentUser,
     action: str = "create",
     raw: bytes = Depends(raw_body),
     session: Session = Depends(db_session),
 ) -> Response:
     data = service.parse(raw)
     saved = service.save_job(session, job, data, action, _expected_version(request))
+    _record(request, session, user, session.get(Task, job.task_id), job.id, action, saved)
     return _reply(saved.body, saved.version)
 
 
 @router.delete("/api/jobs/{job_id}/annotations", status_code=204)
-def delete_job_annotations(job: EditableJob, session: Session = Depends(db_session)) -> Response:
+def delete_job_annotations(
+    job: EditableJob, request: Request, user: CurrentUser, session: Session = Depends(db_session)
+) -> Response:
     service.clear_and_bump(session, [job.id])
+    _record(request, session, user, session.get(Task, job.task_id), job.id, "clear")
     return Response(status_code=204)
 
 
@@ -105,26 +129,36 @@ def get_task_annotations(
 def put_task_annotations(
     task: ManagedTask,
     request: Request,
+    user: CurrentUser,
     raw: bytes = Depends(raw_body),
     session: Session = Depends(db_session),
 ) -> Response:
     _check_import(request)
     data = service.parse(raw)
-    return _reply(service.save_task(session, task, data, None).body)
+    saved = service.save_task(session, task, data, None)
+    _record(request, session, user, task, None, "replace", saved)
+    return _reply(saved.body)
 
 
 @router.patch("/api/tasks/{task_id}/annotations", responses=_LABELED_DATA)
 def patch_task_annotations(
     task: ManagedTask,
+    request: Request,
+    user: CurrentUser,
     action: str = "create",
     raw: bytes = Depends(raw_body),
     session: Session = Depends(db_session),
 ) -> Response:
     data = service.parse(raw)
-    return _reply(service.save_task(session, task, data, action).body)
+    saved = service.save_task(session, task, data, action)
+    _record(request, session, user, task, None, action, saved)
+    return _reply(saved.body)
 
 
 @router.delete("/api/tasks/{task_id}/annotations", status_code=204)
-def delete_task_annotations(task: ManagedTask, session: Session = Depends(db_session)) -> Response:
+def delete_task_annotations(
+    task: ManagedTask, request: Request, user: CurrentUser, session: Session = Depends(db_session)
+) -> Response:
     service.clear_and_bump(session, _job_ids(session, task.id))
+    _record(request, session, user, task, None, "clear")
     return Response(status_code=204)

@@ -239,6 +239,8 @@ class Saved:
 
     body: bytes
     version: int
+    # Top-level objects the save wrote (created, updated or deleted): the activity count.
+    objects: int = 0
 
 
 def _write(
@@ -270,7 +272,7 @@ def save_job(
         lambda: claimed.append(claim(session, job.id, expected)),
     )
     new_version = claimed[0] if claimed else job.annotation_version
-    return Saved(written.reply(new_version), new_version)
+    return Saved(written.reply(new_version), new_version, _count(written))
 
 
 def save_task(session: Session, task: Task, data: Payload, action: str | None) -> Saved:
@@ -278,7 +280,11 @@ def save_task(session: Session, task: Task, data: Payload, action: str | None) -
     scope = task_scope(session, task)
     written = _write(session, scope, data, action)
     new_version = bump(session, scope.job_ids)
-    return Saved(written.reply(new_version), new_version)
+    return Saved(written.reply(new_version), new_version, _count(written))
+
+
+def _count(written: Written) -> int:
+    return sum(len(ids) for ids in written.ids.values())
 
 
 def clear_and_bump(session: Session, job_ids: list[int]) -> None:

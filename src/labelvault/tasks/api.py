@@ -26,6 +26,9 @@ from labelvault.errors import Forbidden, Invalid
 from labelvault.http import absolute, apply_sort, db_session, paginate
 from labelvault.projects import service as project_service
 from labelvault.projects.models import Project
+from labelvault.review import ground_truth
+from labelvault.review import service as review_service
+from labelvault.review.schemas import GroundTruthWrite
 from labelvault.tasks import service
 from labelvault.tasks.models import Job, Task
 from labelvault.tasks.schemas import JobRead, JobWrite, TaskRead, TaskWrite
@@ -38,8 +41,11 @@ TAGS: list[str | Enum] = ["tasks", "jobs"]
 def _job_statuses(session: Session, task_ids: list[int]) -> dict[int, list[str]]:
     result: dict[int, list[str]] = {tid: [] for tid in task_ids}
     if task_ids:
+        # A ground-truth job is the reference, not work on the task: it never holds it back.
         rows = session.execute(
-            select(Job.task_id, Job.stage, Job.state).where(Job.task_id.in_(task_ids))
+            select(Job.task_id, Job.stage, Job.state).where(
+                Job.task_id.in_(task_ids), Job.type != "ground_truth"
+            )
         )
         for tid, stage, state in rows:
             result[tid].append(service.job_status(stage, state))
@@ -312,6 +318,7 @@ def jobs_json(request: Request, session: Session, jobs: list[Job]) -> list[dict[
     task_ids = {j.task_id for j in jobs}
     tasks = {t.id: t for t in session.scalars(select(Task).where(Task.id.in_(task_ids)))}
     users = users_by_id(session, {j.assignee_id for j in jobs})
+    issue_counts = review_service.issue_counts(session, [j.id for j in jobs])
     project_ids = {t.project_id for t in tasks.values() if t.project_id}
     projects = (
         dict(
@@ -344,7 +351,10 @@ def jobs_json(request: Request, session: Session, jobs: list[Job]) -> list[dict[
             "data_original_chunk_type": "imageset",
             "created_date": j.created_date,
             "updated_date": j.updated_date,
-            "issues": {"url": absolute(request, f"/api/issues?job_id={j.id}"), "count": 0},
+            "issues": {
+                "url": absolute(request, f"/api/issues?job_id={j.id}"),
+                "count": issue_counts.get(j.id, 0),
+            },
             "labels": {"url": absolute(request, f"/api/labels?job_id={j.id}")},
             "type": j.type,
             "organization": None,
@@ -411,6 +421,26 @@ def list_jobs(
     return paginate(request, session, query, lambda rows: jobs_json(request, session, rows))
 
 
+@router.post("/api/jobs", status_code=201, response_model=JobRead, tags=TAGS)
+def create_job(
+    body: GroundTruthWrite,
+    request: Request,
+    user: User = Depends(current_user),
+    session: Session = Depends(db_session),
+) -> dict[str, Any]:
+    # Only ground-truth jobs are made this way (CVAT's rule); the rules live in review.
+    job = ground_truth.create_ground_truth(session, user, body)
+    return jobs_json(request, session, [job])[0]
+
+
+@router.delete("/api/jobs/{job_id}", status_code=204, tags=TAGS)
+def delete_job(
+    job: VisibleJob, user: User = Depends(current_user), session: Session = Depends(db_session)
+) -> Response:
+    ground_truth.delete_job(session, user, job)
+    return Response(status_code=204)
+
+
 @router.get("/api/jobs/{job_id}", response_model=JobRead, tags=TAGS)
 def get_job(
     job: VisibleJob, request: Request, session: Session = Depends(db_session)
@@ -447,14 +477,3 @@ def update_job(
     )
     service.touch(session, task)
     return jobs_json(request, session, [job])[0]
-
-
-@router.get("/api/jobs/{job_id}/issues", tags=TAGS)
-def job_issues(job: VisibleJob) -> list[Any]:
-    return []
-
-
-@router.get("/api/issues", tags=TAGS)
-def list_issues(user: User = Depends(current_user)) -> dict[str, Any]:
-    # Review issues are not built yet; an empty page keeps CVAT clients working.
-    return {"count": 0, "next": None, "previous": None, "results": []}

@@ -240,5 +240,10 @@ def delete_project(settings: Settings, session: Session, project: Project) -> No
     project_service.delete_project(session, project)
 
 
-def jobs_of(session: Session, task_id: int) -> list[Job]:
-    return list(session.scalars(select(Job).where(Job.task_id == task_id).order_by(Job.id)))
+def jobs_of(session: Session, task_id: int, ground_truth: bool = False) -> list[Job]:
+    """A task's annotation jobs; its ground-truth job (a reference for quality reports, not
+    part of the task's annotations, exports or backups) only when asked for."""
+    query = select(Job).where(Job.task_id == task_id)
+    if not ground_truth:
+        query = query.where(Job.type != "ground_truth")
+    return list(session.scalars(query.order_by(Job.id)))

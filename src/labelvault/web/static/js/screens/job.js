@@ -16,6 +16,7 @@ import { Player, newTrack, propagate, trackAction } from '../workspace/tracks.js
 import { BoxTool } from '../workspace/tools/box.js';
 import { BrushTool } from '../workspace/tools/brush.js';
 import { PolyTool } from '../workspace/tools/poly.js';
+import { attachReview } from '../workspace/review.js';
 import { SelectTool } from '../workspace/tools/select.js';
 
 const TOOLS = [
@@ -36,6 +37,7 @@ export async function render(el, params, query) {
   el.replaceChildren();
   const ws = new Workspace(el, job, meta, labels.filter((l) => !l.has_parent), data);
   await ws.start(query.frame != null ? Number(query.frame) : null, data);
+  ws.review = attachReview(ws);
   return ws;
 }
 

@@ -1,6 +1,7 @@
 // Task page: jobs with assignee/stage/state edited inline, export/import/backup, delete.
 import { del, get, listAll, patch } from '../api.js';
 import { exportDialog, importDialog } from '../exports.js';
+import { qualitySection } from '../quality_panel.js';
 import { navigate } from '../router.js';
 import { errorBox, fmtDate, h, preview, toast } from '../ui.js';
 
@@ -52,5 +53,6 @@ export async function render(el, { id }) {
         h('td', {}, `${j.start_frame}–${j.stop_frame}`),
         h('td', {}, choice(j, 'stage', STAGES)), h('td', {}, choice(j, 'state', STATES)),
         h('td', {}, userSelect(j)), h('td', {}, fmtDate(j.updated_date))))))
-      : h('p', { class: 'muted' }, task.size ? 'No jobs.' : 'This task has no data yet.')));
+      : h('p', { class: 'muted' }, task.size ? 'No jobs.' : 'This task has no data yet.'),
+    qualitySection(task, jobs)));
 }

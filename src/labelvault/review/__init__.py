@@ -1,0 +1,1 @@
+"""Review: issues and comments on jobs, ground truth and quality reports."""

@@ -1,0 +1,220 @@
+"""Quality control: settings per task, reports comparing annotation jobs to the ground truth."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from labelvault.access.deps import require_task_manager
+from labelvault.accounts.models import User
+from labelvault.annotations.models import LabeledShape
+from labelvault.db.base import utcnow
+from labelvault.errors import Invalid
+from labelvault.projects.models import Label
+from labelvault.review.ground_truth import GROUND_TRUTH, ground_truth_job
+from labelvault.review.matching import Shape, Tally
+from labelvault.review.models import AnnotationConflict, QualityReport, QualitySettings
+from labelvault.review.schemas import QualitySettingsPatch
+from labelvault.tasks.models import Job, Task
+from labelvault.tasks.service import job_frames
+
+TARGET_METRICS = ("accuracy", "precision", "recall")
+
+
+def settings_of(session: Session, task_id: int) -> QualitySettings:
+    """A task's settings, made with CVAT's defaults the first time they are asked for."""
+    row = session.scalars(select(QualitySettings).where(QualitySettings.task_id == task_id)).first()
+    if row is None:
+        row = QualitySettings(
+            task_id=task_id,
+            iou_threshold=0.4,
+            low_overlap_threshold=0.8,
+            target_metric="accuracy",
+            target_metric_threshold=0.7,
+        )
+        session.add(row)
+        session.flush()
+    return row
+
+
+def update_settings(
+    session: Session, user: User, row: QualitySettings, body: QualitySettingsPatch
+) -> QualitySettings:
+    require_task_manager(session, user, session.get(Task, row.task_id))
+    if body.target_metric is not None and body.target_metric not in TARGET_METRICS:
+        raise Invalid({"target_metric": [f"use one of: {', '.join(TARGET_METRICS)}"]})
+    for name in body.model_fields_set:
+        value = getattr(body, name)
+        if value is not None:
+            setattr(row, name, value)
+    row.updated_date = utcnow()
+    session.flush()
+    return row
+
+
+def prepare_report(session: Session, user: User, task: Task) -> None:
+    """Check a report can be made and make the settings it reads (the worker only reads)."""
+    require_task_manager(session, user, task)
+    if ground_truth_job(session, task.id) is None:
+        raise Invalid(
+            "This task has no ground-truth job: create one (POST /api/jobs with "
+            "type=ground_truth) and annotate it first"
+        )
+    settings_of(session, task.id)
+
+
+def _shapes(session: Session, job_ids: list[int], frames: set[int]) -> dict[int, list[Shape]]:
+    by_frame: dict[int, list[Shape]] = {}
+    if not job_ids or not frames:
+        return by_frame
+    rows = session.execute(
+        select(
+            LabeledShape.id,
+            LabeledShape.job_id,
+            LabeledShape.frame,
+            LabeledShape.label_id,
+            LabeledShape.type,
+            LabeledShape.body,
+        ).where(
+            LabeledShape.job_id.in_(job_ids),
+            LabeledShape.parent_id.is_(None),
+            LabeledShape.frame.in_(sorted(frames)),
+        )
+    )
+    for id_, job_id, frame, label_id, kind, body in rows:
+        parsed = orjson.loads(body)
+        shape = Shape(
+            id_, job_id, frame, label_id, kind, tuple(parsed["points"]), parsed.get("rotation", 0)
+        )
+        by_frame.setdefault(frame, []).append(shape)
+    return by_frame
+
+
+def compute_reports(
+    session: Session, task_id: int, progress: Callable[[float, str], None]
+) -> QualityReport:
+    """A task report with one child report per annotation job that has ground-truth frames."""
+    task = session.get(Task, task_id)
+    gt_job = ground_truth_job(session, task_id)
+    if task is None or gt_job is None:
+        raise Invalid("the task or its ground-truth job is gone")
+    settings = session.scalars(
+        select(QualitySettings).where(QualitySettings.task_id == task_id)
+    ).first() or QualitySettings(iou_threshold=0.4, low_overlap_threshold=0.8)
+    gt_frames = set(job_frames(gt_job))
+    gt_shapes = _shapes(session, [gt_job.id], gt_frames)
+    names = dict(
+        session.execute(select(Label.id, Label.name).where(Label.task_id == task_id)).all()
+    )
+    if task.project_id:
+        names.update(
+            session.execute(
+                select(Label.id, Label.name).where(Label.project_id == task.project_id)
+            ).all()
+        )
+    jobs = list(
+        session.scalars(
+            select(Job).where(Job.task_id == task_id, Job.type != GROUND_TRUTH).order_by(Job.id)
+        )
+    )
+    now = utcnow()
+    parameters = {
+        "iou_threshold": settings.iou_threshold,
+        "low_overlap_threshold": settings.low_overlap_threshold,
+        "compared_shape_types": ["ellipse", "polygon", "rectangle"],
+        "matching": "one-to-one per frame, largest summed IoU (Hungarian method)",
+    }
+
+    def new_tally() -> Tally:
+        return Tally(settings.iou_threshold, settings.low_overlap_threshold)
+
+    # Compare first, then write: progress is recorded in its own transaction, which must not
+    # wait behind this one's writes (SQLite has one writer).
+    results: list[tuple[Job, Tally]] = []
+    for i, job in enumerate(jobs):
+        progress(i / max(len(jobs), 1), f"Comparing job {job.id} with the ground truth")
+        frames = gt_frames & set(job_frames(job))
+        if not frames:
+            continue
+        tally = new_tally()
+        ds_shapes = _shapes(session, [job.id], frames)
+        for frame in sorted(frames):
+            tally.add(frame, gt_shapes.get(frame, []), ds_shapes.get(frame, []))
+        results.append((job, tally))
+    task_tally = new_tally()
+    task_row = QualityReport(
+        task_id=task_id,
+        target="task",
+        summary={},
+        data={},
+        assignee_id=task.assignee_id,
+        created_date=now,
+        target_last_updated=task.updated_date,
+        gt_last_updated=gt_job.updated_date,
+    )
+    session.add(task_row)
+    session.flush()
+    for job, tally in results:
+        size = len(job_frames(job))
+        job_row = QualityReport(
+            task_id=task_id,
+            job_id=job.id,
+            parent_id=task_row.id,
+            target="job",
+            summary=tally.summary(size),
+            data=_data(tally, names, parameters, size),
+            assignee_id=job.assignee_id,
+            created_date=now,
+            target_last_updated=job.updated_date,
+            gt_last_updated=gt_job.updated_date,
+        )
+        session.add(job_row)
+        session.flush()
+        session.add_all(
+            AnnotationConflict(report_id=job_row.id, **conflict) for conflict in tally.conflicts
+        )
+        task_tally.merge(tally)
+    checkable = len(results)
+    summary = task_tally.summary(task.size)
+    summary["jobs"] = {
+        "total": len(jobs),
+        "excluded": 0,
+        "not_checkable": len(jobs) - checkable,
+        "included": len(jobs),
+    }
+    task_row.summary = summary
+    task_row.data = _data(task_tally, names, parameters, task.size)
+    session.flush()
+    return task_row
+
+
+def _data(
+    tally: Tally, names: dict[int, str], parameters: dict[str, Any], total_frames: int
+) -> dict[str, Any]:
+    """The report's full content (GET /api/quality/reports/{id}/data)."""
+    summary = tally.summary(total_frames)
+    return {
+        "parameters": parameters,
+        "comparison_summary": {
+            **summary,
+            "annotations": {
+                key: summary[key]
+                for key in (
+                    "valid_count",
+                    "ds_count",
+                    "gt_count",
+                    "total_count",
+                    "accuracy",
+                    "precision",
+                    "recall",
+                )
+            }
+            | {"confusion_matrix": tally.confusion_matrix(names)},
+        },
+        "labels": tally.per_label(names),
+        "frame_results": {str(frame): result for frame, result in sorted(tally.frames.items())},
+    }
