@@ -79,7 +79,11 @@ def tasks_json(request: Request, session: Session, tasks: list[Task]) -> list[di
                 "status": service.task_status(job_states),
                 "data_chunk_size": t.chunk_size if has_data else None,
                 "data_compressed_chunk_type": "imageset" if has_data else None,
-                "data_original_chunk_type": "imageset" if has_data else None,
+                # A video task's original chunks are video clips in CVAT, its compressed ones
+                # image sets.
+                "data_original_chunk_type": (
+                    ("video" if t.mode == "interpolation" else "imageset") if has_data else None
+                ),
                 "guide_id": None,
                 "size": t.size,
                 "image_quality": t.image_quality,
@@ -101,7 +105,9 @@ def tasks_json(request: Request, session: Session, tasks: list[Task]) -> list[di
                 "validation_mode": None,
                 "consensus_enabled": False,
                 "data_cloud_storage_id": t.cloud_storage_id,
-                "media_type": "image" if has_data else "",
+                "media_type": ("video" if t.mode == "interpolation" else "image")
+                if has_data
+                else "",
                 "initial_replicas": 0,
                 "data_state": t.data_state,
             }
@@ -377,7 +383,9 @@ def jobs_json(request: Request, session: Session, jobs: list[Job]) -> list[dict[
             "stop_frame": j.stop_frame,
             "data_chunk_size": tasks[j.task_id].chunk_size,
             "data_compressed_chunk_type": "imageset",
-            "data_original_chunk_type": "imageset",
+            "data_original_chunk_type": (
+                "video" if tasks[j.task_id].mode == "interpolation" else "imageset"
+            ),
             "created_date": j.created_date,
             "updated_date": j.updated_date,
             "issues": {"url": absolute(request, f"/api/issues?job_id={j.id}"), "count": 0},
