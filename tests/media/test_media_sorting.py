@@ -15,33 +15,56 @@ def test_lexicographical_is_plain_string_order() -> None:
     assert sort_names(["b", "a"]) == ["a", "b"]
 
 
-def test_natural_orders_numbers_by_value() -> None:
-    assert sort_names(["img10.jpg", "img2.jpg", "img1.jpg"], SortingMethod.NATURAL) == [
-        "img1.jpg",
-        "img2.jpg",
-        "img10.jpg",
-    ]
-    # Case-insensitive; a tie on value (2 vs 02) and case is broken deterministically.
-    assert sort_names(NAMES, "natural") == [
-        "a/img3.jpg",
-        "IMG1.jpg",
-        "img1.jpg",
-        "img2.jpg",
-        "img02.jpg",
-        "img10.jpg",
-    ]
+# Common name sets, each with the order CVAT gives them (natsort.os_sorted, what a file
+# manager shows). The first four are where a home-made natural key used to disagree.
+NAME_SETS = [
+    (
+        ["photo (2).jpg", "photo.jpg", "photo (10).jpg"],
+        ["photo.jpg", "photo (2).jpg", "photo (10).jpg"],
+    ),
+    (
+        ["img_10.png", "img-2.png", "img_2.png", "img-10.png"],
+        ["img-2.png", "img-10.png", "img_2.png", "img_10.png"],
+    ),
+    (
+        ["a/b10.jpg", "a/b9.jpg", "a-b.jpg", "a/b9/x.jpg"],
+        ["a/b9.jpg", "a/b9/x.jpg", "a/b10.jpg", "a-b.jpg"],
+    ),
+    (
+        ["frame1.5.png", "frame1.10.png", "frame1.png"],
+        ["frame1.png", "frame1.5.png", "frame1.10.png"],
+    ),
+    (["img10.jpg", "img2.jpg", "img1.jpg"], ["img1.jpg", "img2.jpg", "img10.jpg"]),
+    (
+        ["IMG_0010.JPG", "img_0009.jpg", "IMG_0011.jpg"],
+        ["img_0009.jpg", "IMG_0010.JPG", "IMG_0011.jpg"],
+    ),
+    (
+        ["seq10/f1.png", "seq2/f10.png", "seq2/f9.png"],
+        ["seq2/f9.png", "seq2/f10.png", "seq10/f1.png"],
+    ),
+    (
+        ["2021-12-01.png", "2021-2-01.png", "2021-10-01.png"],
+        ["2021-2-01.png", "2021-10-01.png", "2021-12-01.png"],
+    ),
+    (["v1.2.10.png", "v1.10.1.png", "v1.2.9.png"], ["v1.2.9.png", "v1.2.10.png", "v1.10.1.png"]),
+]
 
 
-def test_natural_compares_folder_by_folder() -> None:
-    names = ["seq10/f1.png", "seq2/f10.png", "seq2/f9.png", "seq2-b/f1.png"]
-    assert sorted(names, key=natural_key) == [
-        "seq2/f9.png",
-        "seq2/f10.png",
-        "seq2-b/f1.png",
-        "seq10/f1.png",
-    ]
-    assert natural_key("x1y2z")  # mixed runs never compare str with int
-    assert sorted(["1", "a", "1a", "a1", ""], key=natural_key) == ["", "1", "1a", "a", "a1"]
+@pytest.mark.parametrize(("names", "expected"), NAME_SETS)
+def test_natural_is_cvats_os_sorted(names: list[str], expected: list[str]) -> None:
+    import natsort
+
+    assert natsort.os_sorted(names) == expected  # the reference order is CVAT's
+    for given in (names, list(reversed(names))):
+        assert sort_names(given, SortingMethod.NATURAL) == expected
+    assert sorted(names, key=natural_key) == expected
+
+
+def test_natural_ties_do_not_depend_on_arrival_order() -> None:
+    names = ["img1.jpg", "IMG1.jpg", "img01.jpg"]
+    first = sort_names(names, "natural")
+    assert sort_names(list(reversed(names)), "natural") == first
 
 
 def test_predefined_returns_given_order() -> None:

@@ -38,6 +38,12 @@ def test_video_task_serves_frames_by_seek(admin, share) -> None:  # type: ignore
     after = admin.get(f"/api/tasks/{task['id']}").json()
     assert after["mode"] == "interpolation" and after["size"] == 15
     assert after["overlap"] == 5
+    # As CVAT reports a video task: original chunks are video, compressed ones image sets.
+    assert after["media_type"] == "video"
+    assert after["data_original_chunk_type"] == "video"
+    assert after["data_compressed_chunk_type"] == "imageset"
+    job = admin.get("/api/jobs", params={"task_id": task["id"]}).json()["results"][0]
+    assert job["data_original_chunk_type"] == "video"
     frame = admin.get(
         f"/api/tasks/{task['id']}/data",
         params={"type": "frame", "number": 7, "quality": "original"},

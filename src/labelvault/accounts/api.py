@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session as DbSession
 
+from labelvault import filters
 from labelvault.accounts import service
 from labelvault.accounts.auth import CSRF_COOKIE, SESSION_COOKIE, admin_user, current_user
 from labelvault.accounts.models import AccessToken, Group, User
@@ -122,6 +123,16 @@ def users_self(
     return user_read(request, user, service.groups_of(session, [user.id])[user.id])
 
 
+# The terms CVAT's UserViewSet filters on.
+USER_FILTERS = {
+    "id": filters.Field(User.id),
+    "username": filters.Field(User.username),
+    "first_name": filters.Field(User.first_name),
+    "last_name": filters.Field(User.last_name),
+    "is_active": filters.Field(User.is_active),
+}
+
+
 @router.get("/api/users")
 def list_users(
     request: Request,
@@ -150,6 +161,7 @@ def list_users(
         query = query.where(User.is_active == is_active)
     if role:
         query = query.where(User.role == role)
+    query = filters.apply(query, request.query_params, USER_FILTERS)
     query = apply_sort(query, sort, USER_SORT, User.id)
 
     def serialize(users: list[User]) -> list[dict[str, Any]]:

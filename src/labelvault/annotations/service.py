@@ -38,16 +38,43 @@ from labelvault.annotations.validation import (
     parse,
     refusal,
 )
+from labelvault.db.base import utcnow
 from labelvault.errors import Invalid, PreconditionFailed
 from labelvault.projects import service as project_service
+from labelvault.projects.models import Project
 from labelvault.tasks import service as task_service
 from labelvault.tasks.models import Job, Task
 
 ACTIONS = ("create", "update", "delete")
 Payload = dict[str, list[Any]]
 
-# Objects of a task that moves into a project follow its labels onto the project's.
-task_service.on_labels_moved(store.relabel)
+
+def _relabel(session: Session, job_ids: Any, mapping: project_service.LabelMapping) -> None:
+    """Objects of a task that moves into a project follow its labels onto the project's; the
+    journal hears the jobs' new content, so a replay does not bring the old label ids back."""
+    store.relabel(session, job_ids, mapping)
+    announce_jobs(session, list(session.scalars(job_ids)))
+
+
+task_service.on_labels_moved(_relabel)
+
+
+def touch_jobs(session: Session, job_ids: list[int]) -> None:
+    """Every annotation change moves the updated_date of its jobs, their task and its project
+    (CVAT's _set_updated_date): cvat_sdk.datasets' cache keys on the task's updated_date."""
+    if not job_ids:
+        return
+    now = utcnow()
+    jobs, tasks, projects = Job.__table__, Task.__table__, Project.__table__
+    session.execute(update(jobs).where(jobs.c.id.in_(job_ids)).values(updated_date=now))
+    task_ids = select(jobs.c.task_id).where(jobs.c.id.in_(job_ids))
+    session.execute(update(tasks).where(tasks.c.id.in_(task_ids)).values(updated_date=now))
+    project_ids = select(tasks.c.project_id).where(tasks.c.id.in_(task_ids))
+    session.execute(update(projects).where(projects.c.id.in_(project_ids)).values(updated_date=now))
+    # The ORM copies of these rows (the endpoint's job or task) must not reply stale dates.
+    for obj in list(session.identity_map.values()):
+        if isinstance(obj, (Job, Task, Project)):
+            session.expire(obj, ["updated_date"])
 
 
 # ---- where a write goes --------------------------------------------------------------------
@@ -158,6 +185,7 @@ def replace(
     conn = session.connection()
     store.clear(conn, scope.job_ids)
     written = store.insert(conn, rows)
+    touch_jobs(session, scope.job_ids)
     events.stage(session, scope.job_ids, "replace", lambda: written.reply(0))
     return written
 
@@ -165,6 +193,7 @@ def replace(
 def clear_jobs(session: Session, job_ids: list[int]) -> None:
     """DELETE: the jobs keep no annotations."""
     store.clear(session.connection(), job_ids)
+    touch_jobs(session, job_ids)
     events.stage(session, job_ids, "replace", lambda: render(0, ([], [], [])))
 
 
@@ -176,7 +205,8 @@ def _payload_id(obj: Any) -> int | None:
 
 
 def _found_ids(session: Session, scope: Scope, data: Payload, action: str) -> dict[str, set[int]]:
-    """The stored objects an update or delete names; each one must exist in the scope."""
+    """The stored objects an update or delete names; each one must exist in the scope (an
+    update's objects without an id are new ones)."""
     errors: list[Refusal] = []
     found_ids: dict[str, set[int]] = {}
     conn = session.connection()
@@ -184,7 +214,7 @@ def _found_ids(session: Session, scope: Scope, data: Payload, action: str) -> di
         objects = data[name]
         ids = [_payload_id(o) for o in objects]
         missing_id = [i for i, object_id in enumerate(ids) if object_id is None]
-        for index in missing_id[:5]:
+        for index in missing_id[:5] if action != "update" else ():
             reason = f"an id is required to {action} an object"
             errors.append(refusal(name, index, "id", reason, objects[index]))
         found = store.existing_ids(conn, name, scope.job_ids, [i for i in ids if i is not None])
@@ -215,19 +245,43 @@ def patch(
         rows = build_rows(data, scope)
         before_write()
         created = store.insert(conn, rows)
+        touch_jobs(session, scope.job_ids)
         events.stage(session, scope.job_ids, "create", lambda: created.reply(0))
         return created
     found = _found_ids(session, scope, data, action)
     if action == "delete":
         before_write()
         deleted = store.delete_ids(conn, found)
+        touch_jobs(session, scope.job_ids)
         events.stage(session, scope.job_ids, "delete", deleted.ids_only)
         return deleted
+    # CVAT's update is delete-by-id then create: named objects are replaced whole (keeping
+    # their ids), objects without an id are created.
     rows = build_rows(data, scope)
+    old, new = split_rows(rows)
     before_write()
-    updated = store.update_rows(conn, rows, found)
-    events.stage(session, scope.job_ids, "update", lambda: updated.reply(0))
-    return updated
+    updated = store.update_rows(conn, old, found)
+    created = store.insert(conn, new)
+    merged = store.merge(updated, created)
+    touch_jobs(session, scope.job_ids)
+    events.stage(session, scope.job_ids, "update", lambda: merged.reply(0))
+    return merged
+
+
+def split_rows(rows: Rows) -> tuple[Rows, Rows]:
+    """The rows of objects the payload gave ids, and those of objects it did not."""
+    old, new = Rows(), Rows()
+    for kind, parts in (
+        ("tags", ("tags",)),
+        ("shapes", ("shapes", "elements")),
+        ("tracks", ("tracks", "track_shapes", "sub_tracks")),
+    ):
+        for index, object_id in enumerate(rows.ids[kind]):
+            into = new if object_id is None else old
+            into.ids[kind].append(object_id)
+            for part in parts:
+                getattr(into, part).append(getattr(rows, part)[index])
+    return old, new
 
 
 # ---- what the endpoints call ---------------------------------------------------------------

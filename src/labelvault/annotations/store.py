@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Select, delete, func, select, text, update
+from sqlalchemy import Connection, Select, bindparam, delete, func, select, text, update
 from sqlalchemy.orm import Session
 
 from labelvault.annotations.models import LabeledImage, LabeledShape, LabeledTrack, TrackedShape
@@ -259,15 +259,51 @@ def _delete_children(conn: Connection, ids: dict[str, set[int]]) -> None:
             conn.execute(delete(LabeledTrack).where(LabeledTrack.parent_id.in_(tracks)))
 
 
-def relabel(session: Session, job_ids: Select[tuple[int]], mapping: dict[int, int]) -> None:
-    """Point the jobs' objects at other labels ({old id: new id}), as a task joins a project."""
-    for table in TABLES.values():
-        for old, new in mapping.items():
-            session.execute(
-                update(table)
-                .where(table.job_id.in_(job_ids), table.label_id == old)
-                .values(label_id=new)
-            )
+def _relabelled(body: str, mapping: Any, used: tuple[set[int], set[int]]) -> str:
+    data = orjson.loads(body)
+    if "label_id" in data:
+        used[0].add(data["label_id"])
+        data["label_id"] = mapping.labels.get(data["label_id"], data["label_id"])
+    for attr in data.get("attributes") or ():
+        used[1].add(attr["spec_id"])
+        attr["spec_id"] = mapping.attributes.get(attr["spec_id"], attr["spec_id"])
+    return orjson.dumps(data).decode()
+
+
+def relabel(session: Session, job_ids: Select[tuple[int]], mapping: Any) -> None:
+    """Point the jobs' objects at other labels and attribute specs (a task changes project):
+    the label column and the stored body (its label_id and every attribute's spec_id), of
+    tags, shapes, skeleton elements, tracks and their keyframes. Objects that use a label or
+    attribute the target lacks refuse the move (mapping.check), before anything is written."""
+    conn = session.connection()
+    used: tuple[set[int], set[int]] = (set(), set())
+    track_ids = select(LabeledTrack.id).where(LabeledTrack.job_id.in_(job_ids))
+    sources = [(table, table.job_id.in_(job_ids), True) for table in TABLES.values()] + [
+        (TrackedShape, TrackedShape.track_id.in_(track_ids), False)
+    ]
+    pending = []
+    for table, where, has_label in sources:
+        columns = [table.id, table.body] + ([table.label_id] if has_label else [])
+        changes = []
+        for row in conn.execute(select(*columns).where(where)):
+            values = {"b_id": row[0], "body": _relabelled(row[1], mapping, used)}
+            if has_label:
+                used[0].add(row[2])
+                values["label_id"] = mapping.labels.get(row[2], row[2])
+            changes.append(values)
+        pending.append((table, has_label, changes))
+    mapping.check(*used)
+    for table, has_label, changes in pending:
+        values = {"body": bindparam("body")}
+        if has_label:
+            values["label_id"] = bindparam("label_id")
+        statement = (
+            update(table.__table__)
+            .where(table.__table__.c.id == bindparam("b_id"))
+            .values(**values)
+        )
+        for start in range(0, len(changes), 5000):
+            conn.execute(statement, changes[start : start + 5000])
 
 
 # ---- reading -------------------------------------------------------------------------------
@@ -617,3 +653,15 @@ def track_rows(
         ):
             keyframes.setdefault(track_id, []).append(body)
     return rows, keyframes
+
+
+def merge(first: Written, second: Written) -> Written:
+    """One write's result from two (an update's replaced objects, then its created ones)."""
+    rows = Rows()
+    for written in (first, second):
+        part = written.rows or Rows()
+        for name in ("tags", "shapes", "elements", "tracks", "track_shapes", "sub_tracks"):
+            getattr(rows, name).extend(getattr(part, name))
+    ids = {k: list(first.ids.get(k, [])) + list(second.ids.get(k, [])) for k in _TOP_TABLES}
+    rows.ids = {k: list(v) for k, v in ids.items()}
+    return Written(first.conn, ids, rows, first.element_ids + second.element_ids)

@@ -6,9 +6,10 @@ from typing import Any
 from urllib.parse import unquote
 
 from fastapi import APIRouter, Depends, Request, Response
-from sqlalchemy import select
+from sqlalchemy import false, select, true
 from sqlalchemy.orm import Session
 
+from labelvault import filters
 from labelvault.accounts.auth import current_user
 from labelvault.accounts.models import User
 from labelvault.background import service
@@ -29,6 +30,30 @@ def _visible(session: Session, user: User, rq_id: str) -> BgRequest:
     if row is None or (not user.is_admin and row.owner_id != user.id):
         raise NotFound.of("Request")
     return row
+
+
+# An operation is "<action>:<subresource>" (export:dataset), the parts of CVAT's request ids.
+def _action(value: Any) -> Any:
+    return BgRequest.operation.startswith(f"{value}:", autoescape=True)
+
+
+def _subresource(value: Any) -> Any:
+    return BgRequest.operation.endswith(f":{value}", autoescape=True)
+
+
+# The terms CVAT's RequestViewSet filters on; organizations are not kept here.
+REQUEST_FILTERS = {
+    "status": filters.Field(BgRequest.status),
+    "project_id": filters.Field(BgRequest.project_id),
+    "task_id": filters.Field(BgRequest.task_id),
+    "job_id": filters.Field(BgRequest.job_id),
+    "action": filters.Field(equals=_action),
+    "subresource": filters.Field(equals=_subresource),
+    "target": filters.Field(BgRequest.target),
+    "format": filters.Field(BgRequest.format),
+    "org": filters.Field(equals=lambda v: true() if not v else false()),
+    "org_id": filters.Field(equals=lambda v: true() if v is None else false()),
+}
 
 
 @router.get("/api/requests")
@@ -52,6 +77,7 @@ def list_requests(
         query = query.where(BgRequest.project_id == project_id)
     if action:
         query = query.where(BgRequest.operation.startswith(action))
+    query = filters.apply(query, request.query_params, REQUEST_FILTERS)
     query = query.order_by(BgRequest.created_date.desc())
     base = base_url(request)
     return paginate(

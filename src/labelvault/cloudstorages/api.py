@@ -10,8 +10,10 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from labelvault import filters
 from labelvault.access import permissions
 from labelvault.access.deps import CurrentUser, DbSession
+from labelvault.accounts.models import User
 from labelvault.accounts.replies import basic_user, users_by_id
 from labelvault.cloudstorages import service
 from labelvault.cloudstorages.models import CloudStorage
@@ -78,6 +80,20 @@ def _check(clouds: CloudStorages, row: CloudStorage) -> None:
         raise Invalid(f"the cloud storage '{row.resource}' is not reachable ({state}); {hint}")
 
 
+# The terms CVAT's CloudStorageViewSet filters on ("name" is the display name).
+CLOUD_FILTERS = {
+    "id": filters.Field(CloudStorage.id),
+    "name": filters.Field(CloudStorage.display_name),
+    "resource": filters.Field(CloudStorage.resource),
+    "owner": filters.Field(
+        select(User.username).where(User.id == CloudStorage.owner_id).scalar_subquery()
+    ),
+    "provider_type": filters.Field(CloudStorage.provider_type),
+    "credentials_type": filters.Field(CloudStorage.credentials_type),
+    "description": filters.Field(CloudStorage.description),
+}
+
+
 @router.get("/api/cloudstorages")
 def list_cloudstorages(request: Request, user: CurrentUser, session: DbSession) -> dict[str, Any]:
     query = (
@@ -87,6 +103,7 @@ def list_cloudstorages(request: Request, user: CurrentUser, session: DbSession) 
         value = request.query_params.get(field)
         if value:
             query = query.where(getattr(CloudStorage, field) == value)
+    query = filters.apply(query, request.query_params, CLOUD_FILTERS)
     return paginate(request, session, query, lambda rows: _json(request, session, list(rows)))
 
 

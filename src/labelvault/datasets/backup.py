@@ -331,14 +331,21 @@ def restore_task_dir(
     meta = read_meta(folder / "task.json")
     data = meta.get("data") or {}
     jobs = [j for j in meta.get("jobs") or [] if j.get("type", "annotation") == "annotation"]
-    files = data_files(folder / "data", is_image_name)
-    flat = [p.name for p in files]
-    dupes = sorted({n for n in flat if flat.count(n) > 1})
-    if dupes:
-        raise ImportFailed(f"data/ has several images named {dupes[:5]} in subfolders")
-    start = int(data.get("start_frame") or 0)
+    listed = data_files(folder / "data", is_image_name)
+    # Frame names are paths under data/ (CVAT keeps an upload's folders, and one file name
+    # may appear in several of them).
+    cvat_names = [p.relative_to(folder / "data").as_posix() for p in listed]
+    # A CVAT task with a ground-truth pool repeats its honeypot images in the manifest (one
+    # frame per placement); here each image is one frame and jobs share frames instead.
+    flat = list(dict.fromkeys(cvat_names))
+    position = {name: i for i, name in enumerate(flat)}
+    frame_map = [position[n] for n in cvat_names] if len(flat) < len(cvat_names) else None
+    files = [folder / "data" / name for name in flat]
+    start = int(data.get("start_frame") or 0) if frame_map is None else 0
     stop = data.get("stop_frame")
-    stop = len(flat) - 1 if stop is None else min(int(stop), len(flat) - 1)
+    if stop is None or frame_map is not None:
+        stop = len(flat) - 1
+    stop = min(int(stop), len(flat) - 1)
     step = 1
     match = re.fullmatch(r"step=(\d+)", str(data.get("frame_filter") or ""))
     if match:
@@ -350,7 +357,17 @@ def restore_task_dir(
         mapping = []
         for job in jobs:
             if job.get("files"):
-                mapping.append([PurePosixPath(f).name for f in job["files"]])
+                known = set(flat)
+                mapping.append(
+                    [
+                        f
+                        if f in known
+                        else str(f).removeprefix("data/")
+                        if str(f).removeprefix("data/") in known
+                        else PurePosixPath(f).name
+                        for f in job["files"]
+                    ]
+                )
             elif job.get("frames"):
                 mapping.append([chosen[int(f)] for f in job["frames"]])
             else:
@@ -376,8 +393,9 @@ def restore_task_dir(
     try:
         stage = Path(tempfile.mkdtemp(dir=settings.uploads_dir, prefix="restore-"))
         try:
-            for path in files:
-                shutil.move(str(path), stage / path.name)
+            for path, name in zip(files, flat, strict=True):
+                (stage / name).parent.mkdir(parents=True, exist_ok=True)
+                shutil.move(str(path), stage / name)
             params = DataParams(
                 image_quality=int(data.get("image_quality") or 70),
                 sorting_method="predefined",
@@ -395,6 +413,7 @@ def restore_task_dir(
                 [stage / n for n in flat],
                 params,
                 lambda f, m: progress(0.6 * f, m),
+                names=flat,
             )
         finally:
             shutil.rmtree(stage, ignore_errors=True)
@@ -411,20 +430,46 @@ def restore_task_dir(
                 if assignee in users:
                     job_row.assignee_id = users[assignee]
         progress(0.7, "Restoring annotations")
-        _restore_annotations(db, task_id, folder / "annotations.json")
+        kinds = [j.get("type", "annotation") for j in meta.get("jobs") or []]
+        _restore_annotations(db, task_id, folder / "annotations.json", kinds, frame_map)
     except BaseException:
         delete_tasks(db, settings, [task_id])
         raise
     return task_id
 
 
-def _restore_annotations(db: Database, task_id: int, path: Path) -> None:
+def _restore_annotations(
+    db: Database,
+    task_id: int,
+    path: Path,
+    kinds: list[str],
+    frame_map: list[int] | None,
+) -> None:
+    """The backup's annotation jobs' objects into our jobs (consensus replicas and the
+    ground-truth job have no counterpart here and are left out)."""
     if not path.is_file():
         return
     with db.session() as session, path.open(encoding="utf-8") as f:
         task = session.get(Task, task_id)
-        jobs = tasks.jobs_of(session, task_id)
-        add_annotations(session, task, jobs, iter_job_annotations(f, path.name))
+        ours = iter(tasks.jobs_of(session, task_id))
+        jobs: list[Job | None] = [
+            next(ours, None) if kind == "annotation" else None for kind in kinds
+        ] or tasks.jobs_of(session, task_id)
+        objects = iter_job_annotations(f, path.name)
+        if frame_map is not None:
+            objects = ((index, kind, _on_frames(obj, frame_map)) for index, kind, obj in objects)
+        add_annotations(session, task, jobs, objects)
+
+
+def _on_frames(obj: dict[str, Any], frame_map: list[int]) -> dict[str, Any]:
+    """An object with CVAT's frame numbers (honeypot placements) moved onto our frames."""
+    frame = obj.get("frame")
+    if isinstance(frame, int) and 0 <= frame < len(frame_map):
+        obj["frame"] = frame_map[frame]
+    for key in ("shapes", "elements"):
+        for child in obj.get(key) or ():
+            _on_frames(child, frame_map)
+    return obj
 
 
 def add_annotations(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import shutil
 import tempfile
@@ -21,6 +22,7 @@ from labelvault.media.frames import frames_of
 from labelvault.media.images import is_image_name
 from labelvault.media.ingest import create_data
 from labelvault.media.params import DataError, DataParams
+from labelvault.projects import service as project_service
 from labelvault.projects.models import Project
 from labelvault.tasks import service as tasks
 from labelvault.tasks.models import Job, Task
@@ -274,6 +276,11 @@ def import_project_dataset(
             )
         if not subsets:
             raise ImportFailed(f"{archive.name}: the archive holds no annotated images")
+        with db.session() as session:
+            if not project_service.labels_of(session, project_id=project_id):
+                # A project without labels takes the dataset's (CVAT's import does the same:
+                # `project create --dataset_path` without `--labels` relies on it).
+                options = dataclasses.replace(options, create_labels=True)
         for number, (subset, files) in enumerate(sorted(subsets.items())):
             with db.session() as session:
                 project = session.get(Project, project_id)

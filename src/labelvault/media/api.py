@@ -14,6 +14,7 @@ from labelvault.access import permissions
 from labelvault.access.deps import (
     CurrentUser,
     DbSession,
+    EditableJob,
     ManagedTask,
     VisibleJob,
     VisibleProject,
@@ -21,6 +22,7 @@ from labelvault.access.deps import (
 )
 from labelvault.accounts.models import User
 from labelvault.background import service as background
+from labelvault.db.base import utcnow
 from labelvault.errors import Conflict, Invalid, LabelVaultError, NotFound
 from labelvault.http import parse_bool
 from labelvault.media import frames, sources
@@ -333,6 +335,29 @@ async def patch_meta(request: Request, task: Task, session: Session) -> dict[str
         task.deleted_frames = sorted(set(deleted))
         task_service.touch(session, task)
     return meta_json(task, frames.frames_of(session, task.id), 0, max(task.size - 1, 0))
+
+
+@router.patch("/api/jobs/{job_id}/data/meta")
+async def patch_job_meta(request: Request, job: EditableJob, session: DbSession) -> dict[str, Any]:
+    """CVAT's job meta update: the job's deleted frames (task frame numbers in the job);
+    the task's deleted frames outside the job stay as they are."""
+    task = _task_of(session, job)
+    body = await _json_body(request)
+    deleted = body.get("deleted_frames")
+    in_job = set(task_service.job_frames(job))
+    if deleted is not None:
+        if not isinstance(deleted, list) or not all(
+            isinstance(f, int) and f in in_job for f in deleted
+        ):
+            raise Invalid(
+                f"deleted_frames must be frame numbers of this job "
+                f"({job.start_frame}..{job.stop_frame})"
+            )
+        kept = {f for f in task.deleted_frames or [] if f not in in_job}
+        task.deleted_frames = sorted(kept | set(deleted))
+        job.updated_date = utcnow()
+        task_service.touch(session, task)
+    return job_meta(job, session)
 
 
 @router.get("/api/jobs/{job_id}/data/meta")

@@ -90,6 +90,7 @@ def create_data(
     source_files: list[sources.SourceFile] | None = None,
     skipped: list[str] | None = None,
     clouds: CloudResolver | None = None,
+    names: list[str] | None = None,
 ) -> int:
     """Turn files into the task's frames and jobs (or append them); all or nothing.
 
@@ -98,6 +99,8 @@ def create_data(
     Archives are expanded safely, images probed from headers, one video indexed by key
     frames. On any error nothing stays: no rows, no files. With `params.skip_broken`,
     unusable files are left out and listed in `skipped`. Bucket files need `clouds`.
+    `names` are the frame names of `files` (relative paths such as `a/1.png`; default: each
+    file's own name), so a restored backup keeps CVAT's folders and repeated file names.
     """
     raw = raw_dir(settings, task_id)
     had_raw = raw.exists()
@@ -105,7 +108,9 @@ def create_data(
     moved: list[Path] = []
     skipped_list: list[str] = [] if skipped is None else skipped
     try:
-        items = _collect(settings, files, source_files or [], staging, params, skipped_list, clouds)
+        items = _collect(
+            settings, files, source_files or [], staging, params, skipped_list, clouds, names
+        )
         videos = [i for i in items if is_video_name(i.name)]
         if videos:
             count = _create_video(
@@ -150,6 +155,7 @@ def _collect(
     params: DataParams,
     skipped: list[str],
     clouds: CloudResolver | None,
+    names: list[str] | None = None,
 ) -> list[Item]:
     """Every candidate frame file in arrival order, archives expanded into `staging`."""
     limits = ArchiveLimits()
@@ -167,11 +173,12 @@ def _collect(
         for rel in members:
             items.append(Item(name=rel, ref=rel, local=expanded / rel, move=True))
 
-    for path in files:
+    for index, path in enumerate(files):
+        name = names[index] if names is not None else path.name
         if is_archive_name(path.name):
-            expand(path, path.name)
+            expand(path, name)
         else:
-            items.append(Item(name=path.name, ref=path.name, local=path, move=True))
+            items.append(Item(name=name, ref=name, local=path, move=True))
     exclude = set(params.server_files_exclude)
     for source in source_files:
         if source.name in exclude:

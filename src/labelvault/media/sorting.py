@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import random
-import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from enum import StrEnum
 
+import natsort
+
 from labelvault.media.images import MediaError
 
-_DIGITS = re.compile(r"([0-9]+)")
 _LIST_LIMIT = 10  # names quoted in an error message; the count says how many more
 
 
@@ -21,19 +21,9 @@ class SortingMethod(StrEnum):
     RANDOM = "random"
 
 
-def natural_key(name: str) -> tuple:
-    """Sort key where digit runs compare as numbers: img2 < img10, a/b9 < a/b10 < a-b.
-
-    Compared folder by folder, case-insensitively, then by the exact name so the order is
-    total (img01 and img1 never tie).
-    """
-    key = []
-    for part in name.replace("\\", "/").split("/"):
-        pieces = _DIGITS.split(part.casefold())
-        # split() alternates text, digits, text, ...: texts at even and numbers at odd
-        # positions, so tuples never compare a str with an int.
-        key.append(tuple((int(p), len(p)) if i % 2 else p for i, p in enumerate(pieces)))
-    return (tuple(key), name)
+# CVAT's "natural" order is natsort's os_sorted (cvat/apps/engine/media_extractors.py sort):
+# the order a file manager shows (photo.jpg < photo (2).jpg < photo (10).jpg, folder by folder).
+natural_key = natsort.os_sort_keygen()
 
 
 def _quote(names: Iterable[str]) -> str:
@@ -82,13 +72,17 @@ def sort_names(
     if method is SortingMethod.LEXICOGRAPHICAL:
         return sorted(names)
     if method is SortingMethod.NATURAL:
-        return sorted(names, key=natural_key)
+        # os_sorted is stable: names it ranks equal (img1 and IMG1) keep their plain string
+        # order, so the frames do not depend on the order the files arrived in.
+        return natsort.os_sorted(sorted(names))
     if method is SortingMethod.PREDEFINED:
         if order is None:
             raise ValueError("predefined sorting needs the order of the files")
         return sort_predefined(names, order)
     if seed is None:
         raise ValueError("random sorting needs a seed (e.g. the task id) to be reproducible")
+    # CVAT shuffles unseeded (its sort() has a "TODO: support seed"), so no two CVAT runs
+    # agree; here the same files and seed always give the same order.
     result = sorted(names)
     # str seeds hash via sha512 inside random.seed (version 2), stable across processes.
     random.Random(seed).shuffle(result)

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
-from sqlalchemy import or_, select
+from sqlalchemy import false, or_, select, true
 from sqlalchemy.orm import Session
 
+from labelvault import filters
 from labelvault.access import permissions
 from labelvault.access.deps import (
     ManagedProject,
@@ -78,6 +79,34 @@ def _check_user(session: Session, user_id: int | None, role: str) -> None:
         raise Invalid({f"{role}_id": [f"user {user_id} does not exist"]})
 
 
+def _username(column: Any) -> Any:
+    return select(User.username).where(User.id == column).scalar_subquery()
+
+
+# The terms CVAT's ProjectViewSet filters on. A project's status is "annotation" here.
+PROJECT_FILTERS = {
+    "id": filters.Field(Project.id),
+    "name": filters.Field(Project.name),
+    "owner": filters.Field(_username(Project.owner_id)),
+    "assignee": filters.Field(_username(Project.assignee_id)),
+    "updated_date": filters.Field(Project.updated_date),
+    "status": filters.Field(equals=lambda v: true() if v == "annotation" else false()),
+}
+
+_Parent = Label.__table__.alias("parent_label")
+# The terms CVAT's LabelViewSet filters on.
+LABEL_FILTERS = {
+    "id": filters.Field(Label.id),
+    "name": filters.Field(Label.name),
+    "type": filters.Field(Label.type),
+    "color": filters.Field(Label.color),
+    "parent_id": filters.Field(Label.parent_id),
+    "parent": filters.Field(
+        select(_Parent.c.name).where(_Parent.c.id == Label.parent_id).scalar_subquery()
+    ),
+}
+
+
 @router.get("/api/projects")
 def list_projects(
     request: Request,
@@ -101,6 +130,7 @@ def list_projects(
     for value, column in ((owner, Project.owner_id), (assignee, Project.assignee_id)):
         if value:
             query = query.where(column.in_(select(User.id).where(User.username == value)))
+    query = filters.apply(query, request.query_params, PROJECT_FILTERS)
     query = apply_sort(query, sort, PROJECT_SORT, Project.id.desc() if not sort else Project.id)
     return paginate(request, session, query, lambda rows: projects_json(request, session, rows))
 
@@ -219,6 +249,7 @@ def list_labels(
         query = query.where(Label.name == name)
     if type:
         query = query.where(Label.type == type)
+    query = filters.apply(query, request.query_params, LABEL_FILTERS)
     query = apply_sort(query, sort, {"id": Label.id, "name": Label.name}, Label.id)
     return paginate(request, session, query, lambda rows: _with_children(session, list(rows)))
 

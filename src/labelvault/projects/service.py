@@ -452,3 +452,62 @@ def delete_project(session: Session, project: Project) -> None:
 
 def touch(project: Project) -> None:
     project.updated_date = utcnow()
+
+
+@dataclass
+class LabelMapping:
+    """Which label (and attribute spec) of one schema each of another's becomes; what the
+    target lacks is kept by id with the name to show."""
+
+    labels: dict[int, int]
+    attributes: dict[int, int]
+    missing_labels: dict[int, str] = field(default_factory=dict)
+    missing_attributes: dict[int, str] = field(default_factory=dict)
+
+    def check(self, label_ids: set[int], spec_ids: set[int]) -> None:
+        """Refuse, naming each one, when objects use labels or attributes the target lacks."""
+        labels = sorted({self.missing_labels[i] for i in label_ids if i in self.missing_labels})
+        attributes = sorted(
+            {self.missing_attributes[i] for i in spec_ids if i in self.missing_attributes}
+        )
+        problems = []
+        if labels:
+            problems.append("labels " + ", ".join(labels))
+        if attributes:
+            problems.append(
+                "labels " + ", ".join(attributes) + " (same name, input type and values)"
+            )
+        if problems:
+            raise LabelError(
+                "the target project has no "
+                + "; and no ".join(problems)
+                + ", which this task's annotations use: add them to the project first"
+            )
+
+
+def map_labels(source: dict[int, LabelInfo], target: dict[int, LabelInfo]) -> LabelMapping:
+    """Match labels by name (sublabels by name within their skeleton's name) and attributes by
+    name, input type and values, as CVAT does when a task moves into a project."""
+
+    def key(info: LabelInfo, infos: dict[int, LabelInfo]) -> tuple[str, str | None]:
+        parent = infos.get(info.parent_id) if info.parent_id is not None else None
+        return (info.name, parent.name if parent else None)
+
+    by_key = {key(info, target): info for info in target.values()}
+    mapping = LabelMapping({}, {})
+    for info in source.values():
+        name, parent = key(info, source)
+        shown = f"'{parent}.{name}'" if parent else f"'{name}'"
+        match = by_key.get((name, parent))
+        if match is None:
+            mapping.missing_labels[info.id] = shown
+            continue
+        mapping.labels[info.id] = match.id
+        specs = {(a.name, a.input_type, tuple(a.values)): a for a in match.attributes.values()}
+        for attr in info.attributes.values():
+            found = specs.get((attr.name, attr.input_type, tuple(attr.values)))
+            if found is None:
+                mapping.missing_attributes[attr.id] = f"{shown} with attribute '{attr.name}'"
+            else:
+                mapping.attributes[attr.id] = found.id
+    return mapping

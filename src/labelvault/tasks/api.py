@@ -6,9 +6,10 @@ from enum import Enum
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
-from sqlalchemy import or_, select
+from sqlalchemy import false, or_, select, true
 from sqlalchemy.orm import Session
 
+from labelvault import filters
 from labelvault.access import permissions
 from labelvault.access.deps import (
     ManagedTask,
@@ -84,7 +85,11 @@ def tasks_json(request: Request, session: Session, tasks: list[Task]) -> list[di
                 "status": service.task_status(job_states),
                 "data_chunk_size": t.chunk_size if has_data else None,
                 "data_compressed_chunk_type": "imageset" if has_data else None,
-                "data_original_chunk_type": "imageset" if has_data else None,
+                # A video task's original chunks are video clips in CVAT, its compressed ones
+                # image sets.
+                "data_original_chunk_type": (
+                    ("video" if t.mode == "interpolation" else "imageset") if has_data else None
+                ),
                 "guide_id": None,
                 "size": t.size,
                 "image_quality": t.image_quality,
@@ -106,7 +111,9 @@ def tasks_json(request: Request, session: Session, tasks: list[Task]) -> list[di
                 "validation_mode": None,
                 "consensus_enabled": False,
                 "data_cloud_storage_id": t.cloud_storage_id,
-                "media_type": "image" if has_data else "",
+                "media_type": ("video" if t.mode == "interpolation" else "image")
+                if has_data
+                else "",
                 "initial_replicas": 0,
                 "data_state": t.data_state,
             }
@@ -125,6 +132,52 @@ TASK_SORT = {
     "subset": Task.subset,
     "mode": Task.mode,
     "dimension": Task.dimension,
+}
+
+
+def _username(column: Any) -> Any:
+    return select(User.username).where(User.id == column).scalar_subquery()
+
+
+def _status_clause(status: Any) -> Any:
+    """Status is derived from jobs: a task is "annotation" while any job is in annotation."""
+    annotating = select(Job.task_id).where(Job.stage == "annotation")
+    not_done = select(Job.task_id).where(or_(Job.stage != "acceptance", Job.state != "completed"))
+    if status == "annotation":
+        return or_(Task.id.in_(annotating), ~Task.id.in_(select(Job.task_id)))
+    if status == "validation":
+        return (~Task.id.in_(annotating)) & Task.id.in_(not_done)
+    if status == "completed":
+        return Task.id.in_(select(Job.task_id)) & ~Task.id.in_(not_done)
+    raise Invalid("status must be annotation, validation or completed")
+
+
+def _media_type(value: Any) -> Any:
+    # A task with data is an image set here; one without has no media type yet.
+    has_data = Task.size > 0
+    return has_data if value == "image" else (~has_data if value in ("", None) else false())
+
+
+def _project_name(task_project: Any) -> Any:
+    return select(Project.name).where(Project.id == task_project).scalar_subquery()
+
+
+# The terms CVAT's TaskViewSet filters on (filter_fields, lookup_fields).
+TASK_FILTERS = {
+    "id": filters.Field(Task.id),
+    "name": filters.Field(Task.name),
+    "owner": filters.Field(_username(Task.owner_id)),
+    "assignee": filters.Field(_username(Task.assignee_id)),
+    "project_id": filters.Field(Task.project_id),
+    "project_name": filters.Field(_project_name(Task.project_id)),
+    "subset": filters.Field(Task.subset),
+    "tracker_link": filters.Field(Task.bug_tracker),
+    "mode": filters.Field(Task.mode),
+    "dimension": filters.Field(Task.dimension),
+    "updated_date": filters.Field(Task.updated_date),
+    "status": filters.Field(equals=_status_clause),
+    "media_type": filters.Field(equals=_media_type),
+    "validation_mode": filters.Field(equals=lambda v: true() if v is None else false()),
 }
 
 
@@ -167,19 +220,8 @@ def list_tasks(
     if mode:
         query = query.where(Task.mode == mode)
     if status:
-        # Status is derived from jobs: a task is "annotation" while any job is in annotation.
-        annotating = select(Job.task_id).where(Job.stage == "annotation")
-        not_done = select(Job.task_id).where(
-            or_(Job.stage != "acceptance", Job.state != "completed")
-        )
-        if status == "annotation":
-            query = query.where(or_(Task.id.in_(annotating), ~Task.id.in_(select(Job.task_id))))
-        elif status == "validation":
-            query = query.where(~Task.id.in_(annotating), Task.id.in_(not_done))
-        elif status == "completed":
-            query = query.where(Task.id.in_(select(Job.task_id)), ~Task.id.in_(not_done))
-        else:
-            raise Invalid("status must be annotation, validation or completed")
+        query = query.where(_status_clause(status))
+    query = filters.apply(query, request.query_params, TASK_FILTERS)
     query = apply_sort(query, sort, TASK_SORT, Task.id.desc() if not sort else Task.id)
     return paginate(request, session, query, lambda rows: tasks_json(request, session, rows))
 
@@ -348,7 +390,9 @@ def jobs_json(request: Request, session: Session, jobs: list[Job]) -> list[dict[
             "stop_frame": j.stop_frame,
             "data_chunk_size": tasks[j.task_id].chunk_size,
             "data_compressed_chunk_type": "imageset",
-            "data_original_chunk_type": "imageset",
+            "data_original_chunk_type": (
+                "video" if tasks[j.task_id].mode == "interpolation" else "imageset"
+            ),
             "created_date": j.created_date,
             "updated_date": j.updated_date,
             "issues": {
@@ -383,6 +427,31 @@ JOB_SORT = {
 }
 
 
+def _task_column(column: Any) -> Any:
+    return select(column).where(Task.id == Job.task_id).scalar_subquery()
+
+
+# The terms CVAT's JobViewSet filters on.
+JOB_FILTERS = {
+    "id": filters.Field(Job.id),
+    "task_id": filters.Field(Job.task_id),
+    "project_id": filters.Field(_task_column(Task.project_id)),
+    "task_name": filters.Field(_task_column(Task.name)),
+    "project_name": filters.Field(
+        select(Project.name).where(Project.id == _task_column(Task.project_id)).scalar_subquery()
+    ),
+    "assignee": filters.Field(_username(Job.assignee_id)),
+    "type": filters.Field(Job.type),
+    "stage": filters.Field(Job.stage),
+    "state": filters.Field(Job.state),
+    "dimension": filters.Field(_task_column(Task.dimension)),
+    "mode": filters.Field(_task_column(Task.mode)),
+    "media_type": filters.Field(equals=lambda v: true() if v == "image" else false()),
+    "parent_job_id": filters.Field(equals=lambda v: true() if v is None else false()),
+    "updated_date": filters.Field(Job.updated_date),
+}
+
+
 @router.get("/api/jobs", tags=TAGS)
 def list_jobs(
     request: Request,
@@ -414,6 +483,7 @@ def list_jobs(
         query = query.where(Job.state == state)
     if type:
         query = query.where(Job.type == type)
+    query = filters.apply(query, request.query_params, JOB_FILTERS)
     if not sort and user.role == "worker":
         # Workers see their own jobs first.
         query = query.order_by((Job.assignee_id == user.id).desc())

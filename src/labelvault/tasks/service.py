@@ -53,8 +53,7 @@ def create_task(
         raise TaskError("overlap must not be negative")
     if project is not None and labels:
         raise TaskError("a task in a project uses the project's labels; send labels: []")
-    if project is None and not labels:
-        raise TaskError("a task needs labels, or a project_id whose labels it uses")
+    # A task may start without labels (CVAT allows it) and get them later by PATCH.
     now = utcnow()
     task = Task(
         name=name,
@@ -177,10 +176,10 @@ def touch(session: Session, task: Task) -> None:
             project_service.touch(project)
 
 
-# Moves a task's stored objects from its own labels to its new project's: (session, the
-# task's job ids, {old label id: new}). Annotations register theirs here, since they sit
-# above tasks and tasks may not import them.
-LabelRemap = Callable[[Session, Select[tuple[int]], dict[int, int]], None]
+# Moves a task's stored objects onto other labels and attribute specs: (session, the task's
+# job ids, the mapping). Annotations register theirs here, since they sit above tasks and
+# tasks may not import them.
+LabelRemap = Callable[[Session, Select[tuple[int]], project_service.LabelMapping], None]
 label_remaps: list[LabelRemap] = []
 
 
@@ -190,40 +189,29 @@ def on_labels_moved(remap: LabelRemap) -> None:
 
 
 def move_to_project(session: Session, task: Task, project: Project) -> None:
-    """Move a task into a project, mapping its labels onto the project's by name."""
-    if task.project_id is not None:
-        raise TaskError("the task already belongs to a project")
-    own = project_service.labels_of(session, task_id=task.id)
-    target = {
-        (lbl.name, lbl.parent_id is None): lbl
-        for lbl in project_service.labels_of(session, project_id=project.id)
-    }
-    parents = {lbl.id: lbl for lbl in own}
-    mapping = {}
-    for lbl in own:
-        key = (lbl.name, lbl.parent_id is None)
-        if key not in target:
-            raise TaskError(f"the project has no label '{lbl.name}'; add it to the project first")
-        if lbl.parent_id is not None:
-            parent = parents[lbl.parent_id]
-            sub = [
-                t
-                for t in project_service.labels_of(session, project_id=project.id)
-                if t.name == lbl.name and t.parent_id == target[(parent.name, True)].id
-            ]
-            if not sub:
-                raise TaskError(f"the project's skeleton '{parent.name}' has no '{lbl.name}'")
-            mapping[lbl.id] = sub[0].id
-        else:
-            mapping[lbl.id] = target[key].id
+    """Move a task (on its own or from another project) into a project: every object's label
+    and attribute ids follow onto the project's by name; a label the project lacks is a 400."""
+    if task.project_id == project.id:
+        return
+    if task.project_id is None:
+        source = project_service.label_infos(session, task_id=task.id)
+    else:
+        source = project_service.label_infos(session, project_id=task.project_id)
+    target = project_service.label_infos(session, project_id=project.id)
+    mapping = project_service.map_labels(source, target)
     job_ids = select(Job.id).where(Job.task_id == task.id)
     for remap in label_remaps:
         remap(session, job_ids, mapping)
+    old_project = session.get(Project, task.project_id) if task.project_id else None
     task.project_id = project.id
     session.flush()
-    for lbl in own:
-        if lbl.parent_id is None:
-            session.delete(lbl)
+    if old_project is None:
+        for lbl in project_service.labels_of(session, task_id=task.id):
+            if lbl.parent_id is None:
+                session.delete(lbl)
+    else:
+        project_service.touch(old_project)
+    project_service.touch(project)
 
 
 def delete_task(settings: Settings, session: Session, task: Task) -> None:

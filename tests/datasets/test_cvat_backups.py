@@ -1,0 +1,89 @@
+"""Backups laid out as CVAT writes them: nested data/ folders with repeated names, CVAT's own."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from pathlib import Path
+
+from tests.conftest import png_bytes
+from tests.datasets.test_backup import backup, restore
+
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "cvat"
+NESTED = ["a/x.png", "b/x.png", "b/c/x.png", "top.png"]
+
+
+def _meta(client, task_id: int) -> list[tuple[str, int, int]]:  # type: ignore[no-untyped-def]
+    frames = client.get(f"/api/tasks/{task_id}/data/meta").json()["frames"]
+    return [(f["name"], f["width"], f["height"]) for f in frames]
+
+
+def test_nested_folders_with_repeated_names_round_trip(admin) -> None:  # type: ignore[no-untyped-def]
+    task = admin.post("/api/tasks", json={"name": "nested", "labels": [{"name": "car"}]}).json()
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as zf:
+        for i, name in enumerate(NESTED):
+            zf.writestr(name, png_bytes(40 + i, 30 + i))
+    base = f"/api/tasks/{task['id']}/data/"
+    assert admin.post(base, headers={"Upload-Start": ""}).status_code == 202
+    files = [("client_files[0]", ("media.zip", archive.getvalue(), "application/zip"))]
+    assert admin.post(base, headers={"Upload-Multiple": ""}, files=files).status_code == 200
+    body = {"image_quality": 70, "sorting_method": "natural"}
+    response = admin.post(base, headers={"Upload-Finish": ""}, json=body)
+    assert response.status_code == 202, response.text
+    frames = _meta(admin, task["id"])
+    assert sorted(f[0] for f in frames) == sorted(NESTED)
+    label = admin.get("/api/labels", params={"task_id": task["id"]}).json()["results"][0]
+    shapes = [
+        {"type": "rectangle", "frame": i, "label_id": label["id"], "points": [1, 1, 5 + i, 5]}
+        for i in range(len(frames))
+    ]
+    admin.put(f"/api/tasks/{task['id']}/annotations", json={"shapes": shapes})
+
+    data = backup(admin, f"/api/tasks/{task['id']}")
+    members = zipfile.ZipFile(io.BytesIO(data)).namelist()
+    assert {f"data/{n}" for n in NESTED} <= set(members)  # CVAT's layout: folders kept
+    new_id = restore(admin, "task", data)
+    assert _meta(admin, new_id) == frames  # same names, sizes and order
+    restored = admin.get(f"/api/tasks/{new_id}/annotations").json()["shapes"]
+    assert sorted((s["frame"], s["points"][2]) for s in restored) == [
+        (i, 5.0 + i) for i in range(len(frames))
+    ]
+
+
+def test_cvat_made_backup_with_consensus_and_honeypots(admin) -> None:  # type: ignore[no-untyped-def]
+    """CVAT's own test asset: what restores here, checked against the archive's JSON."""
+    data = (FIXTURES / "task_30_backup_pre_consensus_replica_removal.zip").read_bytes()
+    archive = zipfile.ZipFile(io.BytesIO(data))
+    meta = json.loads(archive.read("task.json"))
+    manifest = [json.loads(x) for x in archive.read("data/manifest.jsonl").splitlines()[2:]]
+    new_id = restore(admin, "task", data)
+    task = admin.get(f"/api/tasks/{new_id}").json()
+    assert task["name"] == meta["name"]
+    labels = admin.get("/api/labels", params={"task_id": new_id}).json()["results"]
+    assert sorted(
+        (lbl["name"], tuple(a["name"] for a in lbl["attributes"])) for lbl in labels
+    ) == sorted(
+        (lbl["name"], tuple(a["name"] for a in lbl["attributes"])) for lbl in meta["labels"]
+    )
+    sizes = {f"{m['name']}{m['extension']}": (m["width"], m["height"]) for m in manifest}
+    frames = _meta(admin, new_id)
+    # Each image once, in the manifest's order (honeypot placements share their frame).
+    assert [f[0] for f in frames] == list(sizes)
+    assert all(sizes[name] == (w, h) for name, w, h in frames)
+    annotation_jobs = [j for j in meta["jobs"] if j["type"] == "annotation"]
+    jobs = admin.get("/api/jobs", params={"task_id": new_id}).json()["results"]
+    assert len(jobs) == len(annotation_jobs)
+    # The annotation jobs' objects come back, by label name.
+    saved = json.loads(archive.read("annotations.json"))
+    kinds = [j["type"] for j in meta["jobs"]]
+    wanted = sorted(
+        (s["label"], s["type"], tuple(s["points"]))
+        for job, kind in zip(saved, kinds, strict=True)
+        if kind == "annotation"
+        for s in job["shapes"]
+    )
+    names = {lbl["id"]: lbl["name"] for lbl in labels}
+    got = admin.get(f"/api/tasks/{new_id}/annotations").json()["shapes"]
+    assert sorted((names[s["label_id"]], s["type"], tuple(s["points"])) for s in got) == wanted
