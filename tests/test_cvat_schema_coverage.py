@@ -45,8 +45,6 @@ MISSING = {
         "DELETE /api/guides/{}",
     ],
     "jobs": [
-        "POST /api/jobs",
-        "DELETE /api/jobs/{}",
         "GET /api/jobs/{}/validation_layout",
         "PATCH /api/jobs/{}/validation_layout",
     ],
