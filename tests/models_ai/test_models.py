@@ -222,3 +222,70 @@ def test_grabcut_outlines_the_clicked_object(admin) -> None:
         "/api/lambda/functions/labelvault.grabcut", json={"task": task["id"], "frame": 0}
     )
     assert refused.status_code == 400
+
+
+FUNCTION = """
+import cvat_sdk.auto_annotation as cvataa
+from PIL import ImageOps
+
+spec = cvataa.DetectionFunctionSpec(labels=[cvataa.label_spec("person", 0)])
+
+
+def detect(context, image):
+    box = ImageOps.grayscale(image).point(lambda v: 255 if v > 200 else 0).getbbox()
+    return [cvataa.rectangle(0, list(box))] if box else []
+"""
+
+
+def test_cvat_sdk_function_module_runs_server_side(admin, boxes_task, tmp_path: Path) -> None:
+    """The file `cvat-cli task auto-annotate --function-file` runs, here run by the server."""
+    from tests.helpers.sdk import sdk_validate
+
+    function = tmp_path / "bright.py"
+    function.write_text(FUNCTION)
+    _register(admin, "bright-fn", "function", {"file": str(function)})
+    done = _run(admin, {"function": "bright-fn", "task": boxes_task["id"]})
+    sdk_validate(done, "FunctionCall")
+    assert done["status"] == "finished", done
+    shapes = admin.get(f"/api/tasks/{boxes_task['id']}/annotations").json()["shapes"]
+    assert sorted((s["frame"], tuple(s["points"])) for s in shapes) == [
+        (i, tuple(float(v) for v in box)) for i, box in enumerate(BOXES)
+    ]
+    assert {s["source"] for s in shapes} == {"auto"}
+
+
+def test_model_cli(tmp_path: Path, onnx_detector: Path) -> None:
+    from click.testing import CliRunner
+
+    from labelvault.cli import main
+
+    runner = CliRunner()
+    where = ["--data-dir", str(tmp_path / "data")]
+    added = runner.invoke(
+        main,
+        [
+            "model",
+            "add",
+            "bright",
+            "--kind",
+            "onnx",
+            "--path",
+            str(onnx_detector),
+            "--labels",
+            "car",
+            *where,
+        ],
+    )
+    assert added.exit_code == 0, added.output
+    listed = runner.invoke(main, ["model", "list", *where])
+    assert "bright" in listed.output and "car" in listed.output
+    checked = runner.invoke(main, ["model", "check", "bright", *where])
+    assert checked.exit_code == 0 and "bright.onnx" in checked.output, checked.output
+    onnx_detector_copy = tmp_path / "gone.onnx"
+    runner.invoke(
+        main, ["model", "add", "gone", "--kind", "onnx", "--path", str(onnx_detector_copy), *where]
+    )
+    failed = runner.invoke(main, ["model", "check", "gone", *where])
+    assert failed.exit_code == 1 and "does not exist" in failed.output
+    assert runner.invoke(main, ["model", "remove", "gone", *where]).exit_code == 0
+    assert "gone" not in runner.invoke(main, ["model", "list", *where]).output

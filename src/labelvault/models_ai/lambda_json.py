@@ -41,13 +41,12 @@ def function(model: Model) -> dict[str, Any]:
 def call(row: Request) -> dict[str, Any]:
     """CVAT's FunctionCall: progress is a whole percent, exc_info the failure's message."""
     params = row.params or {}
-    return {
+    body: dict[str, Any] = {
         "id": row.id,
         "function": {
             "id": params.get("function"),
             "threshold": params.get("threshold"),
             "task": row.task_id,
-            "job": row.job_id,
         },
         "status": row.status,
         "progress": int(round((row.progress or 0.0) * 100)),
@@ -56,3 +55,6 @@ def call(row: Request) -> dict[str, Any]:
         "ended": iso(row.finished_date),
         "exc_info": row.message if row.status == "failed" else None,
     }
+    if row.job_id is not None:  # the SDK's FunctionCallParams takes an int or no key at all
+        body["function"]["job"] = row.job_id
+    return body
