@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -33,23 +34,29 @@ def _deepaas_run() -> str | None:
 
 @pytest.fixture(scope="session")
 def deepaas_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    program = _deepaas_run()
+    if program is None:
+        pytest.skip("deepaas is not installed (set DEEPAAS_RUN; `make test` makes .venv-deepaas)")
+    with deepaas_server(program, tmp_path_factory.mktemp("deepaas")) as url:
+        yield url
+
+
+@contextmanager
+def deepaas_server(program: str, folder: Path) -> Iterator[str]:
     """A real DEEPaaS server on 127.0.0.1 serving tests' lv-yolo-stub model.
 
     DEEPaaS finds models through the `deepaas.v2.model` entry point; the plugin's
     .dist-info on PYTHONPATH declares it, so nothing is installed.
     """
-    program = _deepaas_run()
-    if program is None:
-        pytest.skip("deepaas is not installed (set DEEPAAS_RUN; `make test` makes .venv-deepaas)")
     port = free_port()
     env = dict(os.environ, PYTHONPATH=str(PLUGIN_DIR), DEEPAAS_V2_MODEL="lv-yolo-stub")
-    log = (tmp_path_factory.mktemp("deepaas") / "deepaas.log").open("wb")
+    log = (folder / "deepaas.log").open("wb")
     process = subprocess.Popen(
         [program, "--listen-ip", "127.0.0.1", "--listen-port", str(port)],
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
-        cwd=str(tmp_path_factory.mktemp("deepaas-cwd")),
+        cwd=str(folder),
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
@@ -61,7 +68,7 @@ def deepaas_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             pass
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()
-            pytest.fail(f"deepaas-run did not start; see {log.name}")
+            raise RuntimeError(f"deepaas-run did not start; see {log.name}")
         time.sleep(0.2)
     try:
         yield url
@@ -82,10 +89,13 @@ def bright_box_image(box: tuple[int, int, int, int], size: tuple[int, int] = (64
 
 @pytest.fixture(scope="session")
 def onnx_detector(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_bright_onnx(tmp_path_factory.mktemp("onnx") / "bright.onnx")
+
+
+def build_bright_onnx(path: Path) -> Path:
     """A real ONNX graph whose box grows with the image's brightness.
 
-    input [1, 3, 32, 32] -> mean m -> one detection row (0, 0, 32m, 32m, m, class 0); and a
-    second output class (1) when the red channel's mean beats the blue one's.
+    input [1, 3, 32, 32] -> mean m -> one detection row (0, 0, 32m, 32m, m, class 0).
     """
     import numpy as np
     import onnx
@@ -106,6 +116,5 @@ def onnx_detector(tmp_path_factory: pytest.TempPathFactory) -> Path:
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
     onnx.checker.check_model(model)
-    path = tmp_path_factory.mktemp("onnx") / "bright.onnx"
     onnx.save(model, str(path))
     return path

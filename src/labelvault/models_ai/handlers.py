@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from sqlalchemy import select
 
 from labelvault.annotations import service as annotations
@@ -14,6 +16,7 @@ from labelvault.tasks.models import Job, Task
 
 OPERATION = "annotate:task"
 CANCELLED = "Cancelled by the user."
+REPORT_EVERY = 0.5  # seconds between progress reports (and looks for a cancel)
 
 
 def _cancelled(ctx: JobContext) -> bool:
@@ -50,9 +53,15 @@ def annotate(ctx: JobContext) -> None:
         except runs.RunFailed as exc:
             raise RequestFailed(str(exc)) from exc
 
+    last = 0.0
+
     def between_batches(count: int) -> None:
-        nonlocal done
+        nonlocal done, last
         done += count
+        # Each look at the request is a transaction; fast models would spend their time there.
+        if time.monotonic() - last < REPORT_EVERY and done < total:
+            return
+        last = time.monotonic()
         if _cancelled(ctx):
             raise RequestFailed(CANCELLED)
         ctx.progress(done / total, f"Annotated {done} of {total} frames with '{model.name}'")
