@@ -125,22 +125,16 @@ def _job_annotations(admin, task: dict) -> dict[int, list]:  # type: ignore[no-u
     return {j["id"]: admin.get(f"/api/jobs/{j['id']}/annotations").json()["shapes"] for j in jobs}
 
 
-@pytest.mark.parametrize(
-    ("config", "says"),
-    [
-        ({"url": "DOWN"}, "cannot reach"),
-        ({"params": {"mode": "slow"}, "timeout": 1}, "no answer"),
-        ({"params": {"mode": "garbage"}}, "not JSON"),
-        ({"params": {"mode": "unknown"}}, "label 'zebra'"),
-        ({"params": {"mode": "flood"}}, "100000 objects"),
-    ],
-    ids=["down", "timeout", "garbage", "unknown-label", "100k-boxes"],
-)
-def test_a_bad_model_fails_the_request_and_writes_nothing(
-    admin, deepaas_url, boxes_task, config, says
-) -> None:
-    url = f"http://127.0.0.1:{free_port()}" if config.get("url") == "DOWN" else deepaas_url
-    _register(admin, "bad", "deepaas", {"model": "lv-yolo-stub", **config, "url": url})
+BAD_MODELS = {
+    "down": ({"url": "DOWN"}, "cannot reach"),
+    "timeout": ({"params": {"mode": "slow"}, "timeout": 1}, "no answer"),
+    "garbage": ({"params": {"mode": "garbage"}}, "not JSON"),
+    "unknown-label": ({"params": {"mode": "unknown"}}, "label 'zebra'"),
+    "100k-boxes": ({"params": {"mode": "flood"}}, "100000 objects"),
+}
+
+
+def test_a_bad_model_fails_the_request_and_writes_nothing(admin, deepaas_url, boxes_task) -> None:
     task = boxes_task
     person = _label_id(task, admin, "person")
     # One shape a person drew on frame 0 beforehand; a failed run keeps it, adds nothing.
@@ -152,11 +146,14 @@ def test_a_bad_model_fails_the_request_and_writes_nothing(
         == 200
     )
     before = _job_annotations(admin, task)
-    done = _run(admin, {"function": "bad", "task": task["id"], "cleanup": True})
-    assert done["status"] == "failed", done
-    assert "model 'bad'" in done["exc_info"] and "frame 0 (f0.png)" in done["exc_info"]
-    assert says in done["exc_info"]
-    assert _job_annotations(admin, task) == before
+    for case, (config, says) in BAD_MODELS.items():
+        url = f"http://127.0.0.1:{free_port()}" if config.get("url") == "DOWN" else deepaas_url
+        _register(admin, case, "deepaas", {"model": "lv-yolo-stub", **config, "url": url})
+        done = _run(admin, {"function": case, "task": task["id"], "cleanup": True})
+        assert done["status"] == "failed", (case, done)
+        assert f"model '{case}'" in done["exc_info"], case
+        assert "frame 0 (f0.png)" in done["exc_info"] and says in done["exc_info"], case
+        assert _job_annotations(admin, task) == before, case
 
 
 def test_onnx_model_on_the_workers(admin, onnx_detector: Path) -> None:
@@ -186,7 +183,7 @@ def _first_job(admin, task: dict) -> int:  # type: ignore[no-untyped-def]
     return admin.get(f"/api/jobs?task_id={task['id']}").json()["results"][0]["id"]
 
 
-def test_cancel_and_bad_calls(admin, onnx_detector: Path, boxes_task) -> None:
+def test_cancel_bad_calls_and_grabcut(admin, onnx_detector: Path, boxes_task) -> None:
     _register(
         admin,
         "bright",
@@ -205,9 +202,7 @@ def test_cancel_and_bad_calls(admin, onnx_detector: Path, boxes_task) -> None:
     rq = _run(admin, {"function": "bright", "task": task["id"]})
     assert admin.delete(f"/api/lambda/requests/{rq['id']}").status_code == 204
     assert rq["id"] in {r["id"] for r in admin.get("/api/lambda/requests").json()}
-
-
-def test_grabcut_outlines_the_clicked_object(admin) -> None:
+    # GrabCut outlines the clicked object.
     task = _task_with(admin, [bright_box_image((16, 12, 48, 36))])
     reply = admin.post(
         "/api/lambda/functions/labelvault.grabcut",
