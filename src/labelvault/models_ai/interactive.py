@@ -62,16 +62,16 @@ def segment(image: bytes, call: dict[str, Any]) -> dict[str, Any]:
     if box:
         (x1, y1), (x2, y2) = _points(box, "obj_bbox")[:2]
     else:
-        # Around the clicks, with room for the object they are on.
+        # Around the clicks, with room for the object they are on (a quarter of the image
+        # each way); what lies outside is taken as background to learn its colours from.
         xs = [p[0] for p in positive]
         ys = [p[1] for p in positive]
-        margin = max(12, int(0.25 * max(max(xs) - min(xs), max(ys) - min(ys), 40)))
-        x1, y1 = min(xs) - 3 * margin, min(ys) - 3 * margin
-        x2, y2 = max(xs) + 3 * margin, max(ys) + 3 * margin
+        x1, y1 = min(xs) - width // 4, min(ys) - height // 4
+        x2, y2 = max(xs) + width // 4, max(ys) + height // 4
     x1, y1 = max(0, min(x1, x2)), max(0, min(y1, y2))
     x2, y2 = min(width - 1, max(x1, x2)), min(height - 1, max(y1, y2))
     mask = np.full((height, width), cv2.GC_BGD, np.uint8)
-    mask[y1 : y2 + 1, x1 : x2 + 1] = cv2.GC_PR_BGD
+    mask[y1 : y2 + 1, x1 : x2 + 1] = cv2.GC_PR_FGD
     for x, y in positive:
         cv2.circle(mask, (x, y), CLICK_RADIUS, cv2.GC_FGD, -1)
     for x, y in negative:
