@@ -1,6 +1,6 @@
 """Model-assisted labelling: frames/s of a LabelVault run against the same model called directly.
 
-Usage: .venv/bin/python bench/models.py [--frames 1000]
+Usage: .venv/bin/python bench/models.py [--frames 1000] [--rounds 2]
 
 A real deepaas-run (the tests' YOLOv8-format stub) and a real ONNX model (built with `onnx`)
 each annotate a task of N small images through POST /api/lambda/requests; the floor is the
@@ -59,17 +59,28 @@ def _run(client: TestClient, function: str, task_id: int) -> float:
     reply = client.post(
         "/api/lambda/requests", json={"function": function, "task": task_id, "cleanup": True}
     ).json()
+    posted = time.perf_counter() - start
     while reply["status"] not in ("finished", "failed"):
         time.sleep(0.05)
         reply = client.get(f"/api/lambda/requests/{reply['id']}").json()
     if reply["status"] != "finished":
         raise SystemExit(f"{function} failed: {reply['exc_info']}")
+    from datetime import datetime
+
+    t = {k: datetime.fromisoformat(reply[k]) for k in ("enqueued", "started", "ended")}
+    print(
+        f"  {function}: queued {(t['started'] - t['enqueued']).total_seconds():.2f} s, "
+        f"ran {(t['ended'] - t['started']).total_seconds():.2f} s, POST {posted:.2f} s, "
+        f"total {time.perf_counter() - start:.2f} s",
+        file=sys.stderr,
+    )
     return time.perf_counter() - start
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--frames", type=int, default=1000)
+    parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()
     images = [
         bright_box_image((i % 40, i % 30, i % 40 + 20, i % 30 + 15)) for i in range(args.frames)
@@ -112,27 +123,38 @@ def main() -> None:
                 },
             )
             predict = f"{url}/v2/models/lv-yolo-stub/predict/"
-            with httpx.Client(timeout=30) as direct:
-                start = time.perf_counter()
-                for data in images:
-                    direct.post(predict, files={"input": ("f.png", data, "image/png")}).json()
-                deepaas_direct = time.perf_counter() - start
-            deepaas_run = _run(client, "yolo", task_id)
             adapter = OnnxAdapter(
                 "bright", {"path": str(onnx_path), "input_size": [32, 32]}, [{"name": "car"}]
             )
-            start = time.perf_counter()
-            for data in images:
-                adapter.detect(data, 64, 48)
-            onnx_direct = time.perf_counter() - start
-            onnx_run = _run(client, "bright", task_id)
+
+            def deepaas_direct() -> float:
+                with httpx.Client(timeout=30) as direct:
+                    start = time.perf_counter()
+                    for data in images:
+                        direct.post(predict, files={"input": ("f.png", data, "image/png")}).json()
+                    return time.perf_counter() - start
+
+            def onnx_direct() -> float:
+                start = time.perf_counter()
+                for data in images:
+                    adapter.detect(data, 64, 48)
+                return time.perf_counter() - start
+
+            # The machine is shared: direct and LabelVault runs alternate, best of each kept.
+            best: dict[str, float] = {}
+            for _ in range(args.rounds):
+                for key, measure in (
+                    ("deepaas direct", deepaas_direct),
+                    ("deepaas run", lambda: _run(client, "yolo", task_id)),
+                    ("onnx direct", onnx_direct),
+                    ("onnx run", lambda: _run(client, "bright", task_id)),
+                ):
+                    best[key] = min(best.get(key, float("inf")), measure())
     n = args.frames
     print(f"model-assisted labelling over {n} frames (64x48 PNG), frames/s")
     print(f"{'model':<10} {'direct':>10} {'LabelVault':>11} {'overhead':>9}  target")
-    for name, direct_s, run_s in (
-        ("DEEPaaS", deepaas_direct, deepaas_run),
-        ("ONNX", onnx_direct, onnx_run),
-    ):
+    for name, key in (("DEEPaaS", "deepaas"), ("ONNX", "onnx")):
+        direct_s, run_s = best[f"{key} direct"], best[f"{key} run"]
         print(
             f"{name:<10} {n / direct_s:>10.1f} {n / run_s:>11.1f} {run_s / direct_s:>8.2f}×"
             f"  ≤ {TARGET}×"

@@ -26,7 +26,7 @@ from labelvault.projects import service as project_service
 from labelvault.tasks import service as task_service
 from labelvault.tasks.models import Task
 
-BATCH = 16
+BATCH = 64
 
 
 class RunFailed(LabelVaultError):
