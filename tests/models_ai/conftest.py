@@ -74,7 +74,11 @@ def deepaas_server(program: str, folder: Path) -> Iterator[str]:
         yield url
     finally:
         process.terminate()
-        process.wait(10)
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()  # deepaas-run may sit out a SIGTERM; never leave it running
+            process.wait(10)
         log.close()
 
 
