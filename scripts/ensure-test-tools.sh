@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Tools the tests use beyond the Python venv: Debian's Chromium for the browser tests, and
-# datumaro in a side venv (it pins an older Pillow than ours) as an independent reader.
+# datumaro in a side venv (it pins an older Pillow than ours) as an independent reader, and
+# deepaas in another (it pins an old Werkzeug), the real DEEPaaS server the models tests start.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,5 +24,17 @@ if [ ! -x "$DM_VENV/bin/datumaro" ] && [ ! -f "$DM_VENV/.installed" ]; then
     touch "$DM_VENV/.installed"
   else
     echo "datumaro could not be installed; its reader tests will be skipped" >&2
+  fi
+fi
+
+DP_VENV=${DEEPAAS_VENV:-.venv-deepaas}
+if [ ! -x "$DP_VENV/bin/deepaas-run" ] && [ ! -f "$DP_VENV/.installed" ]; then
+  echo "Installing deepaas into $DP_VENV (the DEEPaaS server of the models tests)"
+  python3 -m venv "$DP_VENV"
+  "$DP_VENV/bin/pip" install -q --upgrade pip >/dev/null
+  if "$DP_VENV/bin/pip" install -q deepaas pillow; then
+    touch "$DP_VENV/.installed"
+  else
+    echo "deepaas could not be installed; the DEEPaaS tests will be skipped" >&2
   fi
 fi

@@ -35,6 +35,8 @@ from labelvault.media import handlers as media_handlers
 from labelvault.media import ingest as media_ingest
 from labelvault.media.api import router as media_router
 from labelvault.media.images import raise_pillow_limit
+from labelvault.models_ai import handlers as _models_handlers  # noqa: F401  (registers handlers)
+from labelvault.models_ai.api import router as models_router
 from labelvault.openapi import complete_openapi
 from labelvault.projects.api import router as projects_router
 from labelvault.review import handlers as _review_handlers  # noqa: F401  (registers handlers)
@@ -184,6 +186,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         journal_router,  # before backups_router, whose /api/backups/{id} would take the path
         backups_router,
         formats_router,
+        models_router,
     ):
         app.include_router(router)
 

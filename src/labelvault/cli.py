@@ -314,6 +314,124 @@ def token_create(overrides: dict[str, Any], username: str, name: str) -> None:
     click.echo(raw)
 
 
+@main.group()
+def model() -> None:
+    """Register the models that pre-label frames (DEEPaaS, ONNX, function modules, LS ML)."""
+
+
+@model.command("add")
+@storage_options
+@click.argument("name")
+@click.option("--kind", type=click.Choice(["deepaas", "onnx", "function", "lsml"]), required=True)
+@click.option("--url", default=None, help="deepaas / lsml: base URL of the service")
+@click.option("--model-name", default=None, help="deepaas: the model's name on that server")
+@click.option("--path", default=None, help="onnx: the .onnx file")
+@click.option("--module", default=None, help="function: dotted module name")
+@click.option("--file", "file_", default=None, help="function: a .py file")
+@click.option("--labels", default="", help="Comma-separated label names the model answers")
+@click.option("--config", "config_json", default="{}", help="More config as JSON (model card, ...)")
+@click.option("--interactor", is_flag=True, help="An interactor (clicks -> a shape)")
+def model_add(overrides: dict[str, Any], name: str, kind: str, **options: Any) -> None:
+    """Register model NAME (its function id in CVAT's lambda API)."""
+    import json
+
+    from labelvault.errors import LabelVaultError
+    from labelvault.models_ai import service
+    from labelvault.models_ai.schemas import ModelWrite
+
+    try:
+        config = json.loads(options["config_json"])
+    except ValueError as exc:
+        _fail(f"--config is not JSON ({exc})")
+    for key, option in (("url", "url"), ("model", "model_name"), ("path", "path")):
+        if options[option]:
+            config[key] = options[option]
+    if options["module"]:
+        config["module"] = options["module"]
+    if options["file_"]:
+        config["file"] = options["file_"]
+    labels = [{"name": n.strip()} for n in options["labels"].split(",") if n.strip()]
+    db = open_db(overrides)
+    try:
+        data = ModelWrite(
+            name=name,
+            kind=kind,
+            labels=labels,
+            config=config,
+            function_kind="interactor" if options["interactor"] else "detector",
+        )
+        with db.session() as session:
+            created = service.create(session, data, None)
+            model_id = created.id
+    except (LabelVaultError, ValueError) as exc:
+        _fail(str(exc))
+    finally:
+        db.dispose()
+    click.echo(f"Registered model {model_id} '{name}' ({kind}).")
+
+
+@model.command("list")
+@storage_options
+def model_list(overrides: dict[str, Any]) -> None:
+    """List registered models."""
+    from labelvault.models_ai import service
+
+    db = open_db(overrides)
+    try:
+        with db.session() as session:
+            rows = service.list_models(session)
+            click.echo(f"{'id':>4}  {'name':<24} {'kind':<9} {'enabled':<7} labels")
+            for row in rows:
+                labels = ", ".join(service.label_names(row))
+                click.echo(f"{row.id:>4}  {row.name:<24} {row.kind:<9} {row.enabled!s:<7} {labels}")
+    finally:
+        db.dispose()
+
+
+def _model_named(session: Any, name: str) -> Any:
+    from labelvault.errors import LabelVaultError
+    from labelvault.models_ai import service
+
+    try:
+        return service.by_name(session, name)
+    except LabelVaultError as exc:
+        _fail(str(exc))
+
+
+@model.command("check")
+@storage_options
+@click.argument("name")
+def model_check(overrides: dict[str, Any], name: str) -> None:
+    """Ask model NAME whether it is up (exit 1 if it is not)."""
+    from labelvault.models_ai import service
+
+    db = open_db(overrides)
+    try:
+        with db.session() as session:
+            ok, message = service.check(_model_named(session, name))
+    finally:
+        db.dispose()
+    if not ok:
+        _fail(message)
+    click.echo(message)
+
+
+@model.command("remove")
+@storage_options
+@click.argument("name")
+def model_remove(overrides: dict[str, Any], name: str) -> None:
+    """Remove model NAME."""
+    from labelvault.models_ai import service
+
+    db = open_db(overrides)
+    try:
+        with db.session() as session:
+            service.delete(session, _model_named(session, name))
+    finally:
+        db.dispose()
+    click.echo(f"Removed model '{name}'.")
+
+
 def _register_backup_commands() -> None:
     from labelvault.backups.cli import backup, instance, snapshot
 

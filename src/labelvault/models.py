@@ -6,6 +6,7 @@ from labelvault.background.models import Request
 from labelvault.backups.models import BackupRecord, BackupStatus
 from labelvault.cloudstorages.models import CloudStorage
 from labelvault.media.models import Frame
+from labelvault.models_ai.models import Model
 from labelvault.projects.models import AttributeSpec, Label, Project
 from labelvault.review.models import (
     ActivityEvent,
@@ -34,6 +35,7 @@ __all__ = [
     "LabeledImage",
     "LabeledShape",
     "LabeledTrack",
+    "Model",
     "Project",
     "QualityReport",
     "QualitySettings",

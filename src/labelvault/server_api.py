@@ -31,7 +31,8 @@ def about() -> dict[str, str]:
 
 @router.get("/api/server/plugins")
 def plugins() -> dict[str, Any]:
-    return {"GIT_INTEGRATION": False, "ANALYTICS": False, "MODELS": False, "PREDICT": False}
+    # MODELS: the lambda API (/api/lambda) serves the registered models, as in CVAT.
+    return {"GIT_INTEGRATION": False, "ANALYTICS": False, "MODELS": True, "PREDICT": False}
 
 
 @router.get("/api/server/health")

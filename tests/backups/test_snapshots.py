@@ -34,6 +34,7 @@ COMPARED = [
     "shapes",
     "tracks",
     "track_shapes",
+    "models",
     # Review: issues, comments, ground truth (a job), quality, activity.
     "issues",
     "comments",
@@ -60,6 +61,8 @@ def populated(app, admin, task_with_data) -> dict[str, Any]:  # type: ignore[no-
     with app.state.db.session() as session:
         user = account_service.get_by_username(session, "admin")
         account_service.create_token(session, user, "ci")
+    model = {"name": "yolo", "kind": "deepaas", "config": {"url": "http://127.0.0.1:1"}}
+    assert admin.post("/api/models", json=model).status_code == 201
     task_id = admin.get("/api/tasks", params={"project_id": project["id"]}).json()["results"][0]
     # Caches are regenerable; snapshots must leave them out.
     cache = app.state.settings.media_dir / "tasks" / str(task_id["id"]) / "cache"

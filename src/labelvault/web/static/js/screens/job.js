@@ -3,6 +3,7 @@ import { get, listAll, patch } from '../api.js';
 import { setLeaveGuard } from '../router.js';
 import { icon } from '../icons.js';
 import { errorBox, h, toast } from '../ui.js';
+import { mountAiTools } from '../workspace/ai_tools.js';
 import { Autosave } from '../workspace/autosave.js';
 import { FrameCache, paintFilmstrip } from '../workspace/frames.js';
 import { Labels } from '../workspace/labels.js';
@@ -36,6 +37,7 @@ export async function render(el, params, query) {
   } catch (err) { el.replaceChildren(errorBox(err, 'Opening the job')); return null; }
   el.replaceChildren();
   const ws = new Workspace(el, job, meta, labels.filter((l) => !l.has_parent), data);
+  mountAiTools(ws);
   await ws.start(query.frame != null ? Number(query.frame) : null, data);
   ws.review = attachReview(ws);
   return ws;

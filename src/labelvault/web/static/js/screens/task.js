@@ -1,5 +1,6 @@
 // Task page: jobs with assignee/stage/state edited inline, export/import/backup, delete.
 import { del, get, listAll, patch } from '../api.js';
+import { autoAnnotateDialog } from '../auto_annotate.js';
 import { exportDialog, importDialog } from '../exports.js';
 import { qualitySection } from '../quality_panel.js';
 import { navigate } from '../router.js';
@@ -31,6 +32,7 @@ export async function render(el, { id }) {
       h('button', { type: 'button', onclick: () => exportDialog('tasks', id) }, 'Export dataset'),
       h('button', { type: 'button', onclick: () => importDialog('tasks', id) }, 'Upload annotations'),
       h('button', { type: 'button', onclick: () => exportDialog('tasks', id, { backup: true }) }, 'Back up now'),
+      h('button', { type: 'button', onclick: () => autoAnnotateDialog({ taskId: Number(id) }) }, 'Automatic annotation'),
       h('button', { type: 'button', class: 'danger', onclick: async () => {
         if (!confirm(`Delete task “${task.name}” and its annotations?`)) return;
         try { await del(`/api/tasks/${id}`); navigate(task.project_id ? `/projects/${task.project_id}` : '/tasks'); } catch (e) { toast(e.message, 'error'); }

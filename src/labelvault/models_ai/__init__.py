@@ -1,0 +1,1 @@
+"""Registered models (DEEPaaS, ONNX, function modules, LS ML backends), lambda API, runs."""
