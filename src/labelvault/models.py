@@ -6,10 +6,17 @@ from labelvault.background.models import Request
 from labelvault.backups.models import BackupRecord, BackupStatus
 from labelvault.cloudstorages.models import CloudStorage
 from labelvault.media.models import Frame
+from labelvault.organizations.models import Invitation, Membership, Organization
 from labelvault.projects.models import AttributeSpec, Label, Project
 from labelvault.tasks.models import Job, Task
+from labelvault.webhooks.models import Webhook, WebhookDelivery
 
 __all__ = [
+    "WebhookDelivery",
+    "Webhook",
+    "Organization",
+    "Membership",
+    "Invitation",
     "AccessToken",
     "AttributeSpec",
     "BackupRecord",
