@@ -41,6 +41,8 @@ from labelvault.organizations.api import router as organizations_router
 from labelvault.projects.api import router as projects_router
 from labelvault.server_api import router as server_router
 from labelvault.tasks.api import router as tasks_router
+from labelvault.webhooks import dispatch as webhook_dispatch
+from labelvault.webhooks.api import router as webhooks_router
 
 log = logging.getLogger("labelvault")
 
@@ -105,11 +107,13 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         # Checks the storage (a clear error on bad credentials), cleans what a killed run
         # left, starts the annotation journal, the snapshot watcher and the scheduler.
         app.state.backups = backups.on_startup(settings, db, queue)
+        app.state.webhooks = webhook_dispatch.start(db, settings, queue)
         try:
             yield
         finally:
             # In-flight work finishes first, then the snapshot on exit sees all of it.
             queue.stop()
+            webhook_dispatch.stop(app.state.webhooks)
             backups.on_shutdown(app.state.backups)
 
     app = FastAPI(
@@ -152,6 +156,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         journal_router,  # before backups_router, whose /api/backups/{id} would take the path
         backups_router,
         formats_router,
+        webhooks_router,
     ):
         app.include_router(router)
 

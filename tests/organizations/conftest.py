@@ -18,13 +18,12 @@ ROLES = ("owner", "maintainer", "supervisor", "worker")
 
 
 def settings_for(tmp: object, **extra: object) -> Settings:
+    fields: dict = {"queue_url": "immediate", "backups": False, **extra}
     return Settings(
         data_dir=tmp / "data",  # type: ignore[operator]
         admin_user=ADMIN[0],
         admin_password=ADMIN[1],
-        queue_url="immediate",
-        backups=False,
-        **extra,
+        **fields,
     )
 
 

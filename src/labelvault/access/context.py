@@ -20,6 +20,8 @@ from labelvault.organizations import service as orgs
 from labelvault.organizations.models import Organization
 
 _CONTEXT = "_lv_org_context"
+# session.info key: who is making this session's changes (the webhooks' "sender").
+ACTING_USER = "labelvault.acting_user"
 _ROLES = "_lv_org_roles"
 
 

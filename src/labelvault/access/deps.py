@@ -31,6 +31,12 @@ def current_user_in_context(request: Request, session: DbSession) -> User:
     Every endpoint that names the user then applies the organization's rules.
     """
     user = auth.current_user(request, session)
+    session.info[context.ACTING_USER] = {
+        "id": user.id,
+        "username": user.username,
+        "first_name": user.first_name,
+        "last_name": user.last_name,
+    }
     slug, org_id = context.selector(request)
     context.enter(session, user, slug, org_id)
     return user
