@@ -38,7 +38,7 @@ def _json(request: Request, session: Session, rows: list[Webhook]) -> list[dict[
 
 
 @router.get("/api/webhooks/events")
-def webhook_events(type: str = "all") -> dict[str, Any]:
+def webhook_events(user: CurrentUser, type: str = "all") -> dict[str, Any]:
     if type not in events.BY_TYPE:
         raise Invalid("Incorrect value of type parameter: use all, project or organization")
     return events.catalog(type)
