@@ -161,6 +161,26 @@ def test_invitation_link_without_email(team) -> None:  # type: ignore[no-untyped
     assert nowhere.status_code == 400 and "X-Organization" in nowhere.json()["detail"]
 
 
+def test_backup_restored_into_the_organization(team) -> None:  # type: ignore[no-untyped-def]
+    from tests.conftest import upload_images
+    from tests.datasets.test_backup import backup, restore
+
+    owner = team.people["owner"]
+    made = owner.post("/api/tasks", json={"name": "kept", "labels": team.labels})
+    assert made.status_code == 201, made.text
+    task = made.json()
+    upload_images(owner, task["id"], 1)
+    data = backup(owner, f"/api/tasks/{task['id']}")
+    owner.headers["X-Organization"] = "lab"
+    try:
+        restored = restore(owner, "task", data)
+    finally:
+        del owner.headers["X-Organization"]
+    assert owner.get(f"/api/tasks/{restored}").json()["organization"] == team.org["id"]
+    assert task["organization"] is None
+
+
+# Last in the module: its own app empties the database the module's app shares.
 class _Sink:
     def __init__(self) -> None:
         self.messages: list[email.message.Message] = []
