@@ -148,12 +148,5 @@ def ping(
     hook = service.visible(session, user, webhook_id)
     service.require_manager(session, user, hook)
     body = _json(request, session, [hook])[0]
-    payload = dispatch._jsonable(
-        {"event": "ping", "webhook": body, "sender": basic_user(request, user)}
-    )
-    runtime = _runtime(request)
-    delivery = runtime._record(session, hook, payload)
-    session.commit()
-    runtime.deliver(delivery.id, retry=False)
-    session.refresh(delivery)
-    return service.delivery_json(delivery)
+    payload = {"event": "ping", "webhook": body, "sender": basic_user(request, user)}
+    return service.delivery_json(_runtime(request).ping(session, hook, payload))

@@ -88,6 +88,7 @@ class Runtime:
     queue: Queue | None
     _cache: tuple[float, int, set[str]] = (0.0, -1, set())
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _unsubscribe: Any = None
 
     def __post_init__(self) -> None:
         if self.queue is not None:
@@ -165,6 +166,14 @@ class Runtime:
         session.add(row)
         session.flush()
         return row
+
+    def ping(self, session: Session, hook: Webhook, payload: dict) -> WebhookDelivery:
+        """Send a test event at once (CVAT answers with the delivery); never retried."""
+        delivery = self._record(session, hook, _jsonable(payload))
+        session.commit()
+        self.deliver(delivery.id, retry=False)
+        session.refresh(delivery)
+        return delivery
 
     def redeliver(self, session: Session, hook: Webhook, delivery: WebhookDelivery) -> None:
         row = self._record(session, hook, dict(delivery.request), redelivery=True)
@@ -367,13 +376,12 @@ def _drop(session: Session) -> None:
 def start(db: Database, settings: Settings, queue: Queue) -> Runtime:
     runtime = Runtime(db, settings, queue)
     _runtimes.append(runtime)
-    runtime._unsubscribe = annotation_events.subscribe(runtime.on_annotations)  # type: ignore[attr-defined]
+    runtime._unsubscribe = annotation_events.subscribe(runtime.on_annotations)
     return runtime
 
 
 def stop(runtime: Runtime) -> None:
     if runtime in _runtimes:
         _runtimes.remove(runtime)
-    unsubscribe = getattr(runtime, "_unsubscribe", None)
-    if unsubscribe:
-        unsubscribe()
+    if runtime._unsubscribe is not None:
+        runtime._unsubscribe()
