@@ -111,9 +111,10 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         try:
             yield
         finally:
-            # In-flight work finishes first, then the snapshot on exit sees all of it.
-            queue.stop()
+            # Webhook events still in memory go to the queue first; in-flight work finishes,
+            # then the snapshot on exit sees all of it.
             webhook_dispatch.stop(app.state.webhooks)
+            queue.stop()
             backups.on_shutdown(app.state.backups)
 
     app = FastAPI(

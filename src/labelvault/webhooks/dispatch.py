@@ -18,6 +18,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from queue import SimpleQueue
 from typing import Any
 
 from sqlalchemy import event, inspect, select
@@ -91,6 +92,11 @@ class Runtime:
     _unsubscribe: Any = None
 
     def __post_init__(self) -> None:
+        # Commits drop their events here; one thread puts them on the queue, so a save pays
+        # for an in-memory append only (an event can be lost only if the process dies in
+        # the milliseconds between its commit and the hand-over).
+        self._outbox: SimpleQueue = SimpleQueue()
+        self._pump: threading.Thread | None = None
         if self.queue is not None:
             huey = self.queue.huey
             self._route_task = huey.task(name="webhook_route", retries=0)(self.route)
@@ -113,8 +119,33 @@ class Runtime:
     # -- the commit side: hand events to the queue -------------------------------------------
 
     def publish(self, staged: list[dict[str, Any]]) -> None:
-        if staged and self.queue is not None:
-            self._route_task(staged)
+        if not staged or self.queue is None:
+            return
+        if self._pump is None:
+            with self._lock:
+                if self._pump is None:
+                    self._pump = threading.Thread(
+                        target=self._hand_over, name="webhook-outbox", daemon=True
+                    )
+                    self._pump.start()
+        self._outbox.put(staged)
+
+    def _hand_over(self) -> None:
+        while True:
+            staged = self._outbox.get()
+            if staged is None:
+                return
+            try:
+                self._route_task(staged)
+            except Exception:  # noqa: BLE001 - the queue is down: say so, keep the thread
+                log.exception("could not queue %d webhook events", len(staged))
+
+    def close(self) -> None:
+        """Hand over what is waiting, then stop the outbox thread."""
+        if self._pump is not None:
+            self._outbox.put(None)
+            self._pump.join(timeout=10)
+            self._pump = None
 
     def on_annotations(self, engine: Engine, changes: list[Any]) -> None:
         if engine is not self.db.engine or "update:job" not in self.listened():
@@ -383,5 +414,6 @@ def start(db: Database, settings: Settings, queue: Queue) -> Runtime:
 def stop(runtime: Runtime) -> None:
     if runtime in _runtimes:
         _runtimes.remove(runtime)
+    runtime.close()
     if runtime._unsubscribe is not None:
         runtime._unsubscribe()
