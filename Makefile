@@ -7,7 +7,7 @@ TEST_STAMP := $(VENV)/.installed-test
 # pytest-xdist workers for `make test` (one per core here; each has its own databases).
 TEST_WORKERS ?= 2
 
-.PHONY: run test install install-test services lint format bench bench-peers bench-load bench-rpo clean
+.PHONY: run test install install-test services lint format bench bench-peers bench-load bench-rpo bench-webhooks clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -69,6 +69,10 @@ bench-load: install-test services
 ## Seconds of work lost when a node dies (kill -9, data dir gone), per storage and database.
 bench-rpo: install-test services
 	PYTHONPATH=src:. $(BIN)/python bench/rpo.py $(BENCH_ARGS)
+
+## Annotation save cost with webhooks off and on (receiver up, receiver down), same run.
+bench-webhooks: install-test services
+	PYTHONPATH=src $(BIN)/python bench/webhooks.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -6,15 +6,16 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
-from urllib.parse import parse_qs
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from labelvault import __version__, web
+from labelvault.access.deps import current_user_in_context
 from labelvault.accounts import service as account_service
 from labelvault.accounts.api import router as accounts_router
+from labelvault.accounts.auth import current_user
 from labelvault.annotations.api import router as annotations_router
 from labelvault.background import service as background_service
 from labelvault.background.api import router as requests_router
@@ -38,6 +39,7 @@ from labelvault.media.images import raise_pillow_limit
 from labelvault.models_ai import handlers as _models_handlers  # noqa: F401  (registers handlers)
 from labelvault.models_ai.api import router as models_router
 from labelvault.openapi import complete_openapi
+from labelvault.organizations.api import router as organizations_router
 from labelvault.projects.api import router as projects_router
 from labelvault.review import handlers as _review_handlers  # noqa: F401  (registers handlers)
 from labelvault.review.activity_api import router as activity_router
@@ -45,6 +47,8 @@ from labelvault.review.api import router as review_router
 from labelvault.review.quality_api import router as quality_router
 from labelvault.server_api import router as server_router
 from labelvault.tasks.api import router as tasks_router
+from labelvault.webhooks import dispatch as webhook_dispatch
+from labelvault.webhooks.api import router as webhooks_router
 
 log = logging.getLogger("labelvault")
 
@@ -63,34 +67,6 @@ class TrailingSlash:
             path = scope["path"]
             if len(path) > 1 and path.endswith("/") and path.startswith("/api/"):
                 scope = dict(scope, path=path.rstrip("/"))
-        await self.app(scope, receive, send)
-
-
-class NoOrganizations:
-    """Refuse a non-empty organization (X-Organization, ?org=, ?org_id=) with a clear 400.
-
-    LabelVault has no organizations yet; serving the personal workspace instead would make
-    `cvat-cli --org X` look as if it worked on X.
-    """
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-
-    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
-        if scope["type"] == "http" and scope["path"].startswith("/api/"):
-            org = dict(scope.get("headers") or ()).get(b"x-organization", b"").strip()
-            query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
-            org = org or "".join(query.get("org", []) + query.get("org_id", [])).encode()
-            if org:
-                body = JSONResponse(
-                    {
-                        "detail": "Organizations are not supported by this server; "
-                        "leave out --org / X-Organization to use the personal workspace."
-                    },
-                    status_code=400,
-                )
-                await body(scope, receive, send)
-                return
         await self.app(scope, receive, send)
 
 
@@ -137,10 +113,13 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         # Checks the storage (a clear error on bad credentials), cleans what a killed run
         # left, starts the annotation journal, the snapshot watcher and the scheduler.
         app.state.backups = backups.on_startup(settings, db, queue)
+        app.state.webhooks = webhook_dispatch.start(db, settings, queue)
         try:
             yield
         finally:
-            # In-flight work finishes first, then the snapshot on exit sees all of it.
+            # Webhook events still in memory go to the queue first; in-flight work finishes,
+            # then the snapshot on exit sees all of it.
+            webhook_dispatch.stop(app.state.webhooks)
             queue.stop()
             backups.on_shutdown(app.state.backups)
 
@@ -174,6 +153,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     for router in (
         server_router,
         accounts_router,
+        organizations_router,
         projects_router,
         tasks_router,
         media_router,
@@ -187,13 +167,15 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         backups_router,
         formats_router,
         models_router,
+        webhooks_router,
     ):
         app.include_router(router)
 
     # The backups API gets what the lifespan made through its dependency, not app.state.
     app.dependency_overrides[backup_runtime] = lambda: app.state.backups
+    # Every endpoint that asks who is calling also gets the organization context applied.
+    app.dependency_overrides[current_user] = current_user_in_context
     web.mount(app)
 
     app.add_middleware(TrailingSlash)
-    app.add_middleware(NoOrganizations)
     return app

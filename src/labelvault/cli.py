@@ -182,12 +182,16 @@ def worker(overrides: dict[str, Any], **options: Any) -> None:
     from labelvault.datasets import handlers as _datasets_handlers  # noqa: F401
     from labelvault.media import handlers as media_handlers
     from labelvault.review import handlers as _review_handlers  # noqa: F401
+    from labelvault.webhooks import dispatch as webhook_dispatch
 
     media_handlers.register(CloudStorages)
 
     settings = make_settings(overrides | options)
     db = open_db(overrides)
-    Queue(settings, db).run_worker()
+    queue = Queue(settings, db)
+    # The worker sends webhook deliveries too (its tasks must be known to the consumer).
+    webhook_dispatch.start(db, settings, queue)
+    queue.run_worker()
 
 
 @main.command()

@@ -74,6 +74,19 @@ class Settings(BaseSettings):
     snapshot_interval: str | None = None
     snapshot_on_exit: bool = True
     restore_snapshot: str | None = None
+    # Outgoing mail (organization invitations): off until smtp_host is set; without it an
+    # invitation is shared by its link.
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
+    smtp_ssl: bool = False
+    mail_from: str = "labelvault@localhost"
+    # Webhook deliveries: attempts per delivery and the first retry's delay (doubling).
+    webhook_attempts: int = 5
+    webhook_retry_seconds: float = 10.0
+    webhook_timeout: float = 10.0
 
     @property
     def resolved_database_url(self) -> str:

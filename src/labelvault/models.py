@@ -7,6 +7,7 @@ from labelvault.backups.models import BackupRecord, BackupStatus
 from labelvault.cloudstorages.models import CloudStorage
 from labelvault.media.models import Frame
 from labelvault.models_ai.models import Model
+from labelvault.organizations.models import Invitation, Membership, Organization
 from labelvault.projects.models import AttributeSpec, Label, Project
 from labelvault.review.models import (
     ActivityEvent,
@@ -17,8 +18,14 @@ from labelvault.review.models import (
     QualitySettings,
 )
 from labelvault.tasks.models import Job, Task
+from labelvault.webhooks.models import Webhook, WebhookDelivery
 
 __all__ = [
+    "WebhookDelivery",
+    "Webhook",
+    "Organization",
+    "Membership",
+    "Invitation",
     "AccessToken",
     "ActivityEvent",
     "AnnotationConflict",

@@ -63,4 +63,20 @@ def test_the_fingerprint_sees_projects_and_users_but_not_annotations(
         "/api/users", json={"username": "ann", "password": "ann-password-1", "role": "user"}
     )
     assert response.status_code == 201
-    assert fingerprint() != renamed
+    with_user = fingerprint()
+    assert with_user != renamed
+    # Organizations, and a member's new role, are part of the instance too.
+    admin.post("/api/organizations", json={"slug": "lab"})
+    with_org = fingerprint()
+    assert with_org != with_user
+    invited = admin.post(
+        "/api/invitations",
+        json={"role": "worker", "email": "ann@example.org"},
+        headers={"X-Organization": "lab"},
+    )
+    assert invited.status_code == 201, invited.text
+    invited_print = fingerprint()
+    assert invited_print != with_org
+    member = admin.get("/api/memberships", params={"org": "lab", "role": "worker"}).json()
+    admin.patch(f"/api/memberships/{member['results'][0]['id']}", json={"role": "supervisor"})
+    assert fingerprint() != invited_print

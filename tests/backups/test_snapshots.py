@@ -19,6 +19,7 @@ from labelvault.db import Database
 from labelvault.db.migrate import alembic_config
 from labelvault.projects.models import Project
 from labelvault.storage import Storage
+from labelvault.webhooks.models import Webhook, WebhookDelivery
 from tests.helpers.backups import make_project, table_rows
 
 COMPARED = [
@@ -34,6 +35,11 @@ COMPARED = [
     "shapes",
     "tracks",
     "track_shapes",
+    "organizations",
+    "memberships",
+    "invitations",
+    "webhooks",
+    "webhook_deliveries",
     "models",
     # Review: issues, comments, ground truth (a job), quality, activity.
     "issues",
@@ -69,6 +75,7 @@ def populated(app, admin, task_with_data) -> dict[str, Any]:  # type: ignore[no-
     cache.mkdir(parents=True, exist_ok=True)
     (cache / "frame-0-q70.jpg").write_bytes(b"cached")
     _review(admin, task_id)
+    _team(app, admin)
     return {"project": project}
 
 
@@ -104,6 +111,43 @@ def _review(admin, task: dict) -> None:  # type: ignore[no-untyped-def]
     assert admin.get(f"/api/requests/{rq}").json()["status"] == "finished"
 
 
+def _team(app, admin) -> None:  # type: ignore[no-untyped-def]
+    """An organization with a project, a pending invitation and a webhook with a delivery."""
+    org = admin.post("/api/organizations", json={"slug": "lab", "contact": {"a": 1}}).json()
+    lab = {"X-Organization": "lab"}
+    made = admin.post("/api/users", json={"username": "ivy", "password": "ivy-pass-1234"})
+    assert made.status_code == 201, made.text
+    invited = admin.post(
+        "/api/invitations", json={"role": "supervisor", "email": "ivy@example.org"}, headers=lab
+    )
+    assert invited.status_code == 201, invited.text
+    project = admin.post("/api/projects", json={"name": "org-p"}, headers=lab).json()
+    assert project["organization"] == org["id"]
+    with app.state.db.session() as session:
+        # Stored directly: creating one through the API checks the target URL's host.
+        hook = Webhook(
+            target_url="https://hooks.example.org/x",
+            type="organization",
+            organization_id=org["id"],
+            events="create:task,update:job",
+            secret="s",
+            owner_id=admin.user_id,
+        )
+        session.add(hook)
+        session.flush()
+        session.add(
+            WebhookDelivery(
+                webhook_id=hook.id,
+                event="create:task",
+                status_code=200,
+                attempt=1,
+                request={"event": "create:task"},
+                response={"body": "ok"},
+                state="delivered",
+            )
+        )
+
+
 def test_snapshot_restores_into_the_other_database(
     app, populated, scratch_dbs, database, local_storage: Storage, tmp_path: Path
 ) -> None:
@@ -116,6 +160,8 @@ def test_snapshot_restores_into_the_other_database(
     assert all(info.tables[name] > 0 for name in REVIEW_TABLES), {
         n: info.tables[n] for n in REVIEW_TABLES
     }
+    assert info.tables["invitations"] == 1 and info.tables["webhook_deliveries"] == 1
+    assert info.tables["memberships"] == 2  # the owner's and the invited one
     with local_storage.open_read(info.path) as f, tarfile.open(fileobj=f, mode="r|") as tar:
         names = tar.getnames()
     assert names[0] == snapshots.DB_PART and names[-1] == snapshots.MANIFEST

@@ -67,12 +67,12 @@ def test_unknown_user_is_a_clean_error(live: Live) -> None:
     assert "Traceback" not in result.stderr, result.stderr
 
 
-def test_organization_is_a_clean_error(live: Live) -> None:
-    """Organizations are a gap: `--org` must fail clearly, not act on the personal workspace."""
+def test_unknown_organization_is_a_clean_error(live: Live) -> None:
+    """`--org` with an organization that does not exist fails clearly, not on the sandbox."""
     result = live.cli("--org", "acme", "task", "ls")
     assert result.returncode == 1
     assert "Traceback" not in result.stderr, result.stderr
-    assert "Organizations are not supported" in result.stderr
+    assert "Organization 'acme' not found" in result.stderr
     assert result.stdout == ""
     # the empty org the SDK sends for personal-workspace objects stays fine
     response = live.api().get("/api/jobs", params={"org": "", "page": 1})

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Depends, Request
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from labelvault.access import permissions
+from labelvault.access import context, permissions
+from labelvault.accounts import auth
 from labelvault.accounts.auth import current_user
 from labelvault.accounts.models import User
 from labelvault.errors import NotFound
@@ -22,6 +23,23 @@ from labelvault.tasks.models import Job, Task
 
 DbSession = Annotated[Session, Depends(db_session)]
 CurrentUser = Annotated[User, Depends(current_user)]
+
+
+def current_user_in_context(request: Request, session: DbSession) -> User:
+    """`current_user` plus the organization the request selects (app.py puts it in place).
+
+    Every endpoint that names the user then applies the organization's rules.
+    """
+    user = auth.current_user(request, session)
+    session.info[context.ACTING_USER] = {
+        "id": user.id,
+        "username": user.username,
+        "first_name": user.first_name,
+        "last_name": user.last_name,
+    }
+    slug, org_id = context.selector(request)
+    context.enter(session, user, slug, org_id)
+    return user
 
 
 def visible_project(session: Session, user: User, project_id: int) -> Project:

@@ -23,6 +23,7 @@ from labelvault.backups import instance, schedule, snapshots
 from labelvault.backups.config import parse_tiers
 from labelvault.backups.paths import instance_root
 from labelvault.db.base import Base
+from labelvault.organizations.models import Membership
 
 log = logging.getLogger("labelvault.backups")
 
@@ -45,6 +46,10 @@ WATCHED = (
     "tasks",
     "frames",
     "jobs",
+    "organizations",
+    "memberships",
+    "invitations",
+    "webhooks",
 )
 _DATES = ("updated_date", "assignee_updated_date", "date_joined")
 
@@ -90,6 +95,9 @@ def change_fingerprint(session: Session) -> str:
     # A password, role or activity change touches no date; their digest does.
     users = session.execute(select(User.id, User.password_hash, User.role, User.is_active))
     parts.append(hashlib.sha256(orjson.dumps([list(r) for r in users])).hexdigest())
+    # A member's new role or an accepted invitation touches no count either.
+    members = session.execute(select(Membership.id, Membership.role, Membership.is_active))
+    parts.append(hashlib.sha256(orjson.dumps([list(r) for r in members])).hexdigest())
     return hashlib.sha256(orjson.dumps(parts, default=str)).hexdigest()
 
 

@@ -107,13 +107,26 @@ def list_cloudstorages(request: Request, user: CurrentUser, session: DbSession) 
     return paginate(request, session, query, lambda rows: _json(request, session, list(rows)))
 
 
+def _require_owner(user: User, row: CloudStorage) -> None:
+    permissions.require(
+        permissions.may_delete(user, row.owner_id, row.organization_id),
+        "Only the cloud storage's owner (or the organization's maintainers) may change it.",
+    )
+
+
 @router.post("/api/cloudstorages", status_code=201)
 async def create_cloudstorage(
     request: Request, user: CurrentUser, session: DbSession, clouds: Clouds
 ) -> dict[str, Any]:
-    permissions.require_creator(user)
+    permissions.require_creator(user, "maintainer")
     data = await _write_body(request)
-    row = CloudStorage(owner_id=user.id, credentials="{}", description="", specific_attributes="")
+    row = CloudStorage(
+        owner_id=user.id,
+        credentials="{}",
+        description="",
+        specific_attributes="",
+        organization_id=permissions.creation_org_id(user),
+    )
     service.apply(session, row, data, clouds.settings)
     if data.owner_id is not None and not user.is_admin:
         row.owner_id = user.id
@@ -138,6 +151,7 @@ async def update_cloudstorage(
     session: DbSession,
     clouds: Clouds,
 ) -> dict[str, Any]:
+    _require_owner(user, row)
     data = await _write_body(request)
     if data.owner_id is not None and not user.is_admin:
         raise Forbidden("only an admin can give a cloud storage to another user")
@@ -148,7 +162,10 @@ async def update_cloudstorage(
 
 
 @router.delete("/api/cloudstorages/{cloud_id}", status_code=204)
-def delete_cloudstorage(row: VisibleCloudStorage, session: DbSession, clouds: Clouds) -> Response:
+def delete_cloudstorage(
+    row: VisibleCloudStorage, user: CurrentUser, session: DbSession, clouds: Clouds
+) -> Response:
+    _require_owner(user, row)
     used = session.scalar(select(Task.id).where(Task.cloud_storage_id == row.id).limit(1))
     if used is not None:
         # Frames of those tasks are read from the bucket on demand; they would go blank.

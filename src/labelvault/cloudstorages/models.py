@@ -27,5 +27,8 @@ class CloudStorage(Base):
     owner_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), nullable=True, index=True
     )
+    organization_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organizations.id", ondelete="SET NULL"), nullable=True, index=True
+    )
     created_date: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_date: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -9,9 +9,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-from sqlalchemy import ColumnElement, select, true
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
+from labelvault.access import permissions
 from labelvault.accounts.models import User
 from labelvault.cloudstorages.models import CloudStorage
 from labelvault.cloudstorages.schemas import (
@@ -170,10 +171,11 @@ def build_storage(row: CloudStorage, settings: Settings | None = None) -> Storag
 
 
 def visible_filter(user: User) -> ColumnElement[bool]:
-    """Admins see every cloud storage, others their own (it holds their credentials)."""
-    if user.is_admin:
-        return true()
-    return CloudStorage.owner_id == user.id
+    """Admins see every cloud storage, others their own (it holds their credentials); in an
+    organization its supervisors and up see all of its storages, as CVAT's rules."""
+    return permissions.scoped(
+        user, CloudStorage.organization_id, CloudStorage.owner_id == user.id, "supervisor"
+    )
 
 
 def visible_row(session: Session, user: User, cloud_id: int) -> CloudStorage | None:
@@ -276,5 +278,5 @@ def read_json(row: CloudStorage, owner: dict[str, Any] | None) -> dict[str, Any]
         "credentials_type": row.credentials_type,
         "specific_attributes": urlencode(attrs),
         "description": row.description or "",
-        "organization": None,
+        "organization": row.organization_id,
     }

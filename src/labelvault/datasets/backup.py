@@ -16,7 +16,7 @@ from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
 import orjson
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, select, update
 from sqlalchemy.orm import Session
 
 from labelvault.accounts.models import User
@@ -584,6 +584,19 @@ def restore_project(
             discard_project(db, settings, project_id)
             raise
         return project_id
+
+
+def move_to_organization(db: Database, org_id: int, new_id: int, is_project: bool) -> None:
+    """Put a restored project (with its tasks) or task into an organization."""
+    with db.session() as session:
+        if is_project:
+            session.execute(
+                update(Project).where(Project.id == new_id).values(organization_id=org_id)
+            )
+            where = Task.project_id == new_id
+        else:
+            where = Task.id == new_id
+        session.execute(update(Task).where(where).values(organization_id=org_id))
 
 
 def discard_project(db: Database, settings: Settings, project_id: int) -> None:

@@ -216,6 +216,11 @@ def import_backup(ctx: JobContext) -> None:
                 else backup.restore_task
             )
             new_id = restore(ctx.db, ctx.settings, path, owner, ctx.progress)
+        org_id = ctx.params.get("organization_id")
+        if org_id is not None:
+            # Restored into the organization the upload was made in (its tasks follow).
+            is_project = ctx.params.get("target") == "project"
+            backup.move_to_organization(ctx.db, org_id, new_id, is_project)
         ctx.result["result_id"] = new_id
     finally:
         shutil.rmtree(path.parent, ignore_errors=True)

@@ -16,6 +16,7 @@ from fastapi.responses import FileResponse
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from labelvault.access import permissions
 from labelvault.accounts.models import User
 from labelvault.background import service as background
 from labelvault.background.models import Request as BgRequest
@@ -272,6 +273,10 @@ async def start_restore(request: Request, session: Session, user: User, target: 
         operation="import:backup",
         target=target,
         owner_id=user.id,
-        params={"path": str(result), "target": target},
+        params={
+            "path": str(result),
+            "target": target,
+            "organization_id": permissions.creation_org_id(user),
+        },
     )
     return await _run(request, rq_id, result.stat().st_size <= INLINE_BYTES)

@@ -64,8 +64,8 @@ def projects_json(request: Request, session: Session, projects: list[Project]) -
             "updated_date": p.updated_date,
             "status": "annotation",
             "dimension": "2d" if counts.get(p.id) else None,
-            "organization": None,
-            "organization_id": None,
+            "organization": p.organization_id,
+            "organization_id": p.organization_id,
             "target_storage": None,
             "source_storage": None,
             "assignee_updated_date": p.assignee_updated_date,
@@ -154,6 +154,8 @@ def create_project(
         body.bug_tracker or "",
         body.assignee_id,
     )
+    project.organization_id = permissions.creation_org_id(user)
+    session.flush()
     return projects_json(request, session, [project])[0]
 
 

@@ -96,8 +96,8 @@ def tasks_json(request: Request, session: Session, tasks: list[Task]) -> list[di
                 "data": t.id if has_data else None,
                 "dimension": t.dimension,
                 "subset": t.subset,
-                "organization": None,
-                "organization_id": None,
+                "organization": t.organization_id,
+                "organization_id": t.organization_id,
                 "target_storage": None,
                 "source_storage": None,
                 "jobs": {
@@ -252,7 +252,8 @@ def create_task(
     user: User = Depends(current_user),
     session: Session = Depends(db_session),
 ) -> dict[str, Any]:
-    permissions.require_creator(user)
+    # In an organization, a member who manages the project may add tasks to it.
+    permissions.require_creator(user, "supervisor" if body.project_id is None else "worker")
     project = None
     if body.project_id is not None:
         project = _project_for_tasks(session, user, body.project_id)
@@ -270,6 +271,9 @@ def create_task(
         subset=body.subset or "",
         assignee_id=body.assignee_id,
     )
+    # A task belongs to its project's organization, else to the request's.
+    task.organization_id = project.organization_id if project else permissions.creation_org_id(user)
+    session.flush()
     return tasks_json(request, session, [task])[0]
 
 
@@ -310,7 +314,10 @@ def update_task(
     if "project_id" in fields and body.project_id != task.project_id:
         if body.project_id is None:
             raise service.TaskError("a task cannot leave its project")
-        service.move_to_project(session, task, _project_for_tasks(session, user, body.project_id))
+        target = _project_for_tasks(session, user, body.project_id)
+        if target.organization_id != task.organization_id:
+            raise Invalid({"project_id": ["the project belongs to another organization"]})
+        service.move_to_project(session, task, target)
     if body.labels:
         if task.project_id is not None:
             raise service.TaskError("this task uses its project's labels; change those")
@@ -332,6 +339,7 @@ def delete_task(
         user.is_admin
         or user.id == task.owner_id
         or (project is not None and user.id == project.owner_id)
+        or permissions.is_org_staff(user, task.organization_id)
     )
     permissions.require(allowed, "Only the task's owner (or its project's owner) may delete it.")
     service.delete_task(request.app.state.settings, session, task)
@@ -347,7 +355,8 @@ def delete_project(
 ) -> Response:
     # Served here, not by the projects router: deleting a project deletes its tasks.
     permissions.require(
-        user.is_admin or user.id == project.owner_id, "Only the project's owner may delete it."
+        permissions.may_delete(user, project.owner_id, project.organization_id),
+        "Only the project's owner may delete it.",
     )
     service.delete_project(request.app.state.settings, session, project)
     return Response(status_code=204)
@@ -401,7 +410,7 @@ def jobs_json(request: Request, session: Session, jobs: list[Job]) -> list[dict[
             },
             "labels": {"url": absolute(request, f"/api/labels?job_id={j.id}")},
             "type": j.type,
-            "organization": None,
+            "organization": tasks[j.task_id].organization_id,
             "target_storage": None,
             "source_storage": None,
             "assignee_updated_date": j.assignee_updated_date,

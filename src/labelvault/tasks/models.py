@@ -24,6 +24,9 @@ class Task(Base):
     assignee_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), nullable=True, index=True
     )
+    organization_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organizations.id", ondelete="SET NULL"), nullable=True, index=True
+    )
     assignee_updated_date: Mapped[datetime | None] = mapped_column(
         DateTime(timezone=True), nullable=True
     )

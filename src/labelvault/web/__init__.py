@@ -21,6 +21,8 @@ APP_ROUTES = [
     "/jobs/{rest:path}",
     "/admin",
     "/admin/{rest:path}",
+    "/organization",
+    "/invitations/{rest:path}",
 ]
 
 

@@ -26,11 +26,22 @@ export function cookie(name) {
 }
 
 const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+const ORG_KEY = 'lv.organization';
+
+/** The organization the UI works in: a slug, '' for the personal workspace, null for no filter. */
+export function currentOrg() { return localStorage.getItem(ORG_KEY); }
+export function setOrg(slug) {
+  if (slug === null || slug === undefined) localStorage.removeItem(ORG_KEY); else localStorage.setItem(ORG_KEY, slug);
+  window.dispatchEvent(new CustomEvent('lv:organization', { detail: slug }));
+}
 
 /** fetch() with CSRF, JSON in/out and ApiError on non-2xx. */
 export async function request(method, url, { json, body, headers = {}, raw = false, keepalive = false, signal } = {}) {
   const h = { ...headers };
   if (UNSAFE.has(method)) h['X-CSRFToken'] = cookie('csrftoken');
+  // Every request carries the chosen organization, as cvat-sdk's organization context does.
+  const org = currentOrg();
+  if (org !== null && !('X-Organization' in h)) h['X-Organization'] = org;
   let payload = body;
   if (json !== undefined) {
     h['Content-Type'] = 'application/json';

@@ -1,0 +1,1 @@
+"""Organizations, their memberships (owner, maintainer, supervisor, worker) and invitations."""

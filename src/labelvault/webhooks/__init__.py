@@ -1,0 +1,1 @@
+"""Webhooks: subscriptions to CVAT's events, signed deliveries with retries, redelivery, ping."""
