@@ -72,7 +72,7 @@ class Workspace {
     this.lastDrawTool = 'rectangle';
     this.trackMode = false;
     this.trackCtx = { store: this.store, frames: this.frames, frame: () => this.frame, goTo: (f) => this.goTo(f), selected: () => this.selectedObject(),
-      reselect: (cid) => this.select(cid), onState: (on) => this.playButton?.setAttribute('aria-pressed', String(on)) };
+      reselect: (cid) => this.select(cid), onState: (on) => { this.playButton?.setAttribute('aria-pressed', String(on)); if (!on) this.showPlace(); } };
     this.player = new Player(this.trackCtx);
     this.autosave = new Autosave(job.id, this.store);
     this.saving = new Saving({ jobId: job.id, store: this.store, autosave: this.autosave, describe: (o) => this.describe(o),
@@ -185,7 +185,7 @@ class Workspace {
     };
     window.addEventListener('keydown', this.onKeyDown);
     window.addEventListener('keyup', this.onKeyUp);
-    this.store.addEventListener('change', () => { this.renderer.invalidate('statics'); this.panelRefreshSoon(); });
+    this.store.addEventListener('change', (e) => { this.renderer.changed(e.detail.regions); this.panelRefreshSoon(e.detail.cid); });
     this.store.addEventListener('reset', () => { this.renderer.invalidate('statics'); this.panel.refresh(); });
     this.store.addEventListener('refused', () => this.panel.refresh());
     this.onBeforeUnload = (e) => {
@@ -195,10 +195,13 @@ class Workspace {
     setLeaveGuard(() => { if (this.store.hasUnsaved) this.autosave.save(); return true; });
   }
 
-  panelRefreshSoon() {
+  /** Refresh the object list on the next frame: only the rows of `cid` (and others changed meanwhile) when given. */
+  panelRefreshSoon(cid = null) {
+    if (cid == null) this.panelChanged = null;
+    else if (!this.panelPending || this.panelChanged) (this.panelChanged ||= new Set()).add(cid);
     if (this.panelPending) return;
     this.panelPending = true;
-    requestAnimationFrame(() => { this.panelPending = false; this.panel.refresh(); });
+    requestAnimationFrame(() => { const changed = this.panelChanged; this.panelPending = false; this.panelChanged = null; this.panel.refresh(changed); });
   }
 
   describe(o) {
@@ -240,9 +243,9 @@ class Workspace {
     this.frameInput.value = frame;
     this.slider.value = this.frames.indexOf(frame);
     this.frameName.textContent = info.name || '';
-    history.replaceState(null, '', `/tasks/${this.job.task_id}/jobs/${this.job.id}${frame !== this.frames[0] ? `?frame=${frame}` : ''}`);
+    // While playing, the address and the filmstrip wait for the pause (browsers throttle replaceState).
+    if (!this.player?.playing) this.showPlace();
     this.panel.refresh();
-    this.paintFilmstrip();
     try {
       const img = await this.loadImage(frame);
       if (this.frame !== frame) return;
@@ -254,6 +257,11 @@ class Workspace {
     if (fit || first || sizeChanged) this.renderer.fit();
     for (const n of [1, 2]) { const f = this.frames[this.frames.indexOf(frame) + n]; if (f != null) this.loadImage(f).catch(() => {}); }
     this.root.dataset.frame = frame;
+  }
+
+  showPlace() {
+    history.replaceState(null, '', `/tasks/${this.job.task_id}/jobs/${this.job.id}${this.frame !== this.frames[0] ? `?frame=${this.frame}` : ''}`);
+    this.paintFilmstrip();
   }
 
   paintFilmstrip() { paintFilmstrip(this.filmstrip, this.job.id, this.frames, this.frame, (f) => this.goTo(f)); }
@@ -282,10 +290,11 @@ class Workspace {
   create(partial) {
     const label = this.labels.forType(partial.type);
     if (!label) { toast('Add a label to the task or project first.', 'error'); return null; }
-    const z = this.store.onFrame(this.frame).reduce((m, o) => Math.max(m, o.z_order ?? 0), 0);
+    const z = this.store.topZ(this.frame);
     const shape = { kind: 'shape', frame: this.frame, label_id: label.id, occluded: false, outside: false, z_order: z, rotation: 0,
       attributes: this.labels.defaults(label), group: 0, source: 'manual', elements: [], ...partial };
     const [cid] = this.store.commit(`Draw ${this.trackMode ? 'track' : partial.type}`, [{ after: this.trackMode ? newTrack(shape) : shape }]);
+    this.select(cid); // selected at once, so its attributes can be set without a click (as in CVAT)
     return cid;
   }
 
@@ -304,15 +313,16 @@ class Workspace {
     r.selected = cid;
     r.preview = null;
     r.invalidate('overlay');
-    this.panel.refresh();
+    this.panel.refresh(new Set()); // the rows' selection and the details, not the whole list
     if (focus && cid != null) this.panel.scrollTo(cid);
   }
 
   toggleUi(cid, key) {
     const ui = this.store.uiOf(cid);
     ui[key] = !ui[key];
-    this.renderer.invalidate('statics');
-    this.panel.refresh();
+    const place = this.store.placeOf(cid);
+    if (place) this.renderer.changed([place]);
+    this.panel.refresh(new Set([cid]));
   }
 
   async setJob(body) {

@@ -46,12 +46,28 @@ export class ObjectsPanel {
   }
 
   /** Rebuild the row model for the current frame; only the rows in view become DOM. */
-  refresh() {
+  refresh(changed = null) {
     const { ctx } = this;
     const frame = ctx.view.frame;
     const f = ctx.view.filter;
     const tf = this.typeFilter.value;
-    this.items = [...ctx.store.onFrame(frame, 'tag'), ...ctx.store.onFrame(frame, 'shape')].filter((o) => (o.kind === 'tag' ? (!tf || tf === 'tag') && f({ ...o, type: tf || o.type }) : f(o)));
+    const shown = (o) => o && o.frame === frame && (o.kind === 'tag' ? (!tf || tf === 'tag') && f({ ...o, type: tf || o.type }) : f(o));
+    const key = `${frame}|${tf}`;
+    if (changed && this.itemsKey === key && this.itemsFilter === f && changed.size <= 64) {
+      // A few objects changed: patch the rows in place instead of walking every object on the frame.
+      for (const cid of changed) {
+        const i = this.items.findIndex((o) => o.cid === cid);
+        const o = ctx.store.get(cid);
+        const keep = shown(o) && !(o.kind === 'shape' && o.outside);
+        if (i >= 0 && keep) this.items[i] = o;
+        else if (i >= 0) this.items.splice(i, 1);
+        else if (keep) this.items.push(o);
+      }
+    } else {
+      this.items = [...ctx.store.onFrame(frame, 'tag'), ...ctx.store.onFrame(frame, 'shape')].filter(shown);
+      this.itemsKey = key;
+      this.itemsFilter = f;
+    }
     this.count.textContent = `${this.items.length}`;
     this.spacer.style.height = `${this.items.length * ROW}px`;
     this.paintRows();

@@ -32,11 +32,12 @@ export class AnnotationStore extends EventTarget {
     this.currentFrame = 0; // the frame get() shows tracks on (the workspace's current frame)
     this.undoStack = new UndoStack();
     this.ui = new Map(); // cid -> {hidden, locked}: view state that is never saved
+    this.zTop = new Map(); // frame -> highest z_order there (computed on demand, raised as shapes come)
   }
 
   /** Load CVAT LabeledData from the server: nothing is dirty afterwards. */
   load(data) {
-    this.objects.clear(); this.byFrame.clear(); this.indexes.clear(); this.serverId.clear();
+    this.objects.clear(); this.byFrame.clear(); this.indexes.clear(); this.serverId.clear(); this.zTop.clear();
     this.base.clear(); this.dirty.clear(); this.refused.clear(); this.undoStack.clear(); this.tracks.clear();
     this.version = data.version ?? 0;
     for (const s of data.shapes || []) this.add(fromWire(s, 'shape'), s.id);
@@ -117,12 +118,25 @@ export class AnnotationStore extends EventTarget {
     return out;
   }
 
+  /** The highest z_order on a frame (a deleted shape may leave it higher than needed: harmless). */
+  topZ(frame) {
+    let z = this.zTop.get(frame);
+    if (z == null) { z = this.onFrame(frame).reduce((m, o) => Math.max(m, o.z_order ?? 0), 0); this.zTop.set(frame, z); }
+    return z;
+  }
+
+  /** The bounding box of an object as drawn on the current frame (null when it is not drawn there). */
+  placeOf(cid) {
+    const o = this.get(cid);
+    return o && o.kind === 'shape' && o.frame === this.currentFrame && !o.outside ? bbox(o) : null;
+  }
+
   uiOf(cid) { let u = this.ui.get(cid); if (!u) { u = { hidden: false, locked: false }; this.ui.set(cid, u); } return u; }
 
   /** Put an object into `state` (null deletes it) without recording undo. */
   apply(cid, state) {
     const old = this.objects.get(cid);
-    if (old?.kind === 'track' || state?.kind === 'track') this.indexes.clear(); // a track is on many frames
+    const was = this.placeOf(cid);
     if (old?.kind === 'track') { this.tracks.delete(cid); this.objects.delete(cid); } else if (old) {
       this.byFrame.get(old.frame)?.delete(cid);
       this.indexes.get(old.frame)?.remove(cid);
@@ -137,12 +151,24 @@ export class AnnotationStore extends EventTarget {
       this.frameSet(obj.frame).add(cid);
       if (obj.kind === 'shape') this.indexes.get(obj.frame)?.insert(cid, bbox(obj));
     }
+    if (state?.kind === 'shape' && this.zTop.has(state.frame)) this.zTop.set(state.frame, Math.max(this.zTop.get(state.frame), state.z_order ?? 0));
+    if (old?.kind === 'track' || state?.kind === 'track') {
+      this.zTop.clear();
+      // A track is on many frames: move it in every frame index built so far.
+      for (const [frame, idx] of this.indexes) {
+        idx.remove(cid);
+        const v = state?.kind === 'track' ? this.view(cid, frame) : null;
+        if (v && !v.outside) idx.insert(cid, bbox(v));
+      }
+    }
     // Back to what the server has (undo to the saved state, a new object deleted again): nothing to send.
     const base = this.base.get(cid);
     if (base ? state && sameObject(base, state) : !state) this.dirty.delete(cid);
     else this.dirty.set(cid, ++this.rev);
     this.refused.delete(cid); // a changed object gets another chance
-    this.emit('change', { cid });
+    // Where the object was and is now on the current frame: the renderer repaints only there.
+    const now = this.placeOf(cid);
+    this.emit('change', { cid, regions: [was, now].filter(Boolean) });
   }
 
   /** Apply several changes as one undoable step: changes = [{cid?, after}] (cid absent creates). */
