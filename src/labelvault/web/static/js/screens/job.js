@@ -188,6 +188,7 @@ class Workspace {
     this.store.addEventListener('change', (e) => { this.renderer.changed(e.detail.regions); this.panelRefreshSoon(e.detail.cid); });
     this.store.addEventListener('reset', () => { this.renderer.invalidate('statics'); this.panel.refresh(); });
     this.store.addEventListener('refused', () => this.panel.refresh());
+    this.store.addEventListener('confirm', () => this.panel.refresh(new Set())); // new objects' rows show their ids
     this.onBeforeUnload = (e) => {
       if (this.store.hasUnsaved) { this.autosave.flushOnUnload(); e.preventDefault(); e.returnValue = ''; }
     };

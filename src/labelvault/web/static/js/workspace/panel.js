@@ -5,6 +5,12 @@ import { snapshot } from './store.js';
 
 const ROW = 30;
 
+/** What a row says the object is: "tag", "rectangle", "rectangle track ◆" (on a keyframe), "group 3". */
+function rowKind(o) {
+  const kind = o.kind === 'tag' ? 'tag' : `${o.type}${o.track ? (o.keyframe ? ' track ◆' : ' track') : ''}`;
+  return o.group ? `${kind}, group ${o.group}` : kind;
+}
+
 /**
  * ctx: {store, view (the renderer: frame, selection, filter), labels (a Labels), select(cid, opts),
  * toggleUi(cid, key), action(name)}.
@@ -93,7 +99,7 @@ export class ObjectsPanel {
         onmouseenter: () => { ctx.view.hover = o.cid; ctx.view.invalidate('overlay'); },
       },
       h('span', { class: 'swatch', style: { background: label?.color || '#999' } }),
-      h('span', { class: 'grow' }, `${label?.name || '?'}`, h('small', { class: 'muted' }, ` ${o.kind === 'tag' ? 'tag' : o.type}${o.track ? (o.keyframe ? ' track ◆' : ' track') : ''} #${ctx.store.serverId.get(o.cid) ?? '·'}`)),
+      h('span', { class: 'grow' }, `${label?.name || '?'}`, h('small', { class: 'muted' }, ` ${rowKind(o)}${ctx.store.serverId.has(o.cid) ? ` #${ctx.store.serverId.get(o.cid)}` : ' (new)'}`)),
       // Why the server refused it shows in the row itself: the annotator must not have to hunt for it.
       refused ? h('span', { class: 'refused-mark', 'aria-hidden': 'true' }, '⚠ not saved') : null,
       o.kind === 'shape' ? h('button', { type: 'button', class: 'icon', 'aria-pressed': String(ui.hidden), 'aria-label': `${ui.hidden ? 'Show' : 'Hide'} object`, onclick: (e) => { e.stopPropagation(); ctx.toggleUi(o.cid, 'hidden'); } }, icon(ui.hidden ? 'eyeOff' : 'eye')) : null,
@@ -155,7 +161,7 @@ export class ObjectsPanel {
     let input;
     switch (a.input_type) {
       case 'checkbox':
-        return h('label', { class: 'field attr-field' }, h('input', { type: 'checkbox', checked: String(value) === 'true', 'aria-label': name, onchange: (e) => set(e.target.checked) }), ` ${a.name}`);
+        return h('label', { class: 'attr-check' }, h('input', { type: 'checkbox', checked: String(value) === 'true', 'aria-label': name, onchange: (e) => set(e.target.checked) }), a.name);
       case 'radio':
         return h('fieldset', { class: 'attr-field' }, h('legend', {}, a.name), a.values.map((v) => h('label', {}, h('input', { type: 'radio', name: `attr-${o.cid}-${a.id}`, value: v, checked: v === value, onchange: () => set(v) }), ` ${v} `)));
       case 'number': {
