@@ -13,6 +13,9 @@ import { AnnotationStore, snapshot } from '../workspace/store.js';
 import { Saving } from '../workspace/saving.js';
 import { pickTagLabel } from '../workspace/tag_dialog.js';
 import { Player, newTrack, propagate, trackAction } from '../workspace/tracks.js';
+import { findByName, findFrame } from '../workspace/filters.js';
+import { Grouping } from '../workspace/groups.js';
+import { imageAdjustments } from '../workspace/image_adjust.js';
 import { BoxTool } from '../workspace/tools/box.js';
 import { BrushTool } from '../workspace/tools/brush.js';
 import { PolyTool } from '../workspace/tools/poly.js';
@@ -53,6 +56,9 @@ class Workspace {
     this.keymap = loadKeymap();
     this.buildDom(root);
     this.renderer = new Renderer(this.canvasBox, this.store);
+    this.imageMenu.append(...imageAdjustments(this.renderer.imageCanvas),
+      h('label', { class: 'adjust' }, 'Shape opacity', h('input', { type: 'range', min: 0, max: 100, value: 20, 'aria-label': 'Shape opacity', oninput: (e) => { this.renderer.opacity = e.target.value / 100; this.renderer.invalidate('statics'); } })),
+      h('label', {}, h('input', { type: 'checkbox', checked: true, 'aria-label': 'Show label names', onchange: (e) => { this.renderer.showText = e.target.checked; this.renderer.invalidate('statics'); } }), ' Label names'));
     for (const l of labels) this.renderer.colors.set(l.id, l.color);
     this.renderer.labelText = (o) => this.labels.byId.get(o.label_id)?.name;
     // Tools and the panel get only what they use, not the whole workspace.
@@ -74,6 +80,7 @@ class Workspace {
     this.trackCtx = { store: this.store, frames: this.frames, frame: () => this.frame, goTo: (f) => this.goTo(f), selected: () => this.selectedObject(),
       reselect: (cid) => this.select(cid), onState: (on) => { this.playButton?.setAttribute('aria-pressed', String(on)); if (!on) this.showPlace(); } };
     this.player = new Player(this.trackCtx);
+    this.grouping = new Grouping({ store: this.store, view, selected: () => this.selectedObject() });
     this.autosave = new Autosave(job.id, this.store);
     this.saving = new Saving({ jobId: job.id, store: this.store, autosave: this.autosave, describe: (o) => this.describe(o),
       deselect: () => this.select(null), status: this.saveState, banner: this.banner });
@@ -90,9 +97,7 @@ class Workspace {
     this.saveState = h('span', { class: 'save-state', role: 'status', 'aria-label': 'Save status', 'aria-live': 'polite' }, 'Saved');
     this.zoomText = h('span', { class: 'muted small', 'aria-label': 'Zoom level' }, '100%');
     const btn = (label, onclick, text = label, extra = {}) => h('button', { type: 'button', 'aria-label': label, title: label, onclick, ...extra }, text);
-    const adjust = (label, min, max, value, oninput) => h('label', { class: 'adjust' }, label, h('input', { type: 'range', min, max, value, 'aria-label': label, oninput }));
-    this.adjustments = { brightness: 100, contrast: 100 };
-    const applyFilter = () => { this.renderer.imageCanvas.style.filter = `brightness(${this.adjustments.brightness}%) contrast(${this.adjustments.contrast}%)`; };
+    this.imageMenu = h('div', { class: 'menu-body' });
     this.toolButtons = new Map();
     const toolbar = h('nav', { class: 'ws-tools', role: 'toolbar', 'aria-label': 'Tools', 'aria-orientation': 'vertical' },
       TOOLS.map(([id, name]) => {
@@ -125,11 +130,12 @@ class Workspace {
         btn('Zoom in', () => this.renderer.zoomAt(this.renderer.width / 2, this.renderer.height / 2, 1.25), icon('zoomIn')),
         btn('Zoom out', () => this.renderer.zoomAt(this.renderer.width / 2, this.renderer.height / 2, 0.8), icon('zoomOut')),
         btn('Fit image', () => this.renderer.fit(), 'Fit'), btn('Actual size', () => this.renderer.actualSize(), '1:1'), this.zoomText),
-      h('details', { class: 'menu' }, h('summary', {}, 'Image'), h('div', { class: 'menu-body' },
-        adjust('Brightness', 20, 300, 100, (e) => { this.adjustments.brightness = e.target.value; applyFilter(); }),
-        adjust('Contrast', 20, 300, 100, (e) => { this.adjustments.contrast = e.target.value; applyFilter(); }),
-        adjust('Shape opacity', 0, 100, 20, (e) => { this.renderer.opacity = e.target.value / 100; this.renderer.invalidate('statics'); }),
-        h('label', {}, h('input', { type: 'checkbox', checked: true, 'aria-label': 'Show label names', onchange: (e) => { this.renderer.showText = e.target.checked; this.renderer.invalidate('statics'); } }), ' Label names'))),
+      h('details', { class: 'menu' }, h('summary', {}, 'Image'), this.imageMenu),
+      h('details', { class: 'menu' }, h('summary', {}, 'Go'), h('div', { class: 'menu-body' },
+        h('input', { type: 'search', placeholder: 'File name…', 'aria-label': 'Find frame by file name', onkeydown: (e) => { if (e.key === 'Enter') this.findByName(e.target.value); } }),
+        btn('Next frame with objects', () => this.action('next-with-objects'), 'Next frame with objects'),
+        btn('Next frame without objects', () => this.action('next-empty'), 'Next frame without objects'))),
+      btn('Fullscreen', () => this.action('fullscreen'), '⛶'),
       h('span', { class: 'spacer' }),
       btn('Undo', () => this.action('undo'), icon('undo')), btn('Redo', () => this.action('redo'), icon('redo')),
       btn('Save', () => this.action('save'), 'Save'), this.saveState,
@@ -157,6 +163,7 @@ class Workspace {
       o.setPointerCapture(e.pointerId);
       if (e.button === 1 || e.button === 2 || this.spaceDown) { this.panning = true; this.spacePanned = this.spaceDown; return; }
       if (e.button !== 0) return;
+      if (this.grouping.active) { const hit = this.tools.select.hitAt(...pt(e)); if (hit) this.grouping.click(hit.cid); return; }
       this.tool.onDown(e, pt(e));
     });
     o.addEventListener('pointermove', (e) => {
@@ -376,7 +383,7 @@ class Workspace {
         return null;
       }
       case 'cancel':
-        if (this.tool.busy()) this.tool.cancel(); else if (this.toolId !== 'select') this.setTool('select'); else this.select(null);
+        if (this.grouping.active) this.grouping.stop(); else if (this.tool.busy()) this.tool.cancel(); else if (this.toolId !== 'select') this.setTool('select'); else this.select(null);
         return null;
       case 'draw-again':
         if (this.tool.busy() && this.tool.finish) { this.tool.finish(); return null; }
@@ -402,6 +409,18 @@ class Workspace {
         return null;
       }
       case 'propagate': return sel ? propagate(sel, this.trackCtx) : null;
+      case 'group': return this.grouping.toggle();
+      case 'ungroup': return this.grouping.reset();
+      case 'next-match': case 'prev-match': {
+        const f = this.renderer.filter;
+        return this.jump(findFrame(this.frames, this.frame, name === 'next-match' ? 1 : -1, this.store, (objs) => objs.some(f)), 'No other frame has objects matching the filter');
+      }
+      case 'next-with-objects': return this.jump(findFrame(this.frames, this.frame, 1, this.store, (objs) => objs.length > 0), 'No later frame has objects');
+      case 'next-empty': return this.jump(findFrame(this.frames, this.frame, 1, this.store, (objs) => objs.length === 0), 'No later frame is without objects');
+      case 'hide-all': case 'lock-all': return this.toggleAll(name === 'hide-all' ? 'hidden' : 'locked');
+      case 'fullscreen':
+        if (document.fullscreenElement) document.exitFullscreen(); else this.root.requestFullscreen?.().catch(() => toast('Fullscreen is not allowed here', 'error'));
+        return null;
       case 'play': return this.player.toggle();
       case 'zoom-fit': return this.renderer.fit();
       case 'help': return this.help();
@@ -414,6 +433,15 @@ class Workspace {
         return null;
       }
       default:
+        if (name.startsWith('draw-label-')) {
+          // 1–9: the label of the next drawn objects (Ctrl+1–9 also relabels the selected one).
+          const l = this.labels.list[Number(name.slice(11)) - 1];
+          if (!l) return null;
+          this.labels.currentId = l.id;
+          this.panel.drawLabel.value = String(l.id);
+          toast(`Drawing label: ${l.name}`, 'info', 1200);
+          return null;
+        }
         if (name.startsWith('label-')) {
           const l = this.labels.list[Number(name.slice(6)) - 1];
           if (!l) return null;
@@ -424,6 +452,22 @@ class Workspace {
         }
         return null;
     }
+  }
+
+  jump(frame, none) { if (frame == null) { toast(none, 'info', 2000); return null; } return this.goTo(frame); }
+
+  findByName(text) {
+    const names = this.frames.map((f) => this.frameInfo(f).name || '');
+    this.jump(findByName(this.frames, names, this.frame, text), `No frame's file name contains "${text}"`);
+  }
+
+  /** Hide (or lock) every object on the frame; when all already are, show (unlock) them all. */
+  toggleAll(key) {
+    const objs = this.store.onFrame(this.frame);
+    const on = !objs.every((o) => this.store.uiOf(o.cid)[key]);
+    for (const o of objs) this.store.uiOf(o.cid)[key] = on;
+    this.renderer.invalidate('statics');
+    this.panel.refresh(new Set());
   }
 
   help() { showShortcuts(this.keymap, (km) => { this.keymap = km; }); }

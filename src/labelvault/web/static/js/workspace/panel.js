@@ -1,6 +1,7 @@
 // Right panel: drawing label, filters, virtualised object list (refused objects marked), the selected object's attributes.
 import { icon } from '../icons.js';
 import { h } from '../ui.js';
+import { FilterBar, objectsOn } from './filters.js';
 import { snapshot } from './store.js';
 
 const ROW = 30;
@@ -19,9 +20,7 @@ export class ObjectsPanel {
   constructor(ctx) {
     this.ctx = ctx;
     this.items = [];
-    this.labelFilter = h('select', { 'aria-label': 'Filter by label', onchange: () => this.filterChanged() });
-    this.typeFilter = h('select', { 'aria-label': 'Filter by type', onchange: () => this.filterChanged() },
-      ['', 'rectangle', 'polygon', 'polyline', 'points', 'ellipse', 'mask', 'skeleton', 'tag'].map((t) => h('option', { value: t }, t || 'All types')));
+    this.filters = new FilterBar(ctx.labels.list, ctx.store, () => this.filterChanged());
     this.drawLabel = h('select', { 'aria-label': 'Label for new objects', onchange: () => { ctx.labels.currentId = Number(this.drawLabel.value); } });
     this.count = h('span', { class: 'muted small', 'aria-live': 'polite' });
     this.spacer = h('div', { class: 'vlist-spacer' });
@@ -31,22 +30,24 @@ export class ObjectsPanel {
     this.details = h('div', { class: 'details', 'aria-label': 'Selected object' });
     this.el = h('aside', { class: 'ws-panel', 'aria-label': 'Objects panel' },
       h('div', { class: 'field' }, h('label', {}, 'Label'), this.drawLabel),
-      h('div', { class: 'row' }, this.labelFilter, this.typeFilter),
-      h('div', { class: 'row' }, h('strong', {}, 'Objects'), this.count),
+      this.filters.el,
+      h('div', { class: 'row' },
+        h('button', { type: 'button', title: 'Previous frame with objects matching the filter', 'aria-label': 'Previous matching frame', onclick: () => ctx.action('prev-match') }, '◀ match'),
+        h('button', { type: 'button', title: 'Next frame with objects matching the filter', 'aria-label': 'Next matching frame', onclick: () => ctx.action('next-match') }, 'match ▶')),
+      h('div', { class: 'row' }, h('strong', {}, 'Objects'), this.count, h('span', { class: 'spacer' }),
+        h('button', { type: 'button', class: 'icon', title: 'Hide or show all objects', 'aria-label': 'Hide all', onclick: () => ctx.action('hide-all') }, icon('eyeOff')),
+        h('button', { type: 'button', class: 'icon', title: 'Lock or unlock all objects', 'aria-label': 'Lock all', onclick: () => ctx.action('lock-all') }, icon('lock'))),
       this.list, this.details);
   }
 
   setLabels(labels) {
     const opts = (all) => labels.map((l, i) => h('option', { value: l.id }, `${i < 9 ? `${i + 1}. ` : ''}${l.name}`));
     this.drawLabel.replaceChildren(...opts());
-    this.labelFilter.replaceChildren(h('option', { value: '' }, 'All labels'), ...opts());
     if (labels[0]) this.drawLabel.value = String(this.ctx.labels.currentId ?? labels[0].id);
   }
 
   filterChanged() {
-    const lf = Number(this.labelFilter.value) || null;
-    const tf = this.typeFilter.value || null;
-    this.ctx.view.filter = (o) => (!lf || o.label_id === lf) && (!tf || o.type === tf);
+    this.ctx.view.filter = this.filters.predicate();
     this.ctx.view.invalidate('statics');
     this.refresh();
   }
@@ -56,9 +57,8 @@ export class ObjectsPanel {
     const { ctx } = this;
     const frame = ctx.view.frame;
     const f = ctx.view.filter;
-    const tf = this.typeFilter.value;
-    const shown = (o) => o && o.frame === frame && (o.kind === 'tag' ? (!tf || tf === 'tag') && f({ ...o, type: tf || o.type }) : f(o));
-    const key = `${frame}|${tf}`;
+    const shown = (o) => o && o.frame === frame && f(o);
+    const key = `${frame}`;
     if (changed && this.itemsKey === key && this.itemsFilter === f && changed.size <= 64) {
       // A few objects changed: patch the rows in place instead of walking every object on the frame.
       for (const cid of changed) {
@@ -70,7 +70,7 @@ export class ObjectsPanel {
         else if (keep) this.items.push(o);
       }
     } else {
-      this.items = [...ctx.store.onFrame(frame, 'tag'), ...ctx.store.onFrame(frame, 'shape')].filter(shown);
+      this.items = objectsOn(ctx.store, frame).filter(shown);
       this.itemsKey = key;
       this.itemsFilter = f;
     }

@@ -33,6 +33,7 @@ export class Renderer {
     this.preview = null; // {cid, state}: the selected shape while it is being dragged
     this.editing = null; // cid left out of the cached layer while it is dragged
     this.toolOverlay = null; // fn(ctx, renderer) drawing the tool in progress
+    this.groupMembers = null; // Set of cids being picked for a group (G)
     this.filter = () => true;
     this.colors = new Map();
     this.opacity = 0.2;
@@ -454,6 +455,12 @@ export class Renderer {
       ctx.beginPath();
       this.tracePath(ctx, hover);
       ctx.lineWidth = 3; ctx.strokeStyle = this.colorOf(hover.label_id); ctx.stroke();
+    }
+    if (this.groupMembers) {
+      // The objects picked for a new group (G): a white dashed outline each.
+      ctx.beginPath();
+      for (const cid of this.groupMembers) { const o = this.store.get(cid); if (o && o.frame === this.frame && !o.outside) this.tracePath(ctx, o); }
+      ctx.lineWidth = 2; ctx.strokeStyle = '#fff'; ctx.setLineDash([4, 3]); ctx.stroke(); ctx.setLineDash([]);
     }
     const sel = this.selectedState();
     if (sel) this.drawSelected(ctx, sel);
