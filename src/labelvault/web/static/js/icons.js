@@ -27,6 +27,7 @@ const P = {
   lock: 'M5 11h14v10H5zM8 11V7a4 4 0 018 0v4',
   unlock: 'M5 11h14v10H5zM8 11V7a4 4 0 017.8-1.2',
   back: 'M19 12H5M11 5l-7 7 7 7',
+  fullscreen: 'M4 9V4h5M15 4h5v5M20 15v5h-5M9 20H4v-5',
 };
 
 /** An <svg> element for icon `name`; decorative, so the button around it carries the accessible name. */

@@ -9,12 +9,14 @@ import { Labels } from '../workspace/labels.js';
 import { ObjectsPanel } from '../workspace/panel.js';
 import { Renderer } from '../workspace/renderer.js';
 import { loadKeymap, showShortcuts } from '../workspace/shortcuts_help.js';
-import { AnnotationStore, snapshot } from '../workspace/store.js';
+import { AnnotationStore, attrsOut, snapshot } from '../workspace/store.js';
 import { Saving } from '../workspace/saving.js';
 import { pickTagLabel } from '../workspace/tag_dialog.js';
 import { Player, newTrack, propagate, trackAction } from '../workspace/tracks.js';
 import { findByName, findFrame } from '../workspace/filters.js';
 import { Grouping } from '../workspace/groups.js';
+import { Timeline } from '../workspace/timeline.js';
+import { Merging, splitAttributes, splitTrack } from '../workspace/track_edit.js';
 import { imageAdjustments } from '../workspace/image_adjust.js';
 import { BoxTool } from '../workspace/tools/box.js';
 import { BrushTool } from '../workspace/tools/brush.js';
@@ -53,6 +55,7 @@ class Workspace {
     this.clipboard = null;
     this.store = new AnnotationStore();
     this.store.load(data);
+    for (const l of labels) for (const a of l.attributes || []) if (a.mutable) this.store.mutable.add(a.id);
     this.keymap = loadKeymap();
     this.buildDom(root);
     this.renderer = new Renderer(this.canvasBox, this.store);
@@ -81,6 +84,9 @@ class Workspace {
       reselect: (cid) => this.select(cid), onState: (on) => { this.playButton?.setAttribute('aria-pressed', String(on)); if (!on) this.showPlace(); } };
     this.player = new Player(this.trackCtx);
     this.grouping = new Grouping({ store: this.store, view, selected: () => this.selectedObject() });
+    this.merging = new Merging({ store: this.store, view, selected: () => this.selectedObject(), select });
+    this.timeline = new Timeline({ frames: this.frames, goTo: (f) => this.goTo(f).then(() => this.select(this.timelineCid)) });
+    this.filmstrip.before(this.timeline.el);
     this.autosave = new Autosave(job.id, this.store);
     this.saving = new Saving({ jobId: job.id, store: this.store, autosave: this.autosave, describe: (o) => this.describe(o),
       deselect: () => this.select(null), status: this.saveState, banner: this.banner });
@@ -120,10 +126,12 @@ class Workspace {
     const top = h('header', { class: 'ws-top' },
       h('a', { href: `/tasks/${this.job.task_id}`, class: 'back', 'aria-label': 'Back to the task' }, icon('back')),
       h('strong', {}, `Job #${this.job.id}`), h('span', { class: 'muted small' }, this.job.task_name || ''),
-      h('span', { class: 'group' },
+      h('span', { class: 'group frames' },
         btn('First frame', () => this.goTo(this.frames[0]), icon('first')), btn('Back 10 frames', () => this.action('backward-step'), icon('back10')),
         btn('Previous frame', () => this.action('prev-frame'), icon('prev')), this.frameInput,
         this.playButton = btn('Play', () => this.action('play'), '▶', { 'aria-pressed': 'false' }),
+        h('select', { 'aria-label': 'Playback speed', title: 'Playback speed (frames per second)', onchange: (e) => { this.player.fps = Number(e.target.value); } },
+          [1, 2, 5, 10, 15, 25, 30, 60].map((n) => h('option', { value: n, selected: n === 10 }, `${n} fps`))),
         btn('Next frame', () => this.action('next-frame'), icon('next')), btn('Forward 10 frames', () => this.action('forward-step'), icon('fwd10')),
         btn('Last frame', () => this.goTo(this.frames.at(-1)), icon('last')), this.slider, this.frameName),
       h('span', { class: 'group' },
@@ -135,7 +143,7 @@ class Workspace {
         h('input', { type: 'search', placeholder: 'File name…', 'aria-label': 'Find frame by file name', onkeydown: (e) => { if (e.key === 'Enter') this.findByName(e.target.value); } }),
         btn('Next frame with objects', () => this.action('next-with-objects'), 'Next frame with objects'),
         btn('Next frame without objects', () => this.action('next-empty'), 'Next frame without objects'))),
-      btn('Fullscreen', () => this.action('fullscreen'), '⛶'),
+      btn('Fullscreen', () => this.action('fullscreen'), icon('fullscreen')),
       h('span', { class: 'spacer' }),
       btn('Undo', () => this.action('undo'), icon('undo')), btn('Redo', () => this.action('redo'), icon('redo')),
       btn('Save', () => this.action('save'), 'Save'), this.saveState,
@@ -163,7 +171,8 @@ class Workspace {
       o.setPointerCapture(e.pointerId);
       if (e.button === 1 || e.button === 2 || this.spaceDown) { this.panning = true; this.spacePanned = this.spaceDown; return; }
       if (e.button !== 0) return;
-      if (this.grouping.active) { const hit = this.tools.select.hitAt(...pt(e)); if (hit) this.grouping.click(hit.cid); return; }
+      const picker = this.grouping.active ? this.grouping : this.merging.active ? this.merging : null;
+      if (picker) { const hit = this.tools.select.hitAt(...pt(e)); if (hit) picker.click(hit.cid); return; }
       this.tool.onDown(e, pt(e));
     });
     o.addEventListener('pointermove', (e) => {
@@ -209,7 +218,7 @@ class Workspace {
     else if (!this.panelPending || this.panelChanged) (this.panelChanged ||= new Set()).add(cid);
     if (this.panelPending) return;
     this.panelPending = true;
-    requestAnimationFrame(() => { const changed = this.panelChanged; this.panelPending = false; this.panelChanged = null; this.panel.refresh(changed); });
+    requestAnimationFrame(() => { const changed = this.panelChanged; this.panelPending = false; this.panelChanged = null; this.panel.refresh(changed); this.paintTimeline(); });
   }
 
   describe(o) {
@@ -254,6 +263,7 @@ class Workspace {
     // While playing, the address and the filmstrip wait for the pause (browsers throttle replaceState).
     if (!this.player?.playing) this.showPlace();
     this.panel.refresh();
+    this.paintTimeline();
     try {
       const img = await this.loadImage(frame);
       if (this.frame !== frame) return;
@@ -301,7 +311,14 @@ class Workspace {
     const z = this.store.topZ(this.frame);
     const shape = { kind: 'shape', frame: this.frame, label_id: label.id, occluded: false, outside: false, z_order: z, rotation: 0,
       attributes: this.labels.defaults(label), group: 0, source: 'manual', elements: [], ...partial };
-    const [cid] = this.store.commit(`Draw ${this.trackMode ? 'track' : partial.type}`, [{ after: this.trackMode ? newTrack(shape) : shape }]);
+    let after = shape;
+    if (this.trackMode) {
+      // Mutable attributes belong to the keyframes of a track, the others to the whole track (as in CVAT).
+      const attrs = splitAttributes(shape.attributes, this.store.mutable);
+      after = newTrack({ ...shape, attributes: attrs.track });
+      after.shapes[0].attributes = attrsOut(attrs.frame);
+    }
+    const [cid] = this.store.commit(`Draw ${this.trackMode ? 'track' : partial.type}`, [{ after }]);
     this.select(cid); // selected at once, so its attributes can be set without a click (as in CVAT)
     return cid;
   }
@@ -322,6 +339,7 @@ class Workspace {
     r.preview = null;
     r.invalidate('overlay');
     this.panel.refresh(new Set()); // the rows' selection and the details, not the whole list
+    this.paintTimeline();
     if (focus && cid != null) this.panel.scrollTo(cid);
   }
 
@@ -383,7 +401,7 @@ class Workspace {
         return null;
       }
       case 'cancel':
-        if (this.grouping.active) this.grouping.stop(); else if (this.tool.busy()) this.tool.cancel(); else if (this.toolId !== 'select') this.setTool('select'); else this.select(null);
+        if (this.grouping.active) this.grouping.stop(); else if (this.merging.active) this.merging.stop(); else if (this.tool.busy()) this.tool.cancel(); else if (this.toolId !== 'select') this.setTool('select'); else this.select(null);
         return null;
       case 'draw-again':
         if (this.tool.busy() && this.tool.finish) { this.tool.finish(); return null; }
@@ -410,6 +428,14 @@ class Workspace {
       }
       case 'propagate': return sel ? propagate(sel, this.trackCtx) : null;
       case 'group': return this.grouping.toggle();
+      case 'merge': return this.merging.toggle();
+      case 'split': {
+        const parts = sel?.track ? splitTrack(this.store.objects.get(sel.cid), this.frame) : null;
+        if (!parts) { toast('Select a track on a frame after its first keyframe to split it', 'info', 2500); return null; }
+        const [, second] = this.store.commit('Split track', [{ cid: sel.cid, after: parts[0] }, { after: parts[1] }]);
+        this.select(second);
+        return null;
+      }
       case 'ungroup': return this.grouping.reset();
       case 'next-match': case 'prev-match': {
         const f = this.renderer.filter;
@@ -452,6 +478,12 @@ class Workspace {
         }
         return null;
     }
+  }
+
+  paintTimeline() {
+    const o = this.selectedObject();
+    this.timelineCid = o?.track ? o.cid : null;
+    this.timeline.paint(o?.track ? this.store.objects.get(o.cid) : null, this.frame);
   }
 
   jump(frame, none) { if (frame == null) { toast(none, 'info', 2000); return null; } return this.goTo(frame); }

@@ -35,6 +35,8 @@ export const DEFAULT_KEYMAP = {
   'label-7': { name: 'Switch to label 7', keys: ['Ctrl+7'] },
   'label-8': { name: 'Switch to label 8', keys: ['Ctrl+8'] },
   'label-9': { name: 'Switch to label 9', keys: ['Ctrl+9'] },
+  merge: { name: 'Merge into a track (press, click objects, press again)', keys: ['M'] },
+  split: { name: 'Split the selected track here', keys: ['Alt+M'] },
   group: { name: 'Group objects (press, click objects, press again)', keys: ['G'] },
   ungroup: { name: 'Ungroup objects', keys: ['Shift+G'] },
   'draw-label-1': { name: 'Draw with label 1', keys: ['1'] },

@@ -2,6 +2,7 @@
 import { bbox } from './geometry.js';
 import { shapeAt, withKeyframe } from './interpolation.js';
 import { GridIndex } from './spatial.js';
+import { keyframeAttributes } from './track_edit.js';
 import { UndoStack } from './undo.js';
 
 let nextCid = 1;
@@ -32,6 +33,7 @@ export class AnnotationStore extends EventTarget {
     this.currentFrame = 0; // the frame get() shows tracks on (the workspace's current frame)
     this.undoStack = new UndoStack();
     this.ui = new Map(); // cid -> {hidden, locked}: view state that is never saved
+    this.mutable = new Set(); // spec ids of mutable attributes: per frame on tracks (set by the workspace)
     this.zTop = new Map(); // frame -> highest z_order there (computed on demand, raised as shapes come)
   }
 
@@ -97,11 +99,17 @@ export class AnnotationStore extends EventTarget {
   /** A track with an edited view of it applied: geometry into a keyframe on that frame, the rest to the track. */
   trackWith(track, view) {
     const shown = this.view(track.cid, view.frame);
-    let next = { ...snapshot(track), label_id: view.label_id, attributes: view.attributes, group: view.group ?? track.group };
-    if (GEOMETRY.some((k) => JSON.stringify(view[k]) !== JSON.stringify(shown[k]))) {
+    // Mutable attributes change from this frame on (a keyframe holds them); the others are the track's.
+    const mine = (a) => Object.fromEntries(Object.entries(a || {}).filter(([k]) => !this.mutable.has(Number(k))));
+    const perFrame = {};
+    for (const [k, v] of Object.entries(view.attributes || {})) if (this.mutable.has(Number(k)) && String(shown.attributes[k] ?? '') !== String(v)) perFrame[k] = v;
+    let next = { ...snapshot(track), label_id: view.label_id, attributes: mine(view.attributes), group: view.group ?? track.group };
+    const moved = GEOMETRY.some((k) => JSON.stringify(view[k]) !== JSON.stringify(shown[k]));
+    if (moved || Object.keys(perFrame).length) {
       const patch = {};
       for (const k of GEOMETRY) patch[k] = structuredClone(view[k]);
-      next = withKeyframe(next, view.frame, { ...patch, attributes: [] });
+      const own = (track.shapes || []).find((k) => k.frame === view.frame)?.attributes || [];
+      next = withKeyframe(next, view.frame, { ...patch, attributes: keyframeAttributes(own, perFrame) });
     }
     return next;
   }
