@@ -16,6 +16,7 @@ import { Player, newTrack, propagate, trackAction } from '../workspace/tracks.js
 import { findByName, findFrame } from '../workspace/filters.js';
 import { Grouping } from '../workspace/groups.js';
 import { Timeline } from '../workspace/timeline.js';
+import { edgeIndexes, parseTemplate, placeSkeleton } from '../workspace/skeleton.js';
 import { Merging, splitAttributes, splitTrack } from '../workspace/track_edit.js';
 import { imageAdjustments } from '../workspace/image_adjust.js';
 import { BoxTool } from '../workspace/tools/box.js';
@@ -25,7 +26,7 @@ import { SelectTool } from '../workspace/tools/select.js';
 
 const TOOLS = [
   ['select', 'Select'], ['rectangle', 'Rectangle'], ['polygon', 'Polygon'], ['polyline', 'Polyline'],
-  ['points', 'Points'], ['ellipse', 'Ellipse'], ['brush', 'Brush'], ['eraser', 'Eraser'],
+  ['points', 'Points'], ['ellipse', 'Ellipse'], ['cuboid', 'Cuboid'], ['skeleton', 'Skeleton'], ['brush', 'Brush'], ['eraser', 'Eraser'],
 ];
 
 export async function render(el, params, query) {
@@ -64,6 +65,8 @@ class Workspace {
       h('label', {}, h('input', { type: 'checkbox', checked: true, 'aria-label': 'Show label names', onchange: (e) => { this.renderer.showText = e.target.checked; this.renderer.invalidate('statics'); } }), ' Label names'));
     for (const l of labels) this.renderer.colors.set(l.id, l.color);
     this.renderer.labelText = (o) => this.labels.byId.get(o.label_id)?.name;
+    this.templates = new Map(labels.filter((l) => l.type === 'skeleton').map((l) => [l.id, parseTemplate(l)]));
+    this.renderer.skeletonEdges = (o) => { const t = this.templates.get(o.label_id); return t ? edgeIndexes(t, o.elements || []) : []; };
     // Tools and the panel get only what they use, not the whole workspace.
     const view = this.renderer;
     const select = (cid, opts) => this.select(cid, opts);
@@ -75,7 +78,7 @@ class Workspace {
     this.tools = {
       select: new SelectTool(tc), rectangle: new BoxTool(tc, 'rectangle'), ellipse: new BoxTool(tc, 'ellipse'),
       polygon: new PolyTool(tc, 'polygon'), polyline: new PolyTool(tc, 'polyline'), points: new PolyTool(tc, 'points'),
-      brush: new BrushTool(tc),
+      brush: new BrushTool(tc), cuboid: new BoxTool(tc, 'cuboid'), skeleton: new BoxTool(tc, 'skeleton'),
     };
     this.tools.eraser = this.tools.brush;
     this.lastDrawTool = 'rectangle';
@@ -307,18 +310,24 @@ class Workspace {
 
   create(partial) {
     const label = this.labels.forType(partial.type);
-    if (!label) { toast('Add a label to the task or project first.', 'error'); return null; }
+    if (!label) { toast(partial.type === 'skeleton' ? 'Add a skeleton label to the task or project first.' : 'Add a label to the task or project first.', 'error'); return null; }
+    if (partial.type === 'skeleton') {
+      // The label's template placed in the drawn box: one point element per skeleton point.
+      const { box, ...rest } = partial;
+      partial = { ...rest, elements: placeSkeleton(this.templates.get(label.id), box, this.frame) };
+      if (this.trackMode) toast('Skeleton tracks are not drawn here yet: this one is a shape.', 'info', 2500);
+    }
     const z = this.store.topZ(this.frame);
     const shape = { kind: 'shape', frame: this.frame, label_id: label.id, occluded: false, outside: false, z_order: z, rotation: 0,
       attributes: this.labels.defaults(label), group: 0, source: 'manual', elements: [], ...partial };
     let after = shape;
-    if (this.trackMode) {
+    if (this.trackMode && partial.type !== 'skeleton') {
       // Mutable attributes belong to the keyframes of a track, the others to the whole track (as in CVAT).
       const attrs = splitAttributes(shape.attributes, this.store.mutable);
       after = newTrack({ ...shape, attributes: attrs.track });
       after.shapes[0].attributes = attrsOut(attrs.frame);
     }
-    const [cid] = this.store.commit(`Draw ${this.trackMode ? 'track' : partial.type}`, [{ after }]);
+    const [cid] = this.store.commit(`Draw ${after.kind === 'track' ? 'track' : partial.type}`, [{ after }]);
     this.select(cid); // selected at once, so its attributes can be set without a click (as in CVAT)
     return cid;
   }

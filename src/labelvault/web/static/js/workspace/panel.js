@@ -1,6 +1,7 @@
 // Right panel: drawing label, filters, virtualised object list (refused objects marked), the selected object's attributes.
 import { icon } from '../icons.js';
 import { h } from '../ui.js';
+import { orientation, switchOrientation } from './cuboid.js';
 import { FilterBar, objectsOn } from './filters.js';
 import { snapshot } from './store.js';
 
@@ -144,6 +145,9 @@ export class ObjectsPanel {
       o.kind === 'shape' ? h('div', { class: 'row' }, h('span', {}, `Z-order ${o.z_order ?? 0}`),
         h('button', { type: 'button', onclick: () => ctx.action('z-back') }, 'Send backward'),
         h('button', { type: 'button', onclick: () => ctx.action('z-front') }, 'Bring forward')) : null,
+      o.type === 'skeleton' ? this.skeletonPoints(o) : null,
+      o.type === 'cuboid' ? h('div', { class: 'row' }, h('span', {}, `Orientation: ${orientation(o.points)}`),
+        h('button', { type: 'button', onclick: () => ctx.store.update(o.cid, { points: switchOrientation(o.points) }, 'Switch orientation') }, 'Switch orientation')) : null,
       o.type === 'rectangle' || o.type === 'ellipse' ? h('div', { class: 'field' }, h('label', { for: 'rot-in' }, 'Rotation (°)'),
         h('input', { id: 'rot-in', type: 'number', min: 0, max: 359, step: 1, value: Math.round(o.rotation || 0), onchange: (e) => ctx.store.update(o.cid, { rotation: ((Number(e.target.value) % 360) + 360) % 360 }, 'Rotate') })) : null,
       h('div', { class: 'row' },
@@ -151,6 +155,19 @@ export class ObjectsPanel {
         h('button', { type: 'button', onclick: () => ctx.action('propagate') }, 'Propagate'),
         h('button', { type: 'button', class: 'danger', onclick: () => ctx.action('force-delete') }, 'Delete object')),
     ].flat().filter(Boolean));
+  }
+
+  /** A skeleton's points, each with its own outside and occluded flags. */
+  skeletonPoints(o) {
+    const { ctx } = this;
+    const label = ctx.labels.byId.get(o.label_id);
+    const set = (i, key, value) => ctx.store.update(o.cid, { elements: o.elements.map((e, j) => (j === i ? { ...e, [key]: value } : e)) }, key === 'outside' ? 'Point outside' : 'Point occluded');
+    return h('fieldset', { class: 'skeleton-points' }, h('legend', {}, 'Points'), (o.elements || []).map((e, i) => {
+      const name = (label?.sublabels || []).find((s) => s.id === e.label_id)?.name || `point ${i + 1}`;
+      return h('div', { class: 'row' }, h('span', { class: 'grow' }, name),
+        h('label', {}, h('input', { type: 'checkbox', checked: !!e.outside, 'aria-label': `${name} outside`, onchange: (ev) => set(i, 'outside', ev.target.checked) }), ' Outside'),
+        h('label', {}, h('input', { type: 'checkbox', checked: !!e.occluded, 'aria-label': `${name} occluded`, onchange: (ev) => set(i, 'occluded', ev.target.checked) }), ' Occluded'));
+    }));
   }
 
   attrEditor(o, a) {

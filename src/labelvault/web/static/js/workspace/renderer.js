@@ -1,4 +1,5 @@
 // Canvas 2D renderer: image layer, cached layer of unselected shapes (culled by the grid index), overlay for the selection.
+import { EDGES as CUBOID_EDGES } from './cuboid.js';
 import { DEG, boxHandles, decodeMask, ellipseParams, ellipseToBox, rectCorners } from './geometry.js';
 
 const MARGIN = 0.25; // the cached shapes layer extends this share of the viewport on each side
@@ -249,6 +250,7 @@ export class Renderer {
     if (this.job && !this.job.swap) { this.invalidate('statics'); return; }
     this.job?.edited.push(...regions);
     this.regions.push(...regions);
+    this.dirty.overlay = true; // the selected object is drawn there
     if (this.regions.length > 64) { this.invalidate('statics'); return; }
     this.invalidate('regions');
   }
@@ -388,11 +390,21 @@ export class Renderer {
         return;
       }
       case 'skeleton': {
+        // The template's edges, between points that are not outside.
         const els = o.elements || [];
-        for (let i = 1; i < els.length; i++) {
-          ctx.moveTo(els[i - 1].points[0] * k + vx, els[i - 1].points[1] * k + vy);
-          ctx.lineTo(els[i].points[0] * k + vx, els[i].points[1] * k + vy);
+        for (const [i, j] of this.skeletonEdges?.(o) || []) {
+          if (els[i].outside || els[j].outside) continue;
+          ctx.moveTo(els[i].points[0] * k + vx, els[i].points[1] * k + vy);
+          ctx.lineTo(els[j].points[0] * k + vx, els[j].points[1] * k + vy);
         }
+        return;
+      }
+      case 'cuboid': {
+        for (const [i, j] of CUBOID_EDGES) { ctx.moveTo(p[2 * i] * k + vx, p[2 * i + 1] * k + vy); ctx.lineTo(p[2 * j] * k + vx, p[2 * j + 1] * k + vy); }
+        // The front face as a closed outline too, so it is filled like other areas.
+        ctx.moveTo(p[0] * k + vx, p[1] * k + vy);
+        for (const i of [1, 3, 2]) ctx.lineTo(p[2 * i] * k + vx, p[2 * i + 1] * k + vy);
+        ctx.closePath();
         return;
       }
       default:
@@ -500,12 +512,12 @@ export class Renderer {
     if (this.store.ui.get(o.cid)?.locked) return [];
     if (o.type === 'rectangle') return boxHandles(o.points, o.rotation || 0);
     if (o.type === 'ellipse') return boxHandles(ellipseToBox(o.points), o.rotation || 0);
-    if (o.type === 'polygon' || o.type === 'polyline' || o.type === 'points') {
+    if (o.type === 'polygon' || o.type === 'polyline' || o.type === 'points' || o.type === 'cuboid') {
       const out = [];
       for (let i = 0; i < o.points.length; i += 2) out.push([i / 2, o.points[i], o.points[i + 1]]);
       return out;
     }
-    if (o.type === 'skeleton') return (o.elements || []).map((e, i) => [`el${i}`, e.points[0], e.points[1]]);
+    if (o.type === 'skeleton') return (o.elements || []).flatMap((e, i) => (e.outside ? [] : [[`el${i}`, e.points[0], e.points[1]]]));
     return [];
   }
 
