@@ -265,7 +265,8 @@ class Workspace {
     this.frameName.textContent = info.name || '';
     // While playing, the address and the filmstrip wait for the pause (browsers throttle replaceState).
     if (!this.player?.playing) this.showPlace();
-    this.panel.refresh();
+    // While playing, the object list follows four times a second (and at the pause), not every frame.
+    if (!this.player?.playing || performance.now() - (this.panelAt || 0) > 250) { this.panel.refresh(); this.panelAt = performance.now(); }
     this.paintTimeline();
     try {
       const img = await this.loadImage(frame);
@@ -276,11 +277,14 @@ class Workspace {
       this.renderer.setImage(null, info.width, info.height);
     }
     if (fit || first || sizeChanged) this.renderer.fit();
-    for (const n of [1, 2]) { const f = this.frames[this.frames.indexOf(frame) + n]; if (f != null) this.loadImage(f).catch(() => {}); }
+    // Look further ahead while playing: several frames load in parallel, so playback waits less for each.
+    const ahead = this.player?.playing ? 8 : 2;
+    for (let n = 1; n <= ahead; n++) { const f = this.frames[this.frames.indexOf(frame) + n]; if (f != null) this.loadImage(f).catch(() => {}); }
     this.root.dataset.frame = frame;
   }
 
   showPlace() {
+    this.panel.refresh();
     history.replaceState(null, '', `/tasks/${this.job.task_id}/jobs/${this.job.id}${this.frame !== this.frames[0] ? `?frame=${this.frame}` : ''}`);
     this.paintFilmstrip();
   }
