@@ -27,7 +27,11 @@ export class ObjectsPanel {
     this.spacer = h('div', { class: 'vlist-spacer' });
     this.rows = h('div', { class: 'vlist-rows' });
     this.list = h('div', { class: 'vlist', role: 'listbox', 'aria-label': 'Objects on this frame', tabindex: 0 }, this.spacer, this.rows);
-    this.list.addEventListener('scroll', () => this.paintRows());
+    this.scrollY = 0;
+    this.list.addEventListener('scroll', () => { this.scrollY = this.list.scrollTop; this.paintRows(); });
+    // The list's height, kept up to date here: reading clientHeight while painting rows would force a layout each time.
+    this.listHeight = 400;
+    new ResizeObserver(([e]) => { this.listHeight = e.contentRect.height || 400; this.paintRows(); }).observe(this.list);
     this.details = h('div', { class: 'details', 'aria-label': 'Selected object' });
     this.el = h('aside', { class: 'ws-panel', 'aria-label': 'Objects panel' },
       h('div', { class: 'field' }, h('label', {}, 'Label'), this.drawLabel),
@@ -82,9 +86,9 @@ export class ObjectsPanel {
   }
 
   paintRows() {
-    const top = this.list.scrollTop;
+    const top = this.scrollY;
     const first = Math.max(0, Math.floor(top / ROW) - 5);
-    const last = Math.min(this.items.length, Math.ceil((top + (this.list.clientHeight || 400)) / ROW) + 5);
+    const last = Math.min(this.items.length, Math.ceil((top + this.listHeight) / ROW) + 5);
     const { ctx } = this;
     const rows = [];
     for (let i = first; i < last; i++) {
@@ -113,7 +117,7 @@ export class ObjectsPanel {
     const i = this.items.findIndex((o) => o.cid === cid);
     if (i < 0) return;
     const top = i * ROW;
-    if (top < this.list.scrollTop || top > this.list.scrollTop + this.list.clientHeight - ROW) this.list.scrollTop = top - this.list.clientHeight / 2;
+    if (top < this.scrollY || top > this.scrollY + this.listHeight - ROW) { this.list.scrollTop = top - this.listHeight / 2; this.scrollY = this.list.scrollTop; }
     this.paintRows();
   }
 
