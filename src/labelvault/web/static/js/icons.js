@@ -27,6 +27,9 @@ const P = {
   lock: 'M5 11h14v10H5zM8 11V7a4 4 0 018 0v4',
   unlock: 'M5 11h14v10H5zM8 11V7a4 4 0 017.8-1.2',
   back: 'M19 12H5M11 5l-7 7 7 7',
+  cuboid: 'M4 8h11v11H4zM4 8l4-4h11v11l-4 4M15 8l4-4',
+  skeleton: 'M12 4v7M12 11l-5 9M12 11l5 9M6 8h12M12 4h.01',
+  fullscreen: 'M4 9V4h5M15 4h5v5M20 15v5h-5M9 20H4v-5',
 };
 
 /** An <svg> element for icon `name`; decorative, so the button around it carries the accessible name. */

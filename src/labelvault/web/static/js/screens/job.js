@@ -10,10 +10,16 @@ import { Labels } from '../workspace/labels.js';
 import { ObjectsPanel } from '../workspace/panel.js';
 import { Renderer } from '../workspace/renderer.js';
 import { loadKeymap, showShortcuts } from '../workspace/shortcuts_help.js';
-import { AnnotationStore, snapshot } from '../workspace/store.js';
+import { AnnotationStore, attrsOut, snapshot } from '../workspace/store.js';
 import { Saving } from '../workspace/saving.js';
 import { pickTagLabel } from '../workspace/tag_dialog.js';
 import { Player, newTrack, propagate, trackAction } from '../workspace/tracks.js';
+import { findByName, findFrame } from '../workspace/filters.js';
+import { Grouping } from '../workspace/groups.js';
+import { Timeline } from '../workspace/timeline.js';
+import { edgeIndexes, parseTemplate, placeSkeleton } from '../workspace/skeleton.js';
+import { Merging, splitAttributes, splitTrack } from '../workspace/track_edit.js';
+import { imageAdjustments } from '../workspace/image_adjust.js';
 import { BoxTool } from '../workspace/tools/box.js';
 import { BrushTool } from '../workspace/tools/brush.js';
 import { PolyTool } from '../workspace/tools/poly.js';
@@ -22,7 +28,7 @@ import { SelectTool } from '../workspace/tools/select.js';
 
 const TOOLS = [
   ['select', 'Select'], ['rectangle', 'Rectangle'], ['polygon', 'Polygon'], ['polyline', 'Polyline'],
-  ['points', 'Points'], ['ellipse', 'Ellipse'], ['brush', 'Brush'], ['eraser', 'Eraser'],
+  ['points', 'Points'], ['ellipse', 'Ellipse'], ['cuboid', 'Cuboid'], ['skeleton', 'Skeleton'], ['brush', 'Brush'], ['eraser', 'Eraser'],
 ];
 
 export async function render(el, params, query) {
@@ -54,11 +60,17 @@ class Workspace {
     this.clipboard = null;
     this.store = new AnnotationStore();
     this.store.load(data);
+    for (const l of labels) for (const a of l.attributes || []) if (a.mutable) this.store.mutable.add(a.id);
     this.keymap = loadKeymap();
     this.buildDom(root);
     this.renderer = new Renderer(this.canvasBox, this.store);
+    this.imageMenu.append(...imageAdjustments(this.renderer.imageCanvas),
+      h('label', { class: 'adjust' }, 'Shape opacity', h('input', { type: 'range', min: 0, max: 100, value: 20, 'aria-label': 'Shape opacity', oninput: (e) => { this.renderer.opacity = e.target.value / 100; this.renderer.invalidate('statics'); } })),
+      h('label', {}, h('input', { type: 'checkbox', checked: true, 'aria-label': 'Show label names', onchange: (e) => { this.renderer.showText = e.target.checked; this.renderer.invalidate('statics'); } }), ' Label names'));
     for (const l of labels) this.renderer.colors.set(l.id, l.color);
     this.renderer.labelText = (o) => this.labels.byId.get(o.label_id)?.name;
+    this.templates = new Map(labels.filter((l) => l.type === 'skeleton').map((l) => [l.id, parseTemplate(l)]));
+    this.renderer.skeletonEdges = (o) => { const t = this.templates.get(o.label_id); return t ? edgeIndexes(t, o.elements || []) : []; };
     // Tools and the panel get only what they use, not the whole workspace.
     const view = this.renderer;
     const select = (cid, opts) => this.select(cid, opts);
@@ -70,14 +82,18 @@ class Workspace {
     this.tools = {
       select: new SelectTool(tc), rectangle: new BoxTool(tc, 'rectangle'), ellipse: new BoxTool(tc, 'ellipse'),
       polygon: new PolyTool(tc, 'polygon'), polyline: new PolyTool(tc, 'polyline'), points: new PolyTool(tc, 'points'),
-      brush: new BrushTool(tc),
+      brush: new BrushTool(tc), cuboid: new BoxTool(tc, 'cuboid'), skeleton: new BoxTool(tc, 'skeleton'),
     };
     this.tools.eraser = this.tools.brush;
     this.lastDrawTool = 'rectangle';
     this.trackMode = false;
     this.trackCtx = { store: this.store, frames: this.frames, frame: () => this.frame, goTo: (f) => this.goTo(f), selected: () => this.selectedObject(),
-      reselect: (cid) => this.select(cid), onState: (on) => this.playButton?.setAttribute('aria-pressed', String(on)) };
+      reselect: (cid) => this.select(cid), onState: (on) => { this.playButton?.setAttribute('aria-pressed', String(on)); if (!on) this.showPlace(); } };
     this.player = new Player(this.trackCtx);
+    this.grouping = new Grouping({ store: this.store, view, selected: () => this.selectedObject() });
+    this.merging = new Merging({ store: this.store, view, selected: () => this.selectedObject(), select });
+    this.timeline = new Timeline({ frames: this.frames, goTo: (f) => this.goTo(f).then(() => this.select(this.timelineCid)) });
+    this.filmstrip.before(this.timeline.el);
     this.autosave = new Autosave(job.id, this.store);
     this.saving = new Saving({ jobId: job.id, store: this.store, autosave: this.autosave, describe: (o) => this.describe(o),
       deselect: () => this.select(null), status: this.saveState, banner: this.banner });
@@ -94,9 +110,7 @@ class Workspace {
     this.saveState = h('span', { class: 'save-state', role: 'status', 'aria-label': 'Save status', 'aria-live': 'polite' }, 'Saved');
     this.zoomText = h('span', { class: 'muted small', 'aria-label': 'Zoom level' }, '100%');
     const btn = (label, onclick, text = label, extra = {}) => h('button', { type: 'button', 'aria-label': label, title: label, onclick, ...extra }, text);
-    const adjust = (label, min, max, value, oninput) => h('label', { class: 'adjust' }, label, h('input', { type: 'range', min, max, value, 'aria-label': label, oninput }));
-    this.adjustments = { brightness: 100, contrast: 100 };
-    const applyFilter = () => { this.renderer.imageCanvas.style.filter = `brightness(${this.adjustments.brightness}%) contrast(${this.adjustments.contrast}%)`; };
+    this.imageMenu = h('div', { class: 'menu-body' });
     this.toolButtons = new Map();
     const toolbar = h('nav', { class: 'ws-tools', role: 'toolbar', 'aria-label': 'Tools', 'aria-orientation': 'vertical' },
       TOOLS.map(([id, name]) => {
@@ -119,21 +133,24 @@ class Workspace {
     const top = h('header', { class: 'ws-top' },
       h('a', { href: `/tasks/${this.job.task_id}`, class: 'back', 'aria-label': 'Back to the task' }, icon('back')),
       h('strong', {}, `Job #${this.job.id}`), h('span', { class: 'muted small' }, this.job.task_name || ''),
-      h('span', { class: 'group' },
+      h('span', { class: 'group frames' },
         btn('First frame', () => this.goTo(this.frames[0]), icon('first')), btn('Back 10 frames', () => this.action('backward-step'), icon('back10')),
         btn('Previous frame', () => this.action('prev-frame'), icon('prev')), this.frameInput,
         this.playButton = btn('Play', () => this.action('play'), '▶', { 'aria-pressed': 'false' }),
+        h('select', { 'aria-label': 'Playback speed', title: 'Playback speed (frames per second)', onchange: (e) => { this.player.fps = Number(e.target.value); } },
+          [1, 2, 5, 10, 15, 25, 30, 60].map((n) => h('option', { value: n, selected: n === 10 }, `${n} fps`))),
         btn('Next frame', () => this.action('next-frame'), icon('next')), btn('Forward 10 frames', () => this.action('forward-step'), icon('fwd10')),
         btn('Last frame', () => this.goTo(this.frames.at(-1)), icon('last')), this.slider, this.frameName),
       h('span', { class: 'group' },
         btn('Zoom in', () => this.renderer.zoomAt(this.renderer.width / 2, this.renderer.height / 2, 1.25), icon('zoomIn')),
         btn('Zoom out', () => this.renderer.zoomAt(this.renderer.width / 2, this.renderer.height / 2, 0.8), icon('zoomOut')),
         btn('Fit image', () => this.renderer.fit(), 'Fit'), btn('Actual size', () => this.renderer.actualSize(), '1:1'), this.zoomText),
-      h('details', { class: 'menu' }, h('summary', {}, 'Image'), h('div', { class: 'menu-body' },
-        adjust('Brightness', 20, 300, 100, (e) => { this.adjustments.brightness = e.target.value; applyFilter(); }),
-        adjust('Contrast', 20, 300, 100, (e) => { this.adjustments.contrast = e.target.value; applyFilter(); }),
-        adjust('Shape opacity', 0, 100, 20, (e) => { this.renderer.opacity = e.target.value / 100; this.renderer.invalidate('statics'); }),
-        h('label', {}, h('input', { type: 'checkbox', checked: true, 'aria-label': 'Show label names', onchange: (e) => { this.renderer.showText = e.target.checked; this.renderer.invalidate('statics'); } }), ' Label names'))),
+      h('details', { class: 'menu' }, h('summary', {}, 'Image'), this.imageMenu),
+      h('details', { class: 'menu' }, h('summary', {}, 'Go'), h('div', { class: 'menu-body' },
+        h('input', { type: 'search', placeholder: 'File name…', 'aria-label': 'Find frame by file name', onkeydown: (e) => { if (e.key === 'Enter') this.findByName(e.target.value); } }),
+        btn('Next frame with objects', () => this.action('next-with-objects'), 'Next frame with objects'),
+        btn('Next frame without objects', () => this.action('next-empty'), 'Next frame without objects'))),
+      btn('Fullscreen', () => this.action('fullscreen'), icon('fullscreen')),
       h('span', { class: 'spacer' }),
       btn('Undo', () => this.action('undo'), icon('undo')), btn('Redo', () => this.action('redo'), icon('redo')),
       btn('Save', () => this.action('save'), 'Save'), this.saveState,
@@ -161,6 +178,8 @@ class Workspace {
       o.setPointerCapture(e.pointerId);
       if (e.button === 1 || e.button === 2 || this.spaceDown) { this.panning = true; this.spacePanned = this.spaceDown; return; }
       if (e.button !== 0) return;
+      const picker = this.grouping.active ? this.grouping : this.merging.active ? this.merging : null;
+      if (picker) { const hit = this.tools.select.hitAt(...pt(e)); if (hit) picker.click(hit.cid); return; }
       this.tool.onDown(e, pt(e));
     });
     o.addEventListener('pointermove', (e) => {
@@ -189,9 +208,10 @@ class Workspace {
     };
     window.addEventListener('keydown', this.onKeyDown);
     window.addEventListener('keyup', this.onKeyUp);
-    this.store.addEventListener('change', () => { this.renderer.invalidate('statics'); this.panelRefreshSoon(); });
+    this.store.addEventListener('change', (e) => { this.renderer.changed(e.detail.regions); this.panelRefreshSoon(e.detail.cid); });
     this.store.addEventListener('reset', () => { this.renderer.invalidate('statics'); this.panel.refresh(); });
     this.store.addEventListener('refused', () => this.panel.refresh());
+    this.store.addEventListener('confirm', () => this.panel.refresh(new Set())); // new objects' rows show their ids
     this.onBeforeUnload = (e) => {
       if (this.store.hasUnsaved) { this.autosave.flushOnUnload(); e.preventDefault(); e.returnValue = ''; }
     };
@@ -199,10 +219,13 @@ class Workspace {
     setLeaveGuard(() => { if (this.store.hasUnsaved) this.autosave.save(); return true; });
   }
 
-  panelRefreshSoon() {
+  /** Refresh the object list on the next frame: only the rows of `cid` (and others changed meanwhile) when given. */
+  panelRefreshSoon(cid = null) {
+    if (cid == null) this.panelChanged = null;
+    else if (!this.panelPending || this.panelChanged) (this.panelChanged ||= new Set()).add(cid);
     if (this.panelPending) return;
     this.panelPending = true;
-    requestAnimationFrame(() => { this.panelPending = false; this.panel.refresh(); });
+    requestAnimationFrame(() => { const changed = this.panelChanged; this.panelPending = false; this.panelChanged = null; this.panel.refresh(changed); this.paintTimeline(); });
   }
 
   describe(o) {
@@ -244,9 +267,11 @@ class Workspace {
     this.frameInput.value = frame;
     this.slider.value = this.frames.indexOf(frame);
     this.frameName.textContent = info.name || '';
-    history.replaceState(null, '', `/tasks/${this.job.task_id}/jobs/${this.job.id}${frame !== this.frames[0] ? `?frame=${frame}` : ''}`);
-    this.panel.refresh();
-    this.paintFilmstrip();
+    // While playing, the address and the filmstrip wait for the pause (browsers throttle replaceState).
+    if (!this.player?.playing) this.showPlace();
+    // While playing, the object list follows four times a second (and at the pause), not every frame.
+    if (!this.player?.playing || performance.now() - (this.panelAt || 0) > 250) { this.panel.refresh(); this.panelAt = performance.now(); }
+    this.paintTimeline();
     try {
       const img = await this.loadImage(frame);
       if (this.frame !== frame) return;
@@ -256,8 +281,16 @@ class Workspace {
       this.renderer.setImage(null, info.width, info.height);
     }
     if (fit || first || sizeChanged) this.renderer.fit();
-    for (const n of [1, 2]) { const f = this.frames[this.frames.indexOf(frame) + n]; if (f != null) this.loadImage(f).catch(() => {}); }
+    // Look further ahead while playing: several frames load in parallel, so playback waits less for each.
+    const ahead = this.player?.playing ? 8 : 2;
+    for (let n = 1; n <= ahead; n++) { const f = this.frames[this.frames.indexOf(frame) + n]; if (f != null) this.loadImage(f).catch(() => {}); }
     this.root.dataset.frame = frame;
+  }
+
+  showPlace() {
+    this.panel.refresh();
+    history.replaceState(null, '', `/tasks/${this.job.task_id}/jobs/${this.job.id}${this.frame !== this.frames[0] ? `?frame=${this.frame}` : ''}`);
+    this.paintFilmstrip();
   }
 
   paintFilmstrip() { paintFilmstrip(this.filmstrip, this.job.id, this.frames, this.frame, (f) => this.goTo(f)); }
@@ -285,11 +318,25 @@ class Workspace {
 
   create(partial) {
     const label = this.labels.forType(partial.type);
-    if (!label) { toast('Add a label to the task or project first.', 'error'); return null; }
-    const z = this.store.onFrame(this.frame).reduce((m, o) => Math.max(m, o.z_order ?? 0), 0);
+    if (!label) { toast(partial.type === 'skeleton' ? 'Add a skeleton label to the task or project first.' : 'Add a label to the task or project first.', 'error'); return null; }
+    if (partial.type === 'skeleton') {
+      // The label's template placed in the drawn box: one point element per skeleton point.
+      const { box, ...rest } = partial;
+      partial = { ...rest, elements: placeSkeleton(this.templates.get(label.id), box, this.frame) };
+      if (this.trackMode) toast('Skeleton tracks are not drawn here yet: this one is a shape.', 'info', 2500);
+    }
+    const z = this.store.topZ(this.frame);
     const shape = { kind: 'shape', frame: this.frame, label_id: label.id, occluded: false, outside: false, z_order: z, rotation: 0,
       attributes: this.labels.defaults(label), group: 0, source: 'manual', elements: [], ...partial };
-    const [cid] = this.store.commit(`Draw ${this.trackMode ? 'track' : partial.type}`, [{ after: this.trackMode ? newTrack(shape) : shape }]);
+    let after = shape;
+    if (this.trackMode && partial.type !== 'skeleton') {
+      // Mutable attributes belong to the keyframes of a track, the others to the whole track (as in CVAT).
+      const attrs = splitAttributes(shape.attributes, this.store.mutable);
+      after = newTrack({ ...shape, attributes: attrs.track });
+      after.shapes[0].attributes = attrsOut(attrs.frame);
+    }
+    const [cid] = this.store.commit(`Draw ${after.kind === 'track' ? 'track' : partial.type}`, [{ after }]);
+    this.select(cid); // selected at once, so its attributes can be set without a click (as in CVAT)
     return cid;
   }
 
@@ -308,15 +355,17 @@ class Workspace {
     r.selected = cid;
     r.preview = null;
     r.invalidate('overlay');
-    this.panel.refresh();
+    this.panel.refresh(new Set()); // the rows' selection and the details, not the whole list
+    this.paintTimeline();
     if (focus && cid != null) this.panel.scrollTo(cid);
   }
 
   toggleUi(cid, key) {
     const ui = this.store.uiOf(cid);
     ui[key] = !ui[key];
-    this.renderer.invalidate('statics');
-    this.panel.refresh();
+    const place = this.store.placeOf(cid);
+    if (place) this.renderer.changed([place]);
+    this.panel.refresh(new Set([cid]));
   }
 
   async setJob(body) {
@@ -369,7 +418,7 @@ class Workspace {
         return null;
       }
       case 'cancel':
-        if (this.tool.busy()) this.tool.cancel(); else if (this.toolId !== 'select') this.setTool('select'); else this.select(null);
+        if (this.grouping.active) this.grouping.stop(); else if (this.merging.active) this.merging.stop(); else if (this.tool.busy()) this.tool.cancel(); else if (this.toolId !== 'select') this.setTool('select'); else this.select(null);
         return null;
       case 'draw-again':
         if (this.tool.busy() && this.tool.finish) { this.tool.finish(); return null; }
@@ -395,6 +444,26 @@ class Workspace {
         return null;
       }
       case 'propagate': return sel ? propagate(sel, this.trackCtx) : null;
+      case 'group': return this.grouping.toggle();
+      case 'merge': return this.merging.toggle();
+      case 'split': {
+        const parts = sel?.track ? splitTrack(this.store.objects.get(sel.cid), this.frame) : null;
+        if (!parts) { toast('Select a track on a frame after its first keyframe to split it', 'info', 2500); return null; }
+        const [, second] = this.store.commit('Split track', [{ cid: sel.cid, after: parts[0] }, { after: parts[1] }]);
+        this.select(second);
+        return null;
+      }
+      case 'ungroup': return this.grouping.reset();
+      case 'next-match': case 'prev-match': {
+        const f = this.renderer.filter;
+        return this.jump(findFrame(this.frames, this.frame, name === 'next-match' ? 1 : -1, this.store, (objs) => objs.some(f)), 'No other frame has objects matching the filter');
+      }
+      case 'next-with-objects': return this.jump(findFrame(this.frames, this.frame, 1, this.store, (objs) => objs.length > 0), 'No later frame has objects');
+      case 'next-empty': return this.jump(findFrame(this.frames, this.frame, 1, this.store, (objs) => objs.length === 0), 'No later frame is without objects');
+      case 'hide-all': case 'lock-all': return this.toggleAll(name === 'hide-all' ? 'hidden' : 'locked');
+      case 'fullscreen':
+        if (document.fullscreenElement) document.exitFullscreen(); else this.root.requestFullscreen?.().catch(() => toast('Fullscreen is not allowed here', 'error'));
+        return null;
       case 'play': return this.player.toggle();
       case 'zoom-fit': return this.renderer.fit();
       case 'help': return this.help();
@@ -407,6 +476,15 @@ class Workspace {
         return null;
       }
       default:
+        if (name.startsWith('draw-label-')) {
+          // 1–9: the label of the next drawn objects (Ctrl+1–9 also relabels the selected one).
+          const l = this.labels.list[Number(name.slice(11)) - 1];
+          if (!l) return null;
+          this.labels.currentId = l.id;
+          this.panel.drawLabel.value = String(l.id);
+          toast(`Drawing label: ${l.name}`, 'info', 1200);
+          return null;
+        }
         if (name.startsWith('label-')) {
           const l = this.labels.list[Number(name.slice(6)) - 1];
           if (!l) return null;
@@ -417,6 +495,28 @@ class Workspace {
         }
         return null;
     }
+  }
+
+  paintTimeline() {
+    const o = this.selectedObject();
+    this.timelineCid = o?.track ? o.cid : null;
+    this.timeline.paint(o?.track ? this.store.objects.get(o.cid) : null, this.frame);
+  }
+
+  jump(frame, none) { if (frame == null) { toast(none, 'info', 2000); return null; } return this.goTo(frame); }
+
+  findByName(text) {
+    const names = this.frames.map((f) => this.frameInfo(f).name || '');
+    this.jump(findByName(this.frames, names, this.frame, text), `No frame's file name contains "${text}"`);
+  }
+
+  /** Hide (or lock) every object on the frame; when all already are, show (unlock) them all. */
+  toggleAll(key) {
+    const objs = this.store.onFrame(this.frame);
+    const on = !objs.every((o) => this.store.uiOf(o.cid)[key]);
+    for (const o of objs) this.store.uiOf(o.cid)[key] = on;
+    this.renderer.invalidate('statics');
+    this.panel.refresh(new Set());
   }
 
   help() { showShortcuts(this.keymap, (km) => { this.keymap = km; }); }

@@ -1,4 +1,5 @@
 // Pure geometry of CVAT shapes: bounding boxes, hit tests, rotation, resize, mask RLE (no DOM).
+import { onCuboid } from './cuboid.js';
 
 export const DEG = Math.PI / 180;
 
@@ -121,7 +122,8 @@ export function hit(shape, x, y, tol = 3) {
     case 'polygon': return pointInPolygon(x, y, p) || nearestEdge(p, x, y, tol, true) >= 0;
     case 'polyline': return nearestEdge(p, x, y, tol, false) >= 0;
     case 'points': return nearestVertex(p, x, y, tol + 3) >= 0;
-    case 'skeleton': return (shape.elements || []).some((e) => nearestVertex(e.points, x, y, tol + 3) >= 0);
+    case 'skeleton': return (shape.elements || []).some((e) => !e.outside && nearestVertex(e.points, x, y, tol + 3) >= 0);
+    case 'cuboid': return onCuboid(p, x, y, pointInPolygon) || nearestVertex(p, x, y, tol + 3) >= 0;
     case 'mask': {
       const b = maskBox(p);
       return x >= b[0] && x <= b[2] && y >= b[1] && y <= b[3] && maskPixel(p, Math.floor(x), Math.floor(y));
@@ -154,6 +156,13 @@ export function translate(shape, dx, dy) {
     return p.map((v, i) => (i >= n - 4 ? Math.round(v) : v));
   }
   return shape.points.map((v, i) => v + (i % 2 ? dy : dx));
+}
+
+/** A shape moved by (dx, dy): its points, and a skeleton's points too. */
+export function moved(shape, dx, dy) {
+  const out = { ...shape, points: translate(shape, dx, dy) };
+  if (shape.type === 'skeleton') out.elements = (shape.elements || []).map((e) => ({ ...e, points: translate(e, dx, dy) }));
+  return out;
 }
 
 /** Normalised rectangle points from two corners. */

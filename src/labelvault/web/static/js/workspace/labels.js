@@ -1,7 +1,7 @@
 // The job's labels for the tools and the panel: lookup, the current drawing label, which label fits which kind.
 
 export const canTag = (label) => label.type === 'any' || label.type === 'tag';
-export const canDraw = (label, type) => label.type === 'any' || label.type === type;
+export const canDraw = (label, type) => (label.type === 'any' && type !== 'skeleton') || label.type === type;
 
 export class Labels {
   constructor(list) {
@@ -15,6 +15,8 @@ export class Labels {
   /** The label a new shape of `type` gets: the current one when it allows that type. */
   forType(type) {
     const cur = this.current;
+    // A skeleton needs a skeleton label (its points come from the label's template).
+    if (type === 'skeleton') return cur?.type === 'skeleton' ? cur : this.list.find((l) => l.type === 'skeleton') || null;
     if (cur && canDraw(cur, type)) return cur;
     return this.list.find((l) => l.type === type) || this.list.find((l) => l.type === 'any') || cur;
   }

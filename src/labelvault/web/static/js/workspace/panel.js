@@ -1,9 +1,17 @@
 // Right panel: drawing label, filters, virtualised object list (refused objects marked), the selected object's attributes.
 import { icon } from '../icons.js';
 import { h } from '../ui.js';
+import { orientation, switchOrientation } from './cuboid.js';
+import { FilterBar, objectsOn } from './filters.js';
 import { snapshot } from './store.js';
 
 const ROW = 30;
+
+/** What a row says the object is: "tag", "rectangle", "rectangle track ◆" (on a keyframe), "group 3". */
+function rowKind(o) {
+  const kind = o.kind === 'tag' ? 'tag' : `${o.type}${o.track ? (o.keyframe ? ' track ◆' : ' track') : ''}`;
+  return o.group ? `${kind}, group ${o.group}` : kind;
+}
 
 /**
  * ctx: {store, view (the renderer: frame, selection, filter), labels (a Labels), select(cid, opts),
@@ -13,45 +21,64 @@ export class ObjectsPanel {
   constructor(ctx) {
     this.ctx = ctx;
     this.items = [];
-    this.labelFilter = h('select', { 'aria-label': 'Filter by label', onchange: () => this.filterChanged() });
-    this.typeFilter = h('select', { 'aria-label': 'Filter by type', onchange: () => this.filterChanged() },
-      ['', 'rectangle', 'polygon', 'polyline', 'points', 'ellipse', 'mask', 'skeleton', 'tag'].map((t) => h('option', { value: t }, t || 'All types')));
+    this.filters = new FilterBar(ctx.labels.list, ctx.store, () => this.filterChanged());
     this.drawLabel = h('select', { 'aria-label': 'Label for new objects', onchange: () => { ctx.labels.currentId = Number(this.drawLabel.value); } });
     this.count = h('span', { class: 'muted small', 'aria-live': 'polite' });
     this.spacer = h('div', { class: 'vlist-spacer' });
     this.rows = h('div', { class: 'vlist-rows' });
     this.list = h('div', { class: 'vlist', role: 'listbox', 'aria-label': 'Objects on this frame', tabindex: 0 }, this.spacer, this.rows);
-    this.list.addEventListener('scroll', () => this.paintRows());
+    this.scrollY = 0;
+    this.list.addEventListener('scroll', () => { this.scrollY = this.list.scrollTop; this.paintRows(); });
+    // The list's height, kept up to date here: reading clientHeight while painting rows would force a layout each time.
+    this.listHeight = 400;
+    new ResizeObserver(([e]) => { this.listHeight = e.contentRect.height || 400; this.paintRows(); }).observe(this.list);
     this.details = h('div', { class: 'details', 'aria-label': 'Selected object' });
     this.el = h('aside', { class: 'ws-panel', 'aria-label': 'Objects panel' },
       h('div', { class: 'field' }, h('label', {}, 'Label'), this.drawLabel),
-      h('div', { class: 'row' }, this.labelFilter, this.typeFilter),
-      h('div', { class: 'row' }, h('strong', {}, 'Objects'), this.count),
+      this.filters.el,
+      h('div', { class: 'row' },
+        h('button', { type: 'button', title: 'Previous frame with objects matching the filter', 'aria-label': 'Previous matching frame', onclick: () => ctx.action('prev-match') }, '◀ match'),
+        h('button', { type: 'button', title: 'Next frame with objects matching the filter', 'aria-label': 'Next matching frame', onclick: () => ctx.action('next-match') }, 'match ▶')),
+      h('div', { class: 'row' }, h('strong', {}, 'Objects'), this.count, h('span', { class: 'spacer' }),
+        h('button', { type: 'button', class: 'icon', title: 'Hide or show all objects', 'aria-label': 'Hide all', onclick: () => ctx.action('hide-all') }, icon('eyeOff')),
+        h('button', { type: 'button', class: 'icon', title: 'Lock or unlock all objects', 'aria-label': 'Lock all', onclick: () => ctx.action('lock-all') }, icon('lock'))),
       this.list, this.details);
   }
 
   setLabels(labels) {
     const opts = (all) => labels.map((l, i) => h('option', { value: l.id }, `${i < 9 ? `${i + 1}. ` : ''}${l.name}`));
     this.drawLabel.replaceChildren(...opts());
-    this.labelFilter.replaceChildren(h('option', { value: '' }, 'All labels'), ...opts());
     if (labels[0]) this.drawLabel.value = String(this.ctx.labels.currentId ?? labels[0].id);
   }
 
   filterChanged() {
-    const lf = Number(this.labelFilter.value) || null;
-    const tf = this.typeFilter.value || null;
-    this.ctx.view.filter = (o) => (!lf || o.label_id === lf) && (!tf || o.type === tf);
+    this.ctx.view.filter = this.filters.predicate();
     this.ctx.view.invalidate('statics');
     this.refresh();
   }
 
   /** Rebuild the row model for the current frame; only the rows in view become DOM. */
-  refresh() {
+  refresh(changed = null) {
     const { ctx } = this;
     const frame = ctx.view.frame;
     const f = ctx.view.filter;
-    const tf = this.typeFilter.value;
-    this.items = [...ctx.store.onFrame(frame, 'tag'), ...ctx.store.onFrame(frame, 'shape')].filter((o) => (o.kind === 'tag' ? (!tf || tf === 'tag') && f({ ...o, type: tf || o.type }) : f(o)));
+    const shown = (o) => o && o.frame === frame && f(o);
+    const key = `${frame}`;
+    if (changed && this.itemsKey === key && this.itemsFilter === f && changed.size <= 64) {
+      // A few objects changed: patch the rows in place instead of walking every object on the frame.
+      for (const cid of changed) {
+        const i = this.items.findIndex((o) => o.cid === cid);
+        const o = ctx.store.get(cid);
+        const keep = shown(o) && !(o.kind === 'shape' && o.outside);
+        if (i >= 0 && keep) this.items[i] = o;
+        else if (i >= 0) this.items.splice(i, 1);
+        else if (keep) this.items.push(o);
+      }
+    } else {
+      this.items = objectsOn(ctx.store, frame).filter(shown);
+      this.itemsKey = key;
+      this.itemsFilter = f;
+    }
     this.count.textContent = `${this.items.length}`;
     this.spacer.style.height = `${this.items.length * ROW}px`;
     this.paintRows();
@@ -59,9 +86,9 @@ export class ObjectsPanel {
   }
 
   paintRows() {
-    const top = this.list.scrollTop;
+    const top = this.scrollY;
     const first = Math.max(0, Math.floor(top / ROW) - 5);
-    const last = Math.min(this.items.length, Math.ceil((top + (this.list.clientHeight || 400)) / ROW) + 5);
+    const last = Math.min(this.items.length, Math.ceil((top + this.listHeight) / ROW) + 5);
     const { ctx } = this;
     const rows = [];
     for (let i = first; i < last; i++) {
@@ -77,7 +104,7 @@ export class ObjectsPanel {
         onmouseenter: () => { ctx.view.hover = o.cid; ctx.view.invalidate('overlay'); },
       },
       h('span', { class: 'swatch', style: { background: label?.color || '#999' } }),
-      h('span', { class: 'grow' }, `${label?.name || '?'}`, h('small', { class: 'muted' }, ` ${o.kind === 'tag' ? 'tag' : o.type}${o.track ? (o.keyframe ? ' track ◆' : ' track') : ''} #${ctx.store.serverId.get(o.cid) ?? '·'}`)),
+      h('span', { class: 'grow' }, `${label?.name || '?'}`, h('small', { class: 'muted' }, ` ${rowKind(o)}${ctx.store.serverId.has(o.cid) ? ` #${ctx.store.serverId.get(o.cid)}` : ' (new)'}`)),
       // Why the server refused it shows in the row itself: the annotator must not have to hunt for it.
       refused ? h('span', { class: 'refused-mark', 'aria-hidden': 'true' }, '⚠ not saved') : null,
       o.kind === 'shape' ? h('button', { type: 'button', class: 'icon', 'aria-pressed': String(ui.hidden), 'aria-label': `${ui.hidden ? 'Show' : 'Hide'} object`, onclick: (e) => { e.stopPropagation(); ctx.toggleUi(o.cid, 'hidden'); } }, icon(ui.hidden ? 'eyeOff' : 'eye')) : null,
@@ -90,7 +117,7 @@ export class ObjectsPanel {
     const i = this.items.findIndex((o) => o.cid === cid);
     if (i < 0) return;
     const top = i * ROW;
-    if (top < this.list.scrollTop || top > this.list.scrollTop + this.list.clientHeight - ROW) this.list.scrollTop = top - this.list.clientHeight / 2;
+    if (top < this.scrollY || top > this.scrollY + this.listHeight - ROW) { this.list.scrollTop = top - this.listHeight / 2; this.scrollY = this.list.scrollTop; }
     this.paintRows();
   }
 
@@ -122,6 +149,9 @@ export class ObjectsPanel {
       o.kind === 'shape' ? h('div', { class: 'row' }, h('span', {}, `Z-order ${o.z_order ?? 0}`),
         h('button', { type: 'button', onclick: () => ctx.action('z-back') }, 'Send backward'),
         h('button', { type: 'button', onclick: () => ctx.action('z-front') }, 'Bring forward')) : null,
+      o.type === 'skeleton' ? this.skeletonPoints(o) : null,
+      o.type === 'cuboid' ? h('div', { class: 'row' }, h('span', {}, `Orientation: ${orientation(o.points)}`),
+        h('button', { type: 'button', onclick: () => ctx.store.update(o.cid, { points: switchOrientation(o.points) }, 'Switch orientation') }, 'Switch orientation')) : null,
       o.type === 'rectangle' || o.type === 'ellipse' ? h('div', { class: 'field' }, h('label', { for: 'rot-in' }, 'Rotation (°)'),
         h('input', { id: 'rot-in', type: 'number', min: 0, max: 359, step: 1, value: Math.round(o.rotation || 0), onchange: (e) => ctx.store.update(o.cid, { rotation: ((Number(e.target.value) % 360) + 360) % 360 }, 'Rotate') })) : null,
       h('div', { class: 'row' },
@@ -129,6 +159,19 @@ export class ObjectsPanel {
         h('button', { type: 'button', onclick: () => ctx.action('propagate') }, 'Propagate'),
         h('button', { type: 'button', class: 'danger', onclick: () => ctx.action('force-delete') }, 'Delete object')),
     ].flat().filter(Boolean));
+  }
+
+  /** A skeleton's points, each with its own outside and occluded flags. */
+  skeletonPoints(o) {
+    const { ctx } = this;
+    const label = ctx.labels.byId.get(o.label_id);
+    const set = (i, key, value) => ctx.store.update(o.cid, { elements: o.elements.map((e, j) => (j === i ? { ...e, [key]: value } : e)) }, key === 'outside' ? 'Point outside' : 'Point occluded');
+    return h('fieldset', { class: 'skeleton-points' }, h('legend', {}, 'Points'), (o.elements || []).map((e, i) => {
+      const name = (label?.sublabels || []).find((s) => s.id === e.label_id)?.name || `point ${i + 1}`;
+      return h('div', { class: 'row' }, h('span', { class: 'grow' }, name),
+        h('label', {}, h('input', { type: 'checkbox', checked: !!e.outside, 'aria-label': `${name} outside`, onchange: (ev) => set(i, 'outside', ev.target.checked) }), ' Outside'),
+        h('label', {}, h('input', { type: 'checkbox', checked: !!e.occluded, 'aria-label': `${name} occluded`, onchange: (ev) => set(i, 'occluded', ev.target.checked) }), ' Occluded'));
+    }));
   }
 
   attrEditor(o, a) {
@@ -139,7 +182,7 @@ export class ObjectsPanel {
     let input;
     switch (a.input_type) {
       case 'checkbox':
-        return h('label', { class: 'field attr-field' }, h('input', { type: 'checkbox', checked: String(value) === 'true', 'aria-label': name, onchange: (e) => set(e.target.checked) }), ` ${a.name}`);
+        return h('label', { class: 'attr-check' }, h('input', { type: 'checkbox', checked: String(value) === 'true', 'aria-label': name, onchange: (e) => set(e.target.checked) }), a.name);
       case 'radio':
         return h('fieldset', { class: 'attr-field' }, h('legend', {}, a.name), a.values.map((v) => h('label', {}, h('input', { type: 'radio', name: `attr-${o.cid}-${a.id}`, value: v, checked: v === value, onchange: () => set(v) }), ` ${v} `)));
       case 'number': {

@@ -1,8 +1,11 @@
 // Canvas 2D renderer: image layer, cached layer of unselected shapes (culled by the grid index), overlay for the selection.
+import { EDGES as CUBOID_EDGES } from './cuboid.js';
 import { DEG, boxHandles, decodeMask, ellipseParams, ellipseToBox, rectCorners } from './geometry.js';
 
 const MARGIN = 0.25; // the cached shapes layer extends this share of the viewport on each side
 const RERENDER_MS = 90; // idle time after pan/zoom before the cached layer is redrawn sharp
+const SLICE = 1500; // shapes painted between two checks of the frame budget
+const BUDGET_MS = 9; // drawing time per animation frame for a full render, so pan and zoom stay smooth
 
 export class Renderer {
   constructor(container, store) {
@@ -17,6 +20,10 @@ export class Renderer {
     this.overlay.setAttribute('role', 'application');
     this.overlay.setAttribute('aria-label', 'Annotation canvas');
     this.cache = document.createElement('canvas');
+    this.back = document.createElement('canvas'); // a full render after a view change is drawn here, then swapped in
+    this.job = null; // the full render in progress: {canvas, view, shapes, text, swap, i}
+    this.regions = []; // image-space boxes of the cached layer to repaint (single edits)
+    this.reason = 'all';
     this.view = { scale: 1, x: 0, y: 0 };
     this.cacheView = null;
     this.image = null;
@@ -27,6 +34,7 @@ export class Renderer {
     this.preview = null; // {cid, state}: the selected shape while it is being dragged
     this.editing = null; // cid left out of the cached layer while it is dragged
     this.toolOverlay = null; // fn(ctx, renderer) drawing the tool in progress
+    this.groupMembers = null; // Set of cids being picked for a group (G)
     this.filter = () => true;
     this.colors = new Map();
     this.opacity = 0.2;
@@ -54,15 +62,39 @@ export class Renderer {
       c.style.height = `${this.height}px`;
     }
     const m = MARGIN * 2 + 1;
-    this.cache.width = Math.round(this.width * m * this.dpr);
-    this.cache.height = Math.round(this.height * m * this.dpr);
+    for (const c of [this.cache, this.back]) {
+      c.width = Math.round(this.width * m * this.dpr);
+      c.height = Math.round(this.height * m * this.dpr);
+    }
+    this.cacheView = null;
     this.invalidate('all');
   }
 
   setImage(img, width, height) {
     this.image = img;
     this.imageSize = { width, height };
+    this.levels = img ? [{ scale: 1, src: img }] : []; // the image and its smaller copies (mipmaps), largest first
     this.invalidate('image');
+  }
+
+  /**
+   * The smallest copy of the image still at least as large as it is shown: drawing a 12-megapixel
+   * frame scaled down on every pan step is what costs, not the shapes. Copies are made on demand.
+   */
+  imageSource(scale) {
+    const levels = this.levels;
+    const want = Math.max(1 / 16, 2 ** Math.ceil(Math.log2(Math.min(1, scale * this.dpr))));
+    const found = levels.filter((l) => l.scale >= want && l.src).at(-1) || levels[0];
+    if (found.scale > want && !levels.some((l) => l.scale === want) && window.createImageBitmap) {
+      const level = { scale: want, src: null };
+      levels.push(level);
+      levels.sort((a, b) => b.scale - a.scale);
+      const img = this.image;
+      createImageBitmap(img, { resizeWidth: Math.max(1, Math.round(this.imageSize.width * want)), resizeHeight: Math.max(1, Math.round(this.imageSize.height * want)), resizeQuality: 'medium' })
+        .then((bm) => { if (this.image === img) { level.src = bm; this.invalidate('image'); } })
+        .catch(() => {});
+    }
+    return found.src;
   }
 
   setFrame(frame) { this.frame = frame; this.selected = null; this.hover = null; this.preview = null; this.invalidate('statics'); }
@@ -93,14 +125,17 @@ export class Renderer {
   setView(v) {
     this.view = v;
     // Pan/zoom only re-blits the cached layer; the sharp redraw waits for the gesture to pause.
+    if (this.job?.swap) this.job = null; // a sharp render for a view we already left
     this.invalidate('view');
     clearTimeout(this.rerenderTimer);
-    this.rerenderTimer = setTimeout(() => this.invalidate('statics'), RERENDER_MS);
+    this.rerenderTimer = setTimeout(() => this.invalidate('statics', 'view'), RERENDER_MS);
     this.container.dispatchEvent(new CustomEvent('viewchange', { detail: v }));
   }
 
-  invalidate(what) {
+  invalidate(what, reason = what) {
     const d = this.dirty;
+    if (what === 'statics' && !d.statics) this.reason = reason;
+    else if (what === 'statics' || what === 'all') this.reason = 'all';
     if (what === 'all') { d.image = d.statics = d.blit = d.overlay = true; }
     else if (what === 'view') { d.image = d.blit = d.overlay = true; }
     else if (what === 'statics') { d.statics = d.blit = d.overlay = true; }
@@ -113,9 +148,14 @@ export class Renderer {
     this.raf = 0;
     const t0 = performance.now();
     const d = this.dirty;
+    const job = d.job && !d.statics;
+    const regions = d.regions && !d.statics;
+    d.job = d.regions = false;
     if (d.image) this.drawImage();
     if (d.statics) this.renderStatic();
-    if (d.blit || d.statics) this.blit();
+    else if (job) this.stepJob(t0);
+    if (regions) this.repaintRegions();
+    if (d.blit || d.statics || regions || job) this.blit();
     if (d.overlay) this.drawOverlay();
     d.image = d.statics = d.blit = d.overlay = false;
     this.stats.frameMs = performance.now() - t0;
@@ -129,7 +169,7 @@ export class Renderer {
     if (!this.image) return;
     ctx.imageSmoothingEnabled = scale < 2; // show pixels when zoomed in, as annotators expect
     ctx.setTransform(this.dpr * scale, 0, 0, this.dpr * scale, this.dpr * x, this.dpr * y);
-    ctx.drawImage(this.image, 0, 0, this.imageSize.width, this.imageSize.height);
+    ctx.drawImage(this.imageSource(scale), 0, 0, this.imageSize.width, this.imageSize.height);
   }
 
   /** Shapes visible in (or near) the viewport, excluding the selected one, hidden ones and filtered ones. */
@@ -137,9 +177,14 @@ export class Renderer {
     const m = MARGIN;
     const [x1, y1] = this.toImage(-this.width * m, -this.height * m);
     const [x2, y2] = this.toImage(this.width * (1 + m), this.height * (1 + m));
+    return this.shapesIn([x1, y1, x2, y2]);
+  }
+
+  /** Shapes drawn in the cached layer whose boxes meet `rect` (image space). */
+  shapesIn(rect) {
     const out = [];
     const store = this.store;
-    store.index(this.frame).query([x1, y1, x2, y2], (cid) => {
+    store.index(this.frame).query(rect, (cid) => {
       if (cid === this.editing) return;
       const o = store.get(cid);
       if (!o || o.outside || store.ui.get(cid)?.hidden || !this.filter(o)) return;
@@ -148,62 +193,163 @@ export class Renderer {
     return out;
   }
 
+  /** The cached layer's shapes again: progressively (a slice per animation frame) when there are many. */
   renderStatic() {
     const t0 = performance.now();
-    const ctx = this.cache.getContext('2d');
-    const dpr = this.dpr;
+    const shapes = this.ordered(this.visibleShapes());
+    const view = { ...this.view };
+    const text = this.showText && shapes.length <= 300;
+    // A view change keeps showing the old (scaled) layer until the new one is complete; any other
+    // change (frame, filter, style) clears it first so nothing stale is shown.
+    const swap = this.reason === 'view' && this.cacheView;
+    const canvas = swap ? this.back : this.cache;
+    const ctx = canvas.getContext('2d');
     ctx.setTransform(1, 0, 0, 1, 0, 0);
-    ctx.clearRect(0, 0, this.cache.width, this.cache.height);
-    ctx.setTransform(dpr, 0, 0, dpr, this.width * MARGIN * dpr, this.height * MARGIN * dpr);
-    this.cacheView = { ...this.view };
-    const shapes = this.visibleShapes();
-    shapes.sort((a, b) => (a.z_order ?? 0) - (b.z_order ?? 0));
-    // Batch by colour and style: one path, one fill and one stroke per group instead of per shape.
-    const groups = new Map();
-    const masks = [];
-    for (const o of shapes) {
-      if (o.type === 'mask') { masks.push(o); continue; }
-      const key = `${this.colorOf(o.label_id)}|${o.occluded ? 1 : 0}|${o.type === 'polyline' || o.type === 'points' || o.type === 'skeleton' ? 'line' : 'area'}`;
-      let g = groups.get(key);
-      if (!g) { g = []; groups.set(key, g); }
-      g.push(o);
+    ctx.clearRect(0, 0, canvas.width, canvas.height);
+    if (!swap) { this.cacheView = view; this.cacheText = text; }
+    this.job = { canvas, view, shapes, text, swap, i: 0, edited: [] };
+    this.regions = [];
+    this.stepJob(t0);
+    this.stats.staticCount = shapes.length;
+  }
+
+  /** Paint the next slices of the running full render until the frame's budget is spent. */
+  stepJob(t0 = performance.now()) {
+    const job = this.job;
+    if (!job) return;
+    const ctx = job.canvas.getContext('2d');
+    this.cacheTransform(ctx);
+    while (job.i < job.shapes.length) {
+      this.paintShapes(ctx, job.shapes.slice(job.i, job.i + SLICE), job.view);
+      job.i += SLICE;
+      if (performance.now() - t0 > BUDGET_MS) break;
     }
-    for (const o of masks) this.drawMask(ctx, o, this.opacity * 2.5);
+    if (job.i < job.shapes.length) { this.invalidate('job'); return; }
+    if (job.text) this.drawTexts(ctx, job.shapes, job.view);
+    this.job = null;
+    if (job.swap) {
+      [this.cache, this.back] = [this.back, this.cache];
+      this.cacheView = job.view; this.cacheText = job.text;
+      // Objects edited while it was drawn: the slices already painted show them as they were.
+      this.regions.push(...job.edited);
+      this.repaintRegions();
+    }
+    this.stats.staticMs = performance.now() - t0;
+  }
+
+  cacheTransform(ctx) {
+    const dpr = this.dpr;
+    ctx.setTransform(dpr, 0, 0, dpr, this.width * MARGIN * dpr, this.height * MARGIN * dpr);
+  }
+
+  /**
+   * One object changed: repaint only the cached layer around its old and new places (clip, clear,
+   * redraw the shapes there in z-order) instead of the whole layer. regions: [[x1, y1, x2, y2]] in image space.
+   */
+  changed(regions) {
+    if (this.job && !this.job.swap) { this.invalidate('statics'); return; }
+    this.job?.edited.push(...regions);
+    this.regions.push(...regions);
+    this.dirty.overlay = true; // the selected object is drawn there
+    if (this.regions.length > 64) { this.invalidate('statics'); return; }
+    this.invalidate('regions');
+  }
+
+  repaintRegions() {
+    const t0 = performance.now();
+    const view = this.cacheView;
+    if (!view) return;
+    const ctx = this.cache.getContext('2d');
+    const pad = 6; // line width, vertex dots and the dash pattern reach past the box
+    const m = MARGIN;
+    const { scale: k, x: vx, y: vy } = view;
+    for (const r of this.regions) {
+      // In cache space (screen space of the cached view), padded; text labels reach up and right of a box.
+      let sx1 = r[0] * k + vx - pad; let sy1 = r[1] * k + vy - pad - (this.cacheText ? 16 : 0);
+      let sx2 = r[2] * k + vx + pad + (this.cacheText ? 220 : 0); let sy2 = r[3] * k + vy + pad;
+      sx1 = Math.max(sx1, -this.width * m); sy1 = Math.max(sy1, -this.height * m);
+      sx2 = Math.min(sx2, this.width * (1 + m)); sy2 = Math.min(sy2, this.height * (1 + m));
+      if (sx2 <= sx1 || sy2 <= sy1) continue;
+      // Shapes whose label text reaches into the clip count too (a label sits above a box's corner, to the right).
+      const tx = this.cacheText ? 220 : 0; const ty = this.cacheText ? 16 : 0;
+      // Strokes reach past boxes, and the clip is rounded out to whole pixels: look a little wider.
+      const e = 3;
+      const area = [(sx1 - tx - e - vx) / k, (sy1 - e - vy) / k, (sx2 + e - vx) / k, (sy2 + ty + e - vy) / k];
+      const shapes = this.ordered(this.shapesIn(area));
+      // Clip to whole device pixels: a fractional clip edge would blend the old and new paint.
+      const ox = this.width * m; const oy = this.height * m; const dpr = this.dpr;
+      const dx1 = Math.floor((sx1 + ox) * dpr); const dy1 = Math.floor((sy1 + oy) * dpr);
+      const dx2 = Math.ceil((sx2 + ox) * dpr); const dy2 = Math.ceil((sy2 + oy) * dpr);
+      ctx.save();
+      ctx.setTransform(1, 0, 0, 1, 0, 0);
+      ctx.beginPath();
+      ctx.rect(dx1, dy1, dx2 - dx1, dy2 - dy1);
+      ctx.clip();
+      ctx.clearRect(dx1, dy1, dx2 - dx1, dy2 - dy1);
+      this.cacheTransform(ctx);
+      this.paintShapes(ctx, shapes, view);
+      if (this.cacheText) this.drawTexts(ctx, shapes, view);
+      ctx.restore();
+    }
+    this.regions = [];
+    this.stats.regionMs = performance.now() - t0;
+  }
+
+  /**
+   * Paint order: z_order, then style (colour, occluded, kind), then age. A full render in slices and
+   * the repaint of one region draw any shape in the same order, so both give the same pixels.
+   */
+  ordered(shapes) {
+    const keyed = shapes.map((o) => ({ o, z: o.z_order ?? 0, key: this.styleKey(o) }));
+    keyed.sort((a, b) => a.z - b.z || (a.key < b.key ? -1 : a.key > b.key ? 1 : a.o.cid - b.o.cid));
+    return keyed.map((k) => k.o);
+  }
+
+  styleKey(o) {
+    if (o.type === 'mask') return `${this.colorOf(o.label_id)}|0|mask`;
+    return `${this.colorOf(o.label_id)}|${o.occluded ? 1 : 0}|${o.type === 'polyline' || o.type === 'points' || o.type === 'skeleton' ? 'line' : 'area'}`;
+  }
+
+  /** Draw shapes (in ordered() order) onto ctx in the screen space of `view`: one style change per run. */
+  paintShapes(ctx, shapes, view) {
     ctx.lineWidth = 1.5;
-    const { scale: k, x: vx, y: vy } = this.view;
-    for (const [key, list] of groups) {
+    const { scale: k, x: vx, y: vy } = view;
+    let i = 0;
+    while (i < shapes.length) {
+      const key = this.styleKey(shapes[i]);
+      let j = i + 1;
+      while (j < shapes.length && this.styleKey(shapes[j]) === key) j++;
+      const run = shapes.slice(i, j);
+      i = j;
       const [color, occluded, kind] = key.split('|');
-      // Plain boxes go through fillRect/strokeRect, which the rasteriser handles far faster than one huge path.
-      const boxes = kind === 'area' ? list.filter((o) => o.type === 'rectangle' && !o.rotation) : [];
-      const others = boxes.length ? list.filter((o) => !(o.type === 'rectangle' && !o.rotation)) : list;
+      if (kind === 'mask') { for (const o of run) this.drawMask(ctx, o, this.opacity * 2.5, view); continue; }
       ctx.setLineDash(occluded === '1' ? [6, 4] : []);
-      if (boxes.length) {
-        ctx.fillStyle = color; ctx.strokeStyle = color;
-        ctx.globalAlpha = this.opacity;
-        for (const o of boxes) { const p = o.points; ctx.fillRect(p[0] * k + vx, p[1] * k + vy, (p[2] - p[0]) * k, (p[3] - p[1]) * k); }
-        ctx.globalAlpha = 1;
-        for (const o of boxes) { const p = o.points; ctx.strokeRect(p[0] * k + vx, p[1] * k + vy, (p[2] - p[0]) * k, (p[3] - p[1]) * k); }
+      ctx.strokeStyle = color;
+      ctx.fillStyle = color;
+      // Plain boxes one by one through fillRect/strokeRect (the rasteriser's fastest path); others as one path per run.
+      const boxes = kind === 'area' ? run.filter((o) => o.type === 'rectangle' && !o.rotation) : [];
+      for (const o of boxes) {
+        const p = o.points;
+        const x = p[0] * k + vx; const y = p[1] * k + vy; const w = (p[2] - p[0]) * k; const hh = (p[3] - p[1]) * k;
+        ctx.globalAlpha = this.opacity; ctx.fillRect(x, y, w, hh);
+        ctx.globalAlpha = 1; ctx.strokeRect(x, y, w, hh);
       }
+      const others = boxes.length ? run.filter((o) => !(o.type === 'rectangle' && !o.rotation)) : run;
       if (others.length) {
         ctx.beginPath();
-        for (const o of others) this.tracePath(ctx, o);
-        if (kind === 'area') { ctx.globalAlpha = this.opacity; ctx.fillStyle = color; ctx.fill(); }
+        for (const o of others) this.tracePath(ctx, o, view);
+        if (kind === 'area') { ctx.globalAlpha = this.opacity; ctx.fill(); }
         ctx.globalAlpha = 1;
-        ctx.strokeStyle = color;
         ctx.stroke();
       }
       ctx.setLineDash([]);
-      const pts = list.filter((o) => o.type === 'points' || o.type === 'skeleton');
+      const pts = run.filter((o) => o.type === 'points' || o.type === 'skeleton');
       if (pts.length) {
         ctx.beginPath();
-        for (const o of pts) for (const e of o.type === 'skeleton' ? o.elements : [o]) this.tracePoints(ctx, e.points, 3.5);
-        ctx.fillStyle = color;
+        for (const o of pts) for (const e of o.type === 'skeleton' ? o.elements : [o]) if (!e.outside) this.tracePoints(ctx, e.points, 3.5, view);
         ctx.fill();
       }
     }
-    if (this.showText && shapes.length <= 300) this.drawTexts(ctx, shapes);
-    this.stats.staticMs = performance.now() - t0;
-    this.stats.staticCount = shapes.length;
   }
 
   blit() {
@@ -244,11 +390,21 @@ export class Renderer {
         return;
       }
       case 'skeleton': {
+        // The template's edges, between points that are not outside.
         const els = o.elements || [];
-        for (let i = 1; i < els.length; i++) {
-          ctx.moveTo(els[i - 1].points[0] * k + vx, els[i - 1].points[1] * k + vy);
-          ctx.lineTo(els[i].points[0] * k + vx, els[i].points[1] * k + vy);
+        for (const [i, j] of this.skeletonEdges?.(o) || []) {
+          if (els[i].outside || els[j].outside) continue;
+          ctx.moveTo(els[i].points[0] * k + vx, els[i].points[1] * k + vy);
+          ctx.lineTo(els[j].points[0] * k + vx, els[j].points[1] * k + vy);
         }
+        return;
+      }
+      case 'cuboid': {
+        for (const [i, j] of CUBOID_EDGES) { ctx.moveTo(p[2 * i] * k + vx, p[2 * i + 1] * k + vy); ctx.lineTo(p[2 * j] * k + vx, p[2 * j + 1] * k + vy); }
+        // The front face as a closed outline too, so it is filled like other areas.
+        ctx.moveTo(p[0] * k + vx, p[1] * k + vy);
+        for (const i of [1, 3, 2]) ctx.lineTo(p[2 * i] * k + vx, p[2 * i + 1] * k + vy);
+        ctx.closePath();
         return;
       }
       default:
@@ -264,7 +420,7 @@ export class Renderer {
     }
   }
 
-  drawMask(ctx, o, alpha) {
+  drawMask(ctx, o, alpha, view = this.view) {
     let m = this.masks.get(o.cid);
     if (!m || m.points !== o.points || m.color !== this.colorOf(o.label_id)) {
       const d = decodeMask(o.points);
@@ -278,20 +434,20 @@ export class Renderer {
       m = { points: o.points, color: hex, canvas: c, x: d.x, y: d.y };
       this.masks.set(o.cid, m);
     }
-    const { scale: k, x: vx, y: vy } = this.view;
+    const { scale: k, x: vx, y: vy } = view;
     ctx.globalAlpha = Math.min(1, alpha);
     ctx.imageSmoothingEnabled = false;
     ctx.drawImage(m.canvas, m.x * k + vx, m.y * k + vy, m.canvas.width * k, m.canvas.height * k);
     ctx.globalAlpha = 1;
   }
 
-  drawTexts(ctx, shapes) {
+  drawTexts(ctx, shapes, view = this.view) {
     ctx.font = '12px system-ui, sans-serif';
     ctx.textBaseline = 'bottom';
     for (const o of shapes) {
       const p = o.type === 'ellipse' ? ellipseToBox(o.points) : o.type === 'mask' ? o.points.slice(-4) : o.points;
       if (!p || p.length < 2) continue;
-      const [sx, sy] = this.toScreen(Math.min(p[0], p[2] ?? p[0]), Math.min(p[1], p[3] ?? p[1]));
+      const sx = Math.min(p[0], p[2] ?? p[0]) * view.scale + view.x; const sy = Math.min(p[1], p[3] ?? p[1]) * view.scale + view.y;
       const text = this.labelText?.(o) || '';
       if (!text) continue;
       ctx.fillStyle = 'rgba(0,0,0,0.6)';
@@ -311,6 +467,12 @@ export class Renderer {
       ctx.beginPath();
       this.tracePath(ctx, hover);
       ctx.lineWidth = 3; ctx.strokeStyle = this.colorOf(hover.label_id); ctx.stroke();
+    }
+    if (this.groupMembers) {
+      // The objects picked for a new group (G): a white dashed outline each.
+      ctx.beginPath();
+      for (const cid of this.groupMembers) { const o = this.store.get(cid); if (o && o.frame === this.frame && !o.outside) this.tracePath(ctx, o); }
+      ctx.lineWidth = 2; ctx.strokeStyle = '#fff'; ctx.setLineDash([4, 3]); ctx.stroke(); ctx.setLineDash([]);
     }
     const sel = this.selectedState();
     if (sel) this.drawSelected(ctx, sel);
@@ -350,12 +512,12 @@ export class Renderer {
     if (this.store.ui.get(o.cid)?.locked) return [];
     if (o.type === 'rectangle') return boxHandles(o.points, o.rotation || 0);
     if (o.type === 'ellipse') return boxHandles(ellipseToBox(o.points), o.rotation || 0);
-    if (o.type === 'polygon' || o.type === 'polyline' || o.type === 'points') {
+    if (o.type === 'polygon' || o.type === 'polyline' || o.type === 'points' || o.type === 'cuboid') {
       const out = [];
       for (let i = 0; i < o.points.length; i += 2) out.push([i / 2, o.points[i], o.points[i + 1]]);
       return out;
     }
-    if (o.type === 'skeleton') return (o.elements || []).map((e, i) => [`el${i}`, e.points[0], e.points[1]]);
+    if (o.type === 'skeleton') return (o.elements || []).flatMap((e, i) => (e.outside ? [] : [[`el${i}`, e.points[0], e.points[1]]]));
     return [];
   }
 

@@ -18,6 +18,7 @@ export class Saving {
     this.autosave.addEventListener('state', (e) => {
       const { state, message } = e.detail;
       this.status.textContent = STATES[state](message);
+      this.status.title = this.status.textContent; // the line is cut short in the toolbar; the whole text on hover
       this.status.dataset.state = state;
       if (state === 'saved' && this.waiting?.length) this.restoreNext();
     });

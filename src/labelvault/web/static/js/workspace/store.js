@@ -2,6 +2,7 @@
 import { bbox } from './geometry.js';
 import { shapeAt, withKeyframe } from './interpolation.js';
 import { GridIndex } from './spatial.js';
+import { keyframeAttributes } from './track_edit.js';
 import { UndoStack } from './undo.js';
 
 let nextCid = 1;
@@ -32,11 +33,13 @@ export class AnnotationStore extends EventTarget {
     this.currentFrame = 0; // the frame get() shows tracks on (the workspace's current frame)
     this.undoStack = new UndoStack();
     this.ui = new Map(); // cid -> {hidden, locked}: view state that is never saved
+    this.mutable = new Set(); // spec ids of mutable attributes: per frame on tracks (set by the workspace)
+    this.zTop = new Map(); // frame -> highest z_order there (computed on demand, raised as shapes come)
   }
 
   /** Load CVAT LabeledData from the server: nothing is dirty afterwards. */
   load(data) {
-    this.objects.clear(); this.byFrame.clear(); this.indexes.clear(); this.serverId.clear();
+    this.objects.clear(); this.byFrame.clear(); this.indexes.clear(); this.serverId.clear(); this.zTop.clear();
     this.base.clear(); this.dirty.clear(); this.refused.clear(); this.undoStack.clear(); this.tracks.clear();
     this.version = data.version ?? 0;
     for (const s of data.shapes || []) this.add(fromWire(s, 'shape'), s.id);
@@ -96,11 +99,17 @@ export class AnnotationStore extends EventTarget {
   /** A track with an edited view of it applied: geometry into a keyframe on that frame, the rest to the track. */
   trackWith(track, view) {
     const shown = this.view(track.cid, view.frame);
-    let next = { ...snapshot(track), label_id: view.label_id, attributes: view.attributes, group: view.group ?? track.group };
-    if (GEOMETRY.some((k) => JSON.stringify(view[k]) !== JSON.stringify(shown[k]))) {
+    // Mutable attributes change from this frame on (a keyframe holds them); the others are the track's.
+    const mine = (a) => Object.fromEntries(Object.entries(a || {}).filter(([k]) => !this.mutable.has(Number(k))));
+    const perFrame = {};
+    for (const [k, v] of Object.entries(view.attributes || {})) if (this.mutable.has(Number(k)) && String(shown.attributes[k] ?? '') !== String(v)) perFrame[k] = v;
+    let next = { ...snapshot(track), label_id: view.label_id, attributes: mine(view.attributes), group: view.group ?? track.group };
+    const moved = GEOMETRY.some((k) => JSON.stringify(view[k]) !== JSON.stringify(shown[k]));
+    if (moved || Object.keys(perFrame).length) {
       const patch = {};
       for (const k of GEOMETRY) patch[k] = structuredClone(view[k]);
-      next = withKeyframe(next, view.frame, { ...patch, attributes: [] });
+      const own = (track.shapes || []).find((k) => k.frame === view.frame)?.attributes || [];
+      next = withKeyframe(next, view.frame, { ...patch, attributes: keyframeAttributes(own, perFrame) });
     }
     return next;
   }
@@ -117,12 +126,25 @@ export class AnnotationStore extends EventTarget {
     return out;
   }
 
+  /** The highest z_order on a frame (a deleted shape may leave it higher than needed: harmless). */
+  topZ(frame) {
+    let z = this.zTop.get(frame);
+    if (z == null) { z = this.onFrame(frame).reduce((m, o) => Math.max(m, o.z_order ?? 0), 0); this.zTop.set(frame, z); }
+    return z;
+  }
+
+  /** The bounding box of an object as drawn on the current frame (null when it is not drawn there). */
+  placeOf(cid) {
+    const o = this.get(cid);
+    return o && o.kind === 'shape' && o.frame === this.currentFrame && !o.outside ? bbox(o) : null;
+  }
+
   uiOf(cid) { let u = this.ui.get(cid); if (!u) { u = { hidden: false, locked: false }; this.ui.set(cid, u); } return u; }
 
   /** Put an object into `state` (null deletes it) without recording undo. */
   apply(cid, state) {
     const old = this.objects.get(cid);
-    if (old?.kind === 'track' || state?.kind === 'track') this.indexes.clear(); // a track is on many frames
+    const was = this.placeOf(cid);
     if (old?.kind === 'track') { this.tracks.delete(cid); this.objects.delete(cid); } else if (old) {
       this.byFrame.get(old.frame)?.delete(cid);
       this.indexes.get(old.frame)?.remove(cid);
@@ -137,12 +159,24 @@ export class AnnotationStore extends EventTarget {
       this.frameSet(obj.frame).add(cid);
       if (obj.kind === 'shape') this.indexes.get(obj.frame)?.insert(cid, bbox(obj));
     }
+    if (state?.kind === 'shape' && this.zTop.has(state.frame)) this.zTop.set(state.frame, Math.max(this.zTop.get(state.frame), state.z_order ?? 0));
+    if (old?.kind === 'track' || state?.kind === 'track') {
+      this.zTop.clear();
+      // A track is on many frames: move it in every frame index built so far.
+      for (const [frame, idx] of this.indexes) {
+        idx.remove(cid);
+        const v = state?.kind === 'track' ? this.view(cid, frame) : null;
+        if (v && !v.outside) idx.insert(cid, bbox(v));
+      }
+    }
     // Back to what the server has (undo to the saved state, a new object deleted again): nothing to send.
     const base = this.base.get(cid);
     if (base ? state && sameObject(base, state) : !state) this.dirty.delete(cid);
     else this.dirty.set(cid, ++this.rev);
     this.refused.delete(cid); // a changed object gets another chance
-    this.emit('change', { cid });
+    // Where the object was and is now on the current frame: the renderer repaints only there.
+    const now = this.placeOf(cid);
+    this.emit('change', { cid, regions: [was, now].filter(Boolean) });
   }
 
   /** Apply several changes as one undoable step: changes = [{cid?, after}] (cid absent creates). */

@@ -1,5 +1,6 @@
 // Rectangle and ellipse tools: draw by dragging, or by two clicks (as CVAT), from corner to corner.
 // context: {store, view (the renderer), labels, select(cid), create(partial), clamp(point)} — see screens/job.js.
+import { cuboidFromBox } from '../cuboid.js';
 import { boxToEllipse, rectFrom } from '../geometry.js';
 
 export class BoxTool {
@@ -37,7 +38,9 @@ export class BoxTool {
     this.start = null;
     this.context.view.invalidate('overlay');
     if (box[2] - box[0] < 1 || box[3] - box[1] < 1) return;
-    this.context.create({ type: this.type, points: this.type === 'ellipse' ? boxToEllipse(box) : box });
+    // A cuboid's box is its front face; a skeleton's box is where its template is placed (see create()).
+    if (this.type === 'skeleton') { this.context.create({ type: 'skeleton', points: [], box }); return; }
+    this.context.create({ type: this.type, points: this.type === 'ellipse' ? boxToEllipse(box) : this.type === 'cuboid' ? cuboidFromBox(box) : box });
   }
 
   draw(ctx, r) {

@@ -1,6 +1,7 @@
 // Select/edit tool: pick shapes, move, resize box handles, rotate, drag/add/remove vertices; drag on empty space pans.
 // context: {store, view (the renderer), labels, select(cid), create(partial), clamp(point)} — see screens/job.js.
-import { boxToEllipse, ellipseToBox, nearestEdge, pick, resizeBox, rotationTowards, translate } from '../geometry.js';
+import { moveVertex } from '../cuboid.js';
+import { boxToEllipse, ellipseToBox, moved, nearestEdge, pick, resizeBox, rotationTowards } from '../geometry.js';
 import { snapshot } from '../store.js';
 
 const HANDLE_PX = 8;
@@ -89,14 +90,15 @@ export class SelectTool {
     if (this.mode === 'pan') { r.panBy(e.movementX, e.movementY); return; }
     const o = this.orig;
     let next = null;
-    if (this.mode === 'move') next = { ...o, points: translate(o, ix - this.start[0], iy - this.start[1]) };
+    if (this.mode === 'move') next = moved(o, ix - this.start[0], iy - this.start[1]);
     else if (this.mode === 'rotate') {
       let deg = rotationTowards(this.center[0], this.center[1], ix, iy);
       if (e.shiftKey) deg = Math.round(deg / 15) * 15 % 360;
       next = { ...o, rotation: deg };
     } else if (this.mode === 'handle') {
       const h = this.handle;
-      if (typeof h === 'number') { const points = r.preview.state.points.slice(); points[2 * h] = ix; points[2 * h + 1] = iy; next = { ...o, points }; }
+      if (typeof h === 'number' && o.type === 'cuboid') next = { ...o, points: moveVertex(r.preview.state.points, h, ix, iy) };
+      else if (typeof h === 'number') { const points = r.preview.state.points.slice(); points[2 * h] = ix; points[2 * h + 1] = iy; next = { ...o, points }; }
       else if (o.type === 'rectangle') next = { ...o, points: resizeBox(o.points, o.rotation || 0, h, ix, iy) };
       else if (o.type === 'ellipse') next = { ...o, points: boxToEllipse(resizeBox(ellipseToBox(o.points), o.rotation || 0, h, ix, iy)) };
       else if (h.startsWith?.('el')) {
