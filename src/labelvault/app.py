@@ -35,6 +35,7 @@ from labelvault.media import handlers as media_handlers
 from labelvault.media import ingest as media_ingest
 from labelvault.media.api import router as media_router
 from labelvault.media.images import raise_pillow_limit
+from labelvault.memory import ReturnMemoryWhenIdle, limit_arenas
 from labelvault.openapi import complete_openapi
 from labelvault.projects.api import router as projects_router
 from labelvault.server_api import router as server_router
@@ -186,4 +187,6 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
 
     app.add_middleware(TrailingSlash)
     app.add_middleware(NoOrganizations)
+    limit_arenas()  # before the thread pool makes its arenas
+    app.add_middleware(ReturnMemoryWhenIdle)
     return app
