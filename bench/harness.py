@@ -13,6 +13,7 @@ from typing import Any
 
 from clients import Client, LabelStudioClient, LabelVaultClient
 from dataset import load_or_make
+from floors import run_floors
 from load import print_summary, run_with_own_server
 from report import LV, RESULTS_DIR, markdown, median_figures, plot, write_json
 from servers import (
@@ -113,9 +114,14 @@ def run_suite(args: argparse.Namespace, with_peer: bool) -> dict[str, Any]:
             per_server[server.name]["warmup"] = run_repetition(
                 clients[server.name], warmup, f"warmup-{server.name[:5]}", server.ps, saves=20
             )
+        floor_reps: list[dict[str, Any]] = []
+        run_floors(warmup, database_url)
         for rep in range(args.repetitions):
-            # Alternate who goes first so neither always runs on a cooler machine.
+            # Alternate who goes first so neither always runs on a cooler machine; the
+            # floor runs first or last in turn too.
             order = servers if rep % 2 == 0 else servers[::-1]
+            if rep % 2 == 1:
+                floor_reps.append(run_floors(dataset, database_url))
             for server in order:
                 start = time.monotonic()
                 figures = run_repetition(
@@ -127,6 +133,8 @@ def run_suite(args: argparse.Namespace, with_peer: bool) -> dict[str, Any]:
                     f"{time.monotonic() - start:.1f} s",
                     flush=True,
                 )
+            if rep % 2 == 0:
+                floor_reps.append(run_floors(dataset, database_url))
         for server in servers:
             per_server[server.name]["rss_idle_after_mb"] = settled_rss(server.ps) / 2**20
             per_server[server.name]["median"] = median_figures(
@@ -174,6 +182,7 @@ def run_suite(args: argparse.Namespace, with_peer: bool) -> dict[str, Any]:
         "machine": machine,
         "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
         "servers": per_server,
+        "floor": {"repetitions": floor_reps, "median": median_figures(floor_reps)},
         "load": load,
         "method_notes": notes,
         "duration_s": time.monotonic() - began,

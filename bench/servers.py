@@ -154,7 +154,10 @@ def drop_postgres_db(name: str) -> None:
     )
 
 
-def start_labelvault(work_dir: Path, database_url: str | None = None) -> Server:
+def start_labelvault(
+    work_dir: Path, database_url: str | None = None, source: Path | None = None
+) -> Server:
+    """`labelvault serve` in work_dir; `source` runs another checkout's src/ (bench/ab.py)."""
     data_dir = work_dir / "labelvault-data"
     data_dir.mkdir(parents=True, exist_ok=True)
     port = free_port()
@@ -167,7 +170,10 @@ def start_labelvault(work_dir: Path, database_url: str | None = None) -> Server:
         cmd += ["--database-url", database_url]
     log_path = work_dir / "labelvault.log"
     with log_path.open("wb") as log:
-        process = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=work_dir)
+        env = dict(os.environ)
+        if source is not None:
+            env["PYTHONPATH"] = str(source)
+        process = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=work_dir, env=env)
     url = f"http://127.0.0.1:{port}"
     wait_ready(f"{url}/api/server/about", process, log_path, timeout=60)
     return Server(

@@ -38,6 +38,7 @@ from labelvault.media.api import router as media_router
 from labelvault.media.images import raise_pillow_limit
 from labelvault.models_ai import handlers as _models_handlers  # noqa: F401  (registers handlers)
 from labelvault.models_ai.api import router as models_router
+from labelvault.memory import ReturnMemoryWhenIdle, limit_arenas
 from labelvault.openapi import complete_openapi
 from labelvault.organizations.api import router as organizations_router
 from labelvault.projects.api import router as projects_router
@@ -178,4 +179,6 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     web.mount(app)
 
     app.add_middleware(TrailingSlash)
+    limit_arenas()  # before the thread pool makes its arenas
+    app.add_middleware(ReturnMemoryWhenIdle)
     return app

@@ -7,6 +7,7 @@ one id range. The rules (what may be written, versions, events) live in service.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -70,6 +71,15 @@ def sync_id_range(conn: Connection) -> None:
     )
 
 
+def _getter(keys: list[str]) -> Any:
+    """A row's values in `keys` order as a tuple, in one C call (itemgetter of one key
+    would return the bare value)."""
+    if len(keys) == 1:
+        key = keys[0]
+        return lambda row: (row[key],)
+    return operator.itemgetter(*keys)
+
+
 def _bulk_insert(
     conn: Connection, table: Any, rows: list[dict[str, Any]], ids: list[int] | None = None
 ) -> list[int]:
@@ -83,17 +93,19 @@ def _bulk_insert(
     name = table.__tablename__
     if conn.dialect.name == "sqlite":
         marks = ", ".join("?" * (len(keys) + 1))
+        values = _getter(keys)
         conn.exec_driver_sql(
             f'INSERT INTO "{name}" ({columns}) VALUES ({marks})',
-            [(i, *(row[k] for k in keys)) for row, i in zip(rows, ids, strict=True)],
+            [(i, *values(row)) for row, i in zip(rows, ids, strict=True)],
         )
         return ids
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
         # COPY is PostgreSQL's bulk path: several times faster than multi-row INSERTs.
         with cursor.copy(f'COPY "{name}" ({columns}) FROM STDIN') as copy:
+            values = _getter(keys)
             for row, object_id in zip(rows, ids, strict=True):
-                copy.write_row((object_id, *(row[k] for k in keys)))
+                copy.write_row((object_id, *values(row)))
     finally:
         cursor.close()
     return ids
@@ -160,6 +172,9 @@ class Written:
         for shape_id, row, children in zip(
             self.ids["shapes"], rows.shapes, rows.elements, strict=True
         ):
+            if not children:  # most shapes: skip the join of no elements
+                shapes.append(f'{{"id":{shape_id},{row["body"][1:-1]},"elements":[]}}')
+                continue
             elements = ",".join(_with_id(next(element_ids), c["body"]) for c in children)
             shapes.append(_with_id(shape_id, row["body"], ',"elements":[' + elements + "]"))
         # Tracks are few; their keyframe ids come from the database.

@@ -96,82 +96,47 @@ def polygon_to_bitmap(points: Sequence[float], width: int, height: int) -> NDArr
 
 
 def bitmap_to_polygons(bitmap: NDArray[np.bool_]) -> list[list[float]]:
-    """Outer boundary of each connected region as a polygon (pixel-corner coordinates).
+    """Outer boundary of each 4-connected region as a polygon (pixel-corner coordinates).
 
     Good enough to express a mask in polygon-only formats (YOLO segmentation, LabelMe);
-    holes are lost, which those formats cannot express anyway.
+    holes are lost, which those formats cannot express anyway. Each polygon starts at the
+    top-left corner of its region's topmost-leftmost pixel and runs clockwise on screen
+    without collinear points; polygons come in the order of those start points.
+
+    OpenCV does the work (a 2000x2000 mask in milliseconds, where a walk in Python took
+    seconds): regions from `connectedComponentsWithStats` (4-connected), and each outline
+    from `findContours` on the region scaled up twice. The scaling puts a contour pixel on
+    each side of every pixel edge, so mapping contour pixel c to corner (c + 1) // 2 gives
+    the pixel-edge outline exactly, even through one-pixel notches and diagonal pinches.
     """
-    polys = []
-    for region in _components(bitmap):
-        poly = _trace(region)
-        if len(poly) >= 6:
-            polys.append(poly)
-    return polys
+    import cv2  # imported on first use: a server that never converts masks never loads it
 
-
-def _components(bitmap: NDArray[np.bool_]) -> list[NDArray[np.bool_]]:
-    h, w = bitmap.shape
-    seen = np.zeros_like(bitmap)
-    out = []
-    for y, x in zip(*np.nonzero(bitmap), strict=True):
-        if seen[y, x]:
+    image = np.ascontiguousarray(bitmap, dtype=np.uint8)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(image, connectivity=4)
+    polys: list[tuple[tuple[int, int], list[float]]] = []
+    for label in range(1, count):
+        x, y, w, h = (int(v) for v in stats[label, :4])
+        region = (labels[y : y + h, x : x + w] == label).astype(np.uint8)
+        scaled = cv2.resize(region, (2 * w, 2 * h), interpolation=cv2.INTER_NEAREST)
+        scaled = cv2.copyMakeBorder(scaled, 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)
+        contours, _ = cv2.findContours(scaled, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+        contour = max(contours, key=len)[:, 0, :].astype(np.int64) - 1  # undo the border
+        points = (contour + 1) // 2 + np.array([x, y])
+        points = points[::-1]  # OpenCV runs counter-clockwise on screen
+        points = points[np.any(points != np.roll(points, 1, axis=0), axis=1)]
+        before, after = np.roll(points, 1, axis=0), np.roll(points, -1, axis=0)
+        turn = (points[:, 0] - before[:, 0]) * (after[:, 1] - points[:, 1]) - (
+            points[:, 1] - before[:, 1]
+        ) * (after[:, 0] - points[:, 0])
+        points = points[turn != 0]
+        if len(points) < 3:
             continue
-        comp = np.zeros_like(bitmap)
-        stack = [(int(y), int(x))]
-        seen[y, x] = True
-        while stack:
-            cy, cx = stack.pop()
-            comp[cy, cx] = True
-            for ny, nx in ((cy + 1, cx), (cy - 1, cx), (cy, cx + 1), (cy, cx - 1)):
-                if 0 <= ny < h and 0 <= nx < w and bitmap[ny, nx] and not seen[ny, nx]:
-                    seen[ny, nx] = True
-                    stack.append((ny, nx))
-        out.append(comp)
-    return out
-
-
-def _trace(region: NDArray[np.bool_]) -> list[float]:
-    """Walk the outer pixel-edge boundary of a 4-connected region, merging collinear steps."""
-    h, w = region.shape
-    padded = np.zeros((h + 2, w + 2), dtype=bool)
-    padded[1:-1, 1:-1] = region
-
-    def filled(x: int, y: int) -> bool:  # pixel (x, y) in original coords
-        return bool(padded[y + 1, x + 1])
-
-    ys, xs = np.nonzero(region)
-    i = int(np.lexsort((xs, ys))[0])
-    sx, sy = int(xs[i]), int(ys[i])
-    # start at the top-left corner of the topmost-leftmost pixel, heading right (pixel below)
-    x, y, dx, dy = sx, sy, 1, 0
-    pts: list[tuple[int, int]] = [(x, y)]
-    for _ in range(4 * (h + 2) * (w + 2)):
-        x, y = x + dx, y + dy
-        # the region stays on our right; the two pixels ahead decide the turn
-        if (dx, dy) == (1, 0):
-            a, b = filled(x, y - 1), filled(x, y)  # up-right, down-right
-        elif (dx, dy) == (0, 1):
-            a, b = filled(x, y), filled(x - 1, y)
-        elif (dx, dy) == (-1, 0):
-            a, b = filled(x - 1, y), filled(x - 1, y - 1)
-        else:
-            a, b = filled(x - 1, y - 1), filled(x, y - 1)
-        if a:
-            dx, dy = dy, -dx  # turn left (counter-clockwise in image coords)
-        elif not b:
-            dx, dy = -dy, dx  # turn right
-        if (x, y) != pts[-1]:
-            pts.append((x, y))
-        if (x, y) == (sx, sy):
-            break
-    # drop collinear points
-    out: list[tuple[int, int]] = []
-    n = len(pts) - 1 if pts[-1] == pts[0] else len(pts)
-    for k in range(n):
-        p0, p1, p2 = pts[(k - 1) % n], pts[k], pts[(k + 1) % n]
-        if (p1[0] - p0[0]) * (p2[1] - p1[1]) != (p1[1] - p0[1]) * (p2[0] - p1[0]):
-            out.append(p1)
-    return [float(c) for p in out for c in p]
+        first = int(np.lexsort((points[:, 0], points[:, 1]))[0])
+        points = np.roll(points, -first, axis=0)
+        start = (int(points[0, 1]), int(points[0, 0]))
+        polys.append((start, points.astype(float).ravel().tolist()))
+    polys.sort(key=lambda item: item[0])
+    return [poly for _, poly in polys]
 
 
 def polygon_area(points: Sequence[float]) -> float:

@@ -71,13 +71,14 @@ class UploadArea:
 
     def order(self) -> list[str]:
         """Names in the order they arrived (the SDK's upload order)."""
-        path = self.dir / ".order.json"
-        return json.loads(path.read_text()) if path.exists() else []
+        path = self.dir / ".order"
+        return path.read_text().splitlines() if path.exists() else []
 
     def _record(self, name: str) -> None:
-        order = self.order()
-        order.append(name)
-        (self.dir / ".order.json").write_text(json.dumps(order))
+        # One line appended per file (safe names hold no newline): rewriting a JSON list
+        # per file made an upload of N files cost N² in reads and writes.
+        with (self.dir / ".order").open("a") as out:
+            out.write(name + "\n")
 
     def _unique(self, name: str) -> str:
         if not (self.dir / name).exists():

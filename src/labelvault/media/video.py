@@ -11,13 +11,30 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-import av
-import av.error
 from PIL import Image
 
 from labelvault.media.images import MediaError
 from labelvault.media.manifest import KeyFrame, VideoProperties
+
+
+class _ImportedOnUse:
+    """Stands for the `av` module until first used: PyAV costs ~17 MB of resident memory
+    per process, which a server that never sees a video should not pay."""
+
+    def __getattr__(self, name: str) -> Any:
+        import av as module
+        import av.error  # noqa: F401  (av.error.FFmpegError in except clauses)
+
+        globals()["av"] = module
+        return getattr(module, name)
+
+
+if TYPE_CHECKING:
+    import av
+else:
+    av = _ImportedOnUse()
 
 # PIL's ROTATE_n turns counterclockwise, like FFmpeg's display-matrix angle.
 _ROTATE = {
