@@ -36,9 +36,9 @@ from labelvault.media import handlers as media_handlers
 from labelvault.media import ingest as media_ingest
 from labelvault.media.api import router as media_router
 from labelvault.media.images import raise_pillow_limit
+from labelvault.memory import ReturnMemoryWhenIdle, limit_arenas
 from labelvault.models_ai import handlers as _models_handlers  # noqa: F401  (registers handlers)
 from labelvault.models_ai.api import router as models_router
-from labelvault.memory import ReturnMemoryWhenIdle, limit_arenas
 from labelvault.openapi import complete_openapi
 from labelvault.organizations.api import router as organizations_router
 from labelvault.projects.api import router as projects_router
