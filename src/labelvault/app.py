@@ -31,10 +31,12 @@ from labelvault.datasets.api import router as formats_router
 from labelvault.db import Database
 from labelvault.db.migrate import upgrade
 from labelvault.errors import LabelVaultError
+from labelvault.http import ForwardedHeaders
 from labelvault.media import handlers as media_handlers
 from labelvault.media import ingest as media_ingest
 from labelvault.media.api import router as media_router
 from labelvault.media.images import raise_pillow_limit
+from labelvault.observability.api import router as audit_router
 from labelvault.openapi import complete_openapi
 from labelvault.projects.api import router as projects_router
 from labelvault.server_api import router as server_router
@@ -152,7 +154,9 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
 
     @app.exception_handler(LabelVaultError)
     async def labelvault_error(_: Request, exc: LabelVaultError) -> JSONResponse:
-        return JSONResponse(exc.body(), status_code=exc.status)
+        return JSONResponse(
+            exc.body(), status_code=exc.status, headers=getattr(exc, "headers", None) or None
+        )
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -177,6 +181,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         journal_router,  # before backups_router, whose /api/backups/{id} would take the path
         backups_router,
         formats_router,
+        audit_router,
     ):
         app.include_router(router)
 
@@ -186,4 +191,6 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
 
     app.add_middleware(TrailingSlash)
     app.add_middleware(NoOrganizations)
+    # Outermost: everything below sees the client address and scheme a trusted proxy gave.
+    app.add_middleware(ForwardedHeaders, trusted_proxies=settings.trusted_proxies)
     return app

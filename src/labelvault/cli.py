@@ -133,6 +133,16 @@ def serve(
             locked=True,
         )
     db, generated = prepare(settings)
+    if settings.restore_snapshot or restore_at:
+        from labelvault.observability import audit
+
+        audit.record_now(
+            db.sessionmaker,
+            "snapshot.restore",
+            username="cli",
+            target=f"snapshot {settings.restore_snapshot or 'latest'}",
+            detail=f"at {restore_at}" if restore_at else "",
+        )
     url = f"http://{settings.host}:{settings.port}"
     click.echo(
         f"LabelVault {__version__} at {url}  (data: {settings.data_dir.resolve()}, "
@@ -164,7 +174,8 @@ def serve(
         host=settings.host,
         port=settings.port,
         log_level="info",
-        proxy_headers=True,
+        # ForwardedHeaders in the app honours them, and only from LABELVAULT_TRUSTED_PROXIES.
+        proxy_headers=False,
         timeout_graceful_shutdown=30,
     )
     server_lock.release()

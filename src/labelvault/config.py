@@ -67,6 +67,15 @@ class Settings(BaseSettings):
     # share or bucket. The oldest entries go first when full.
     media_cache_bytes: int = 4 * 1024**3
     source_cache_bytes: int = 8 * 1024**3
+    # Login throttling: after this many failed logins within login_lockout_seconds, an
+    # account (or a client address) gets 429 until the oldest failure is that old; a
+    # successful login clears the account's count. 0 turns a limit off.
+    login_max_failures_per_user: int = 5
+    login_max_failures_per_address: int = 50
+    login_lockout_seconds: int = 900
+    # Reverse proxies whose X-Forwarded-For/-Proto/-Host are believed (comma list of
+    # addresses or CIDRs); from anyone else those headers are dropped.
+    trusted_proxies: str = ""
     backups: bool = True
     backup_quota: str | None = None
     snapshot_interval: str | None = None

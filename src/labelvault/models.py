@@ -6,12 +6,14 @@ from labelvault.background.models import Request
 from labelvault.backups.models import BackupRecord, BackupStatus
 from labelvault.cloudstorages.models import CloudStorage
 from labelvault.media.models import Frame
+from labelvault.observability.models import AuditEvent
 from labelvault.projects.models import AttributeSpec, Label, Project
 from labelvault.tasks.models import Job, Task
 
 __all__ = [
     "AccessToken",
     "AttributeSpec",
+    "AuditEvent",
     "BackupRecord",
     "BackupStatus",
     "CloudStorage",
