@@ -18,11 +18,13 @@ from labelvault.accounts.api import router as accounts_router
 from labelvault.annotations.api import router as annotations_router
 from labelvault.background import service as background_service
 from labelvault.background.api import router as requests_router
+from labelvault.background.metrics import queue_metrics
 from labelvault.background.queue import Queue
 from labelvault.backups import lifecycle as backups
 from labelvault.backups.api import backup_runtime
 from labelvault.backups.api import router as backups_router
 from labelvault.backups.journal_api import router as journal_router
+from labelvault.backups.metrics import SnapshotMetrics, backup_metrics
 from labelvault.cloudstorages.api import router as cloudstorages_router
 from labelvault.cloudstorages.registry import CloudStorages
 from labelvault.config import Settings
@@ -37,6 +39,8 @@ from labelvault.media import ingest as media_ingest
 from labelvault.media.api import router as media_router
 from labelvault.media.images import raise_pillow_limit
 from labelvault.observability.api import router as audit_router
+from labelvault.observability.metrics import Metrics, database_check
+from labelvault.observability.middleware import RequestContext
 from labelvault.openapi import complete_openapi
 from labelvault.projects.api import router as projects_router
 from labelvault.server_api import router as server_router
@@ -133,6 +137,14 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         # Checks the storage (a clear error on bad credentials), cleans what a killed run
         # left, starts the annotation journal, the snapshot watcher and the scheduler.
         app.state.backups = backups.on_startup(settings, db, queue)
+        app.state.metrics = Metrics(
+            db, [queue_metrics, backup_metrics, SnapshotMetrics(app.state.backups)]
+        )
+        app.state.readiness = {
+            "database": database_check(db),
+            "queue": queue.check,
+            "storage": lambda: app.state.backups.context.storage.check(write=False),
+        }
         try:
             yield
         finally:
@@ -191,6 +203,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
 
     app.add_middleware(TrailingSlash)
     app.add_middleware(NoOrganizations)
+    app.add_middleware(RequestContext, access_log_enabled=settings.log_format == "json")
     # Outermost: everything below sees the client address and scheme a trusted proxy gave.
     app.add_middleware(ForwardedHeaders, trusted_proxies=settings.trusted_proxies)
     return app

@@ -169,11 +169,16 @@ def serve(
     elif storage is not None:
         click.echo(f"Backups of instance {instance_name} go to {storage['storage']}.")
     app = create_app(settings, db)
+    from labelvault.observability import logs
+
+    logs.configure(settings.log_format)
     uvicorn.run(
         app,
         host=settings.host,
         port=settings.port,
         log_level="info",
+        log_config=None,  # logs.configure set the format (text, or JSON with request ids)
+        access_log=settings.log_format != "json",  # JSON mode logs its own, with request ids
         # ForwardedHeaders in the app honours them, and only from LABELVAULT_TRUSTED_PROXIES.
         proxy_headers=False,
         timeout_graceful_shutdown=30,
@@ -196,6 +201,9 @@ def worker(overrides: dict[str, Any], **options: Any) -> None:
     media_handlers.register(CloudStorages)
 
     settings = make_settings(overrides | options)
+    from labelvault.observability import logs
+
+    logs.configure(settings.log_format)
     db = open_db(overrides)
     Queue(settings, db).run_worker()
 

@@ -76,6 +76,11 @@ class Settings(BaseSettings):
     # Reverse proxies whose X-Forwarded-For/-Proto/-Host are believed (comma list of
     # addresses or CIDRs); from anyone else those headers are dropped.
     trusted_proxies: str = ""
+    # "text" or "json" (one object per line, with the request id; access log included).
+    log_format: str = "text"
+    # When set, GET /metrics needs `Authorization: Bearer <this>`; otherwise it is open
+    # (keep it off the public proxy).
+    metrics_token: str | None = None
     backups: bool = True
     backup_quota: str | None = None
     snapshot_interval: str | None = None

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, BinaryIO, Literal
 
+from prometheus_client import Counter
+
 from .backends import CHUNK_SIZE, Backend, make_backend
 from .errors import (
     StorageAuthError,
@@ -35,6 +37,13 @@ TEMP_PREFIX = ".tmp-"
 CHECK_NAME = ".labelvault-check"
 
 Source = bytes | bytearray | memoryview | BinaryIO | Iterable[bytes]
+
+# Counted here, at the one place every backend error passes; /metrics exposes it.
+STORAGE_ERRORS = Counter(
+    "labelvault_storage_errors",
+    "Storage operations that failed, by storage kind, action and error class.",
+    ["kind", "action", "error"],
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,6 +181,7 @@ class Storage:
             return exc
         where = f"{path!r} in {self.redacted_url}" if path else self.redacted_url
         cls, hint = _classify(exc, self.kind)
+        STORAGE_ERRORS.labels(self.kind, action.split()[0], cls.__name__).inc()
         detail = self.location.scrub(_describe(exc))
         message = self.location.scrub(f"cannot {action} {where}: {hint}")
         if detail and detail not in message:
