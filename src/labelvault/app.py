@@ -13,8 +13,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from labelvault import __version__, web
+from labelvault.accounts import oidc
 from labelvault.accounts import service as account_service
 from labelvault.accounts.api import router as accounts_router
+from labelvault.accounts.oidc_api import router as oidc_router
 from labelvault.annotations.api import router as annotations_router
 from labelvault.background import service as background_service
 from labelvault.background.api import router as requests_router
@@ -108,6 +110,7 @@ def prepare(settings: Settings) -> tuple[Database, str | None]:
 
 def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
     settings = settings or Settings()
+    oidc.check_settings(settings)
     # Each background request opens the cloud storages it reads (a worker has no app).
     media_handlers.register(CloudStorages)
 
@@ -184,6 +187,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     for router in (
         server_router,
         accounts_router,
+        oidc_router,
         projects_router,
         tasks_router,
         media_router,

@@ -1,6 +1,13 @@
 """Imports every domain's models so the metadata (and Alembic) sees all tables."""
 
-from labelvault.accounts.models import AccessToken, Group, Session, User, UserGroup
+from labelvault.accounts.models import (
+    AccessToken,
+    Group,
+    OidcIdentity,
+    Session,
+    User,
+    UserGroup,
+)
 from labelvault.annotations.models import LabeledImage, LabeledShape, LabeledTrack, TrackedShape
 from labelvault.background.models import Request
 from labelvault.backups.models import BackupRecord, BackupStatus
@@ -24,6 +31,7 @@ __all__ = [
     "LabeledImage",
     "LabeledShape",
     "LabeledTrack",
+    "OidcIdentity",
     "Project",
     "Request",
     "Session",

@@ -1,4 +1,4 @@
-"""The audit log: logins, tokens, role changes, deletes and restores.
+"""The audit log (logins, tokens, role changes, deletes, restores) and OIDC identities.
 
 Revision ID: 0005_platform
 Revises: 0004
@@ -34,7 +34,23 @@ def upgrade() -> None:
     op.create_index(
         "ix_audit_events_kind_address_created", "audit_events", ["kind", "address", "created"]
     )
+    op.create_table(
+        "oidc_identities",
+        sa.Column("issuer", sa.String(255), nullable=False),
+        sa.Column("subject", sa.String(255), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("created_date", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["users.id"],
+            name="fk_oidc_identities_user_id_users",
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("issuer", "subject", name="pk_oidc_identities"),
+    )
+    op.create_index("ix_oidc_identities_user_id", "oidc_identities", ["user_id"])
 
 
 def downgrade() -> None:
+    op.drop_table("oidc_identities")
     op.drop_table("audit_events")
