@@ -642,12 +642,28 @@ def _classify(exc: BaseException, kind: str) -> tuple[type[StorageError], str]:
         response = getattr(e, "response", None)
         if isinstance(response, dict):
             codes.add(str(response.get("Error", {}).get("Code", "")))
+        # Azure's HttpResponseError carries its code apart (e.g. AuthenticationFailed).
+        code = getattr(e, "error_code", None)
+        if isinstance(code, str):
+            codes.add(str(getattr(code, "value", code)))  # a str enum in azure-storage-blob
         status = _status(e)
         if status is not None:
             statuses.add(status)
     denied = any(isinstance(e, PermissionError) for e in _chain(exc))
+    # Azure signs requests locally: a key that is not even base64 fails before any request.
+    if any(type(e).__name__ == "AzureSigningError" for e in _chain(exc)):
+        return StorageAuthError, (
+            f"the account key is not a valid key: check the account name and {secret_word}"
+        )
     if codes & _AUTH_CODES or statuses & {401, 403} or denied:
-        if 401 in statuses or codes & {"InvalidAccessKeyId", "SignatureDoesNotMatch"}:
+        # Azure answers a bad key with AuthenticationFailed (Azurite: AuthorizationFailure).
+        refused = {
+            "InvalidAccessKeyId",
+            "SignatureDoesNotMatch",
+            "AuthenticationFailed",
+            "AuthorizationFailure",
+        }
+        if 401 in statuses or codes & refused:
             return StorageAuthError, (
                 f"the server refused the credentials: check the user name and {secret_word}"
             )
