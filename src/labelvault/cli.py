@@ -154,6 +154,17 @@ def serve(
             "\n  (shown once; only its hash is stored. Set LABELVAULT_ADMIN_PASSWORD "
             "to choose it.)"
         )
+    elif settings.admin_password is None and (settings.restore_snapshot or restore_at):
+        # The snapshot brought its users back: no password was set, so none was changed.
+        click.echo(
+            f"Log in as '{settings.admin_user}' with the password the restored instance had "
+            "(the one generated at its very first start, unless it was changed since)."
+        )
+    elif settings.admin_password is None:
+        click.echo(
+            f"Log in as '{settings.admin_user}' with the password it already has (generated "
+            "at the first start, unless changed since; set LABELVAULT_ADMIN_PASSWORD to reset it)."
+        )
     else:
         click.echo(
             f"Log in as '{settings.admin_user}' with the password you set "
