@@ -38,3 +38,15 @@ if [ ! -x "$DP_VENV/bin/deepaas-run" ] && [ ! -f "$DP_VENV/.installed" ]; then
     echo "deepaas could not be installed; the DEEPaaS tests will be skipped" >&2
   fi
 fi
+
+# Servers the tests start from npm: an OIDC provider (sign-in tests) and Azurite (Azure
+# storage tests), into tests/tools/node_modules (git-ignored).
+if command -v npm >/dev/null; then
+  if [ ! -d tests/tools/node_modules/oidc-provider ] || [ ! -x tests/tools/node_modules/.bin/azurite ]; then
+    echo "Installing oidc-provider and azurite into tests/tools/node_modules"
+    (cd tests/tools && npm install --no-audit --no-fund --loglevel=error) \
+      || echo "npm install failed; OIDC and Azure tests will be skipped" >&2
+  fi
+else
+  echo "npm is missing; OIDC and Azure tests will be skipped" >&2
+fi

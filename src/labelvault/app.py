@@ -13,17 +13,21 @@ from fastapi.responses import JSONResponse
 
 from labelvault import __version__, web
 from labelvault.access.deps import current_user_in_context
+from labelvault.accounts import oidc
 from labelvault.accounts import service as account_service
 from labelvault.accounts.api import router as accounts_router
 from labelvault.accounts.auth import current_user
+from labelvault.accounts.oidc_api import router as oidc_router
 from labelvault.annotations.api import router as annotations_router
 from labelvault.background import service as background_service
 from labelvault.background.api import router as requests_router
+from labelvault.background.metrics import queue_metrics
 from labelvault.background.queue import Queue
 from labelvault.backups import lifecycle as backups
 from labelvault.backups.api import backup_runtime
 from labelvault.backups.api import router as backups_router
 from labelvault.backups.journal_api import router as journal_router
+from labelvault.backups.metrics import SnapshotMetrics, backup_metrics
 from labelvault.cloudstorages.api import router as cloudstorages_router
 from labelvault.cloudstorages.registry import CloudStorages
 from labelvault.config import Settings
@@ -32,6 +36,7 @@ from labelvault.datasets.api import router as formats_router
 from labelvault.db import Database
 from labelvault.db.migrate import upgrade
 from labelvault.errors import LabelVaultError
+from labelvault.http import ForwardedHeaders
 from labelvault.media import handlers as media_handlers
 from labelvault.media import ingest as media_ingest
 from labelvault.media.api import router as media_router
@@ -39,6 +44,9 @@ from labelvault.media.images import raise_pillow_limit
 from labelvault.memory import ReturnMemoryWhenIdle, limit_arenas
 from labelvault.models_ai import handlers as _models_handlers  # noqa: F401  (registers handlers)
 from labelvault.models_ai.api import router as models_router
+from labelvault.observability.api import router as audit_router
+from labelvault.observability.metrics import Metrics, database_check
+from labelvault.observability.middleware import RequestContext
 from labelvault.openapi import complete_openapi
 from labelvault.organizations.api import router as organizations_router
 from labelvault.projects.api import router as projects_router
@@ -85,6 +93,7 @@ def prepare(settings: Settings) -> tuple[Database, str | None]:
 
 def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
     settings = settings or Settings()
+    oidc.check_settings(settings)
     # Each background request opens the cloud storages it reads (a worker has no app).
     media_handlers.register(CloudStorages)
 
@@ -115,6 +124,14 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         # left, starts the annotation journal, the snapshot watcher and the scheduler.
         app.state.backups = backups.on_startup(settings, db, queue)
         app.state.webhooks = webhook_dispatch.start(db, settings, queue)
+        app.state.metrics = Metrics(
+            db, [queue_metrics, backup_metrics, SnapshotMetrics(app.state.backups)]
+        )
+        app.state.readiness = {
+            "database": database_check(db),
+            "queue": queue.check,
+            "storage": lambda: app.state.backups.context.storage.check(write=False),
+        }
         try:
             yield
         finally:
@@ -138,7 +155,9 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
 
     @app.exception_handler(LabelVaultError)
     async def labelvault_error(_: Request, exc: LabelVaultError) -> JSONResponse:
-        return JSONResponse(exc.body(), status_code=exc.status)
+        return JSONResponse(
+            exc.body(), status_code=exc.status, headers=getattr(exc, "headers", None) or None
+        )
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -155,6 +174,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         server_router,
         accounts_router,
         organizations_router,
+        oidc_router,
         projects_router,
         tasks_router,
         media_router,
@@ -169,6 +189,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         formats_router,
         models_router,
         webhooks_router,
+        audit_router,
     ):
         app.include_router(router)
 
@@ -181,4 +202,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.add_middleware(TrailingSlash)
     limit_arenas()  # before the thread pool makes its arenas
     app.add_middleware(ReturnMemoryWhenIdle)
+    app.add_middleware(RequestContext, access_log_enabled=settings.log_format == "json")
+    # Outermost: everything below sees the client address and scheme a trusted proxy gave.
+    app.add_middleware(ForwardedHeaders, trusted_proxies=settings.trusted_proxies)
     return app

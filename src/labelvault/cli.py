@@ -133,6 +133,16 @@ def serve(
             locked=True,
         )
     db, generated = prepare(settings)
+    if settings.restore_snapshot or restore_at:
+        from labelvault.observability import audit
+
+        audit.record_now(
+            db.sessionmaker,
+            "snapshot.restore",
+            username="cli",
+            target=f"snapshot {settings.restore_snapshot or 'latest'}",
+            detail=f"at {restore_at}" if restore_at else "",
+        )
     url = f"http://{settings.host}:{settings.port}"
     click.echo(
         f"LabelVault {__version__} at {url}  (data: {settings.data_dir.resolve()}, "
@@ -143,6 +153,17 @@ def serve(
             f"Log in as '{settings.admin_user}' with the generated password: {generated}"
             "\n  (shown once; only its hash is stored. Set LABELVAULT_ADMIN_PASSWORD "
             "to choose it.)"
+        )
+    elif settings.admin_password is None and (settings.restore_snapshot or restore_at):
+        # The snapshot brought its users back: no password was set, so none was changed.
+        click.echo(
+            f"Log in as '{settings.admin_user}' with the password the restored instance had "
+            "(the one generated at its very first start, unless it was changed since)."
+        )
+    elif settings.admin_password is None:
+        click.echo(
+            f"Log in as '{settings.admin_user}' with the password it already has (generated "
+            "at the first start, unless changed since; set LABELVAULT_ADMIN_PASSWORD to reset it)."
         )
     else:
         click.echo(
@@ -159,12 +180,18 @@ def serve(
     elif storage is not None:
         click.echo(f"Backups of instance {instance_name} go to {storage['storage']}.")
     app = create_app(settings, db)
+    from labelvault.observability import logs
+
+    logs.configure(settings.log_format)
     uvicorn.run(
         app,
         host=settings.host,
         port=settings.port,
         log_level="info",
-        proxy_headers=True,
+        log_config=None,  # logs.configure set the format (text, or JSON with request ids)
+        access_log=settings.log_format != "json",  # JSON mode logs its own, with request ids
+        # ForwardedHeaders in the app honours them, and only from LABELVAULT_TRUSTED_PROXIES.
+        proxy_headers=False,
         timeout_graceful_shutdown=30,
     )
     server_lock.release()
@@ -187,6 +214,9 @@ def worker(overrides: dict[str, Any], **options: Any) -> None:
     media_handlers.register(CloudStorages)
 
     settings = make_settings(overrides | options)
+    from labelvault.observability import logs
+
+    logs.configure(settings.log_format)
     db = open_db(overrides)
     queue = Queue(settings, db)
     # The worker sends webhook deliveries too (its tasks must be known to the consumer).

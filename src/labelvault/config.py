@@ -67,6 +67,34 @@ class Settings(BaseSettings):
     # share or bucket. The oldest entries go first when full.
     media_cache_bytes: int = 4 * 1024**3
     source_cache_bytes: int = 8 * 1024**3
+    # Login throttling: after this many failed logins within login_lockout_seconds, an
+    # account (or a client address) gets 429 until the oldest failure is that old; a
+    # successful login clears the account's count. 0 turns a limit off.
+    login_max_failures_per_user: int = 5
+    login_max_failures_per_address: int = 50
+    login_lockout_seconds: int = 900
+    # Reverse proxies whose X-Forwarded-For/-Proto/-Host are believed (comma list of
+    # addresses or CIDRs); from anyone else those headers are dropped.
+    trusted_proxies: str = ""
+    # OIDC sign-in ("Sign in with <oidc_name>" on the login page); local accounts stay.
+    oidc_issuer: str | None = None
+    oidc_client_id: str | None = None
+    oidc_client_secret: str | None = None
+    oidc_name: str = "single sign-on"
+    oidc_scopes: str = "openid email profile"
+    oidc_username_claim: str = "preferred_username"
+    # Claims whose values (a list or one string) map to roles and groups, e.g.
+    # "groups,eduperson_entitlement"; the maps are "claim value=role" / "claim value=group"
+    # comma lists. A role map, when set, is applied at every sign-in (the platform decides).
+    oidc_claims: str = "groups"
+    oidc_role_map: str = ""
+    oidc_group_map: str = ""
+    oidc_default_role: str = "user"
+    # "text" or "json" (one object per line, with the request id; access log included).
+    log_format: str = "text"
+    # When set, GET /metrics needs `Authorization: Bearer <this>`; otherwise it is open
+    # (keep it off the public proxy).
+    metrics_token: str | None = None
     backups: bool = True
     # One row per annotation save (who, when, how many objects): the activity pages.
     activity: bool = True

@@ -20,6 +20,8 @@ class LabelVaultError(Exception):
             message = message["detail"]
         super().__init__(message if isinstance(message, str) else str(message))
         self.message = message
+        # Reply headers, e.g. Retry-After on a 429.
+        self.headers: dict[str, str] = {}
         if status is not None:
             self.status = status
         self.extra = extra
@@ -62,6 +64,16 @@ class PreconditionFailed(LabelVaultError):
     """A write based on a version the server no longer has (If-Match)."""
 
     status = 412
+
+
+class TooManyRequests(LabelVaultError):
+    """Too many attempts (429); Retry-After says in how many seconds to try again."""
+
+    status = 429
+
+    def __init__(self, message: Any, retry_after: int) -> None:
+        super().__init__(message, retry_after=retry_after)
+        self.headers = {"Retry-After": str(retry_after)}
 
 
 class Unavailable(LabelVaultError):

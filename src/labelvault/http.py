@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import math
 from typing import Any
 
@@ -59,12 +60,98 @@ def base_url(request: Request) -> str:
     The SDK hands URLs we return (TUS Location, result_url) straight to urllib3, so they
     must be absolute and reachable from the client.
     """
-    headers = request.headers
-    host = headers.get("x-forwarded-host") or headers.get("host")
-    scheme = headers.get("x-forwarded-proto") or request.url.scheme
+    # ForwardedHeaders has already put a trusted proxy's X-Forwarded-Host/-Proto in place
+    # (and dropped them from anyone else), so the Host header and scheme are the truth.
+    host = request.headers.get("host")
+    scheme = request.url.scheme
     if not host:
         host = f"{request.url.hostname}:{request.url.port}" if request.url.port else "localhost"
     return f"{scheme}://{host.split(',')[0].strip()}"
+
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def parse_networks(spec: str) -> list[Network]:
+    """`10.0.0.1, 172.16.0.0/12, ::1` -> networks; a bad entry is a clear startup error."""
+    networks = []
+    for item in spec.replace(";", ",").split(","):
+        item = item.strip()
+        if not item:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError as exc:
+            raise ValueError(
+                f"LABELVAULT_TRUSTED_PROXIES: {item!r} is not an address or CIDR "
+                "(e.g. 10.0.0.5 or 10.0.0.0/8)"
+            ) from exc
+    return networks
+
+
+def _in(networks: list[Network], address: str) -> bool:
+    try:
+        ip = ipaddress.ip_address(address.strip().strip("[]"))
+    except ValueError:
+        return False
+    return any(ip in net for net in networks)
+
+
+_FORWARDED = (b"x-forwarded-for", b"x-forwarded-proto", b"x-forwarded-host", b"forwarded")
+
+
+class ForwardedHeaders:
+    """Believe X-Forwarded-For/-Proto/-Host only from the configured trusted proxies.
+
+    From a trusted peer they become the client address, the scheme and the Host header of
+    the request; from anyone else they are dropped, so a client can neither spoof its
+    address (the login throttle and the audit log key on it) nor make us hand out URLs
+    to a host of its choosing.
+    """
+
+    def __init__(self, app: Any, trusted_proxies: str = "") -> None:
+        self.app = app
+        self.networks = parse_networks(trusted_proxies)
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] in ("http", "websocket"):
+            headers = scope.get("headers") or []
+            if any(name in _FORWARDED for name, _ in headers):
+                client = scope.get("client")
+                if client and self.networks and _in(self.networks, client[0]):
+                    scope = self._apply(scope, headers)
+                else:
+                    kept = [(n, v) for n, v in headers if n not in _FORWARDED]
+                    scope = dict(scope, headers=kept)
+        await self.app(scope, receive, send)
+
+    def _apply(self, scope: dict, headers: list[tuple[bytes, bytes]]) -> dict:
+        values: dict[bytes, str] = {}
+        for name, value in headers:
+            if name in _FORWARDED:
+                # Repeated headers join as one list, as proxies append.
+                text = value.decode("latin-1")
+                values[name] = f"{values[name]},{text}" if name in values else text
+        scope = dict(scope)
+        chain = [a.strip() for a in values.get(b"x-forwarded-for", "").split(",") if a.strip()]
+        if chain:
+            # The rightmost address no trusted proxy of ours added is the real client.
+            client = chain[0]
+            for address in reversed(chain):
+                if not _in(self.networks, address):
+                    client = address
+                    break
+            scope["client"] = (client, 0)
+        proto = values.get(b"x-forwarded-proto", "").split(",")[0].strip().lower()
+        if proto in ("http", "https"):
+            scope["scheme"] = {"http": "http", "https": "https"}[proto]
+            if scope["type"] == "websocket":
+                scope["scheme"] = "wss" if proto == "https" else "ws"
+        host = values.get(b"x-forwarded-host", "").split(",")[0].strip()
+        if host:
+            rest = [(n, v) for n, v in headers if n != b"host"]
+            scope["headers"] = [(b"host", host.encode("latin-1")), *rest]
+        return scope
 
 
 def absolute(request: Request, path: str) -> str:

@@ -1,12 +1,20 @@
 """Imports every domain's models so the metadata (and Alembic) sees all tables."""
 
-from labelvault.accounts.models import AccessToken, Group, Session, User, UserGroup
+from labelvault.accounts.models import (
+    AccessToken,
+    Group,
+    OidcIdentity,
+    Session,
+    User,
+    UserGroup,
+)
 from labelvault.annotations.models import LabeledImage, LabeledShape, LabeledTrack, TrackedShape
 from labelvault.background.models import Request
 from labelvault.backups.models import BackupRecord, BackupStatus
 from labelvault.cloudstorages.models import CloudStorage
 from labelvault.media.models import Frame
 from labelvault.models_ai.models import Model
+from labelvault.observability.models import AuditEvent
 from labelvault.organizations.models import Invitation, Membership, Organization
 from labelvault.projects.models import AttributeSpec, Label, Project
 from labelvault.review.models import (
@@ -30,6 +38,7 @@ __all__ = [
     "ActivityEvent",
     "AnnotationConflict",
     "AttributeSpec",
+    "AuditEvent",
     "BackupRecord",
     "BackupStatus",
     "CloudStorage",
@@ -43,6 +52,7 @@ __all__ = [
     "LabeledShape",
     "LabeledTrack",
     "Model",
+    "OidcIdentity",
     "Project",
     "QualityReport",
     "QualitySettings",

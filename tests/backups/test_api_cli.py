@@ -119,3 +119,11 @@ def test_status_says_where_backups_go_and_warns_of_the_same_disk(
     remote = Storage.from_url("webdav+https://user:secret@dav.example.org/files/user")
     shown = storage_report(settings, remote)
     assert shown["same_disk_as_data"] is False and "secret" not in shown["storage"]
+
+
+def test_cli_verify_says_when_there_is_nothing_to_verify(app, sqlite_only, storage_env) -> None:  # type: ignore[no-untyped-def]
+    settings = app.state.settings
+    common = ["--data-dir", str(settings.data_dir), "--database-url", app.state.db.url]
+    result = CliRunner().invoke(backup, ["verify", "--restore-test", *common])
+    assert result.exit_code == 0, result.output
+    assert "Nothing to verify" in result.output

@@ -1,4 +1,5 @@
-"""Real servers on 127.0.0.1 that tests store into: wsgidav (WebDAV) and moto's S3."""
+"""Real servers on 127.0.0.1 that tests store into: wsgidav (WebDAV), moto's S3 and Azurite
+(Azure Blob)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,14 @@ WEBDAV_PASSWORD = "dav-Secret-7f3a91"
 WEBDAV_MOUNT = f"/remote.php/dav/files/{WEBDAV_USER}"
 S3_BUCKET = "labelvault-test"
 S3_REGION = "us-east-1"
+ROOT = Path(__file__).resolve().parents[2]
+AZURITE = ROOT / "tests" / "tools" / "node_modules" / ".bin" / "azurite-blob"
+# Azurite's well-known development account (public, documented by Microsoft).
+AZURE_ACCOUNT = "devstoreaccount1"
+AZURE_KEY = (
+    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+)
+AZURE_CONTAINER = "labelvault-test"
 
 
 @pytest.fixture
@@ -170,6 +179,56 @@ def s3_server() -> Iterator[S3Server]:
             headers={"Content-Type": "text/plain"},
         )
         urllib.request.urlopen(request, timeout=10).close()
+        yield server
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@dataclass
+class AzuriteServer:
+    port: int
+
+    def connection_string(self, key: str = AZURE_KEY) -> str:
+        return (
+            f"DefaultEndpointsProtocol=http;AccountName={AZURE_ACCOUNT};AccountKey={key};"
+            f"BlobEndpoint=http://127.0.0.1:{self.port}/{AZURE_ACCOUNT};"
+        )
+
+    def url(self, container: str = AZURE_CONTAINER) -> str:
+        return f"az://{container}/labelvault"
+
+
+@pytest.fixture(scope="session")
+def azurite_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AzuriteServer]:
+    """Azurite's blob service (npm `azurite`, installed by scripts/ensure-test-tools.sh)."""
+    if not AZURITE.exists():
+        pytest.skip("azurite is not installed: run scripts/ensure-test-tools.sh")
+    pytest.importorskip("adlfs", reason="pip install labelvault[azure]")
+    from azure.storage.blob import BlobServiceClient
+
+    server = AzuriteServer(port=free_port())
+    folder = tmp_path_factory.mktemp("azurite")
+    process = subprocess.Popen(
+        [
+            str(AZURITE),
+            "--blobHost",
+            "127.0.0.1",
+            "--blobPort",
+            str(server.port),
+            "--location",
+            str(folder),
+            "--silent",
+            "--skipApiVersionCheck",
+            "--disableTelemetry",  # it would call out of the machine
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for_port(server.port, timeout=30)
+        client = BlobServiceClient.from_connection_string(server.connection_string())
+        client.create_container(AZURE_CONTAINER)
         yield server
     finally:
         process.terminate()

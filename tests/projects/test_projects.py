@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from labelvault.accounts import service as account_service
+from labelvault.app import create_app
 from labelvault.projects.models import AttributeSpec, Label, Project
 from labelvault.tasks.models import Job, Task
 from labelvault.tasks.service import task_media_dir
-from tests.conftest import LABELS
+from tests.conftest import ADMIN, LABELS, _empty
 from tests.helpers.sdk import sdk_validate
 
 
@@ -207,8 +211,23 @@ def test_only_owner_deletes_project(admin, make_user) -> None:  # type: ignore[n
     assert admin.get("/api/projects").json()["count"] == 0
 
 
-def test_urls_follow_the_address_the_client_used(admin) -> None:  # type: ignore[no-untyped-def]
-    """Behind a reverse proxy every returned URL, paging links included, uses its address."""
+@pytest.fixture
+def proxied_admin(database, settings):  # type: ignore[no-untyped-def]
+    """An admin client whose requests come from a proxy in LABELVAULT_TRUSTED_PROXIES."""
+    settings.trusted_proxies = "10.0.0.0/8"
+    _empty(database)
+    settings.ensure_dirs()
+    with database.session() as session:
+        account_service.ensure_admin(session, *ADMIN)
+    with TestClient(create_app(settings, database), client=("10.0.0.2", 1)) as client:
+        client.post("/api/auth/login", json={"username": ADMIN[0], "password": ADMIN[1]})
+        client.headers["X-CSRFToken"] = client.cookies["csrftoken"]
+        yield client
+
+
+def test_urls_follow_the_address_the_client_used(proxied_admin) -> None:  # type: ignore[no-untyped-def]
+    """Behind a trusted reverse proxy every returned URL, paging links included, uses its host."""
+    admin = proxied_admin
     for name in ("a", "b"):
         _project(admin, name)
     headers = {"X-Forwarded-Host": "annotate.example.org", "X-Forwarded-Proto": "https"}

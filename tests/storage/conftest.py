@@ -1,7 +1,8 @@
-"""The storage tests' backends: a folder, wsgidav and moto's S3, each on 127.0.0.1."""
+"""The storage tests' backends: a folder, wsgidav, moto's S3 and Azurite, each on 127.0.0.1."""
 
 from __future__ import annotations
 
+import base64
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -11,13 +12,16 @@ import pytest
 
 from labelvault.storage import Storage
 from tests.helpers.servers import (  # noqa: F401  (fixtures used as they are)
+    AZURE_KEY,
     S3_BUCKET,
     S3_REGION,
     WEBDAV_MOUNT,
     WEBDAV_PASSWORD,
     WEBDAV_USER,
+    AzuriteServer,
     S3Server,
     WebdavServer,
+    azurite_server,
     closed_port,
     s3_server,
     webdav_server,
@@ -58,7 +62,19 @@ def s3_backend(s3_server: S3Server) -> Backend:  # noqa: F811
     return Backend("s3", make, s3_server.secret, {"server": s3_server})
 
 
-@pytest.fixture(scope="session", params=["local", "webdav", "s3"])
+@pytest.fixture(scope="session")
+def azure_backend(azurite_server: AzuriteServer) -> Backend:  # noqa: F811
+    def make(password: str = AZURE_KEY, **kw: Any) -> Storage:
+        # A wrong key is still base64, so Azurite itself checks the signature and refuses.
+        key = password if password == AZURE_KEY else base64.b64encode(password.encode()).decode()
+        return Storage.from_url(
+            azurite_server.url(), connection_string=azurite_server.connection_string(key), **kw
+        )
+
+    return Backend("azure", make, AZURE_KEY, {"server": azurite_server})
+
+
+@pytest.fixture(scope="session", params=["local", "webdav", "s3", "azure"])
 def backend(request: pytest.FixtureRequest) -> Backend:
     return request.getfixturevalue(f"{request.param}_backend")
 

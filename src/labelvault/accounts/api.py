@@ -9,8 +9,14 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session as DbSession
 
 from labelvault import filters
-from labelvault.accounts import service
-from labelvault.accounts.auth import CSRF_COOKIE, SESSION_COOKIE, admin_user, current_user
+from labelvault.accounts import service, throttle
+from labelvault.accounts.auth import (
+    CSRF_COOKIE,
+    SESSION_COOKIE,
+    admin_user,
+    current_user,
+    require_csrf,
+)
 from labelvault.accounts.models import AccessToken, Group, User
 from labelvault.accounts.replies import basic_user
 from labelvault.accounts.schemas import (
@@ -29,6 +35,8 @@ from labelvault.accounts.schemas import (
 from labelvault.db.base import utcnow
 from labelvault.errors import Forbidden, Invalid, NotFound
 from labelvault.http import apply_sort, db_session, paginate, settings_of
+from labelvault.observability import audit
+from labelvault.observability.audit import address_of
 
 router = APIRouter(tags=["auth", "users"])
 
@@ -67,7 +75,14 @@ def login(
     if not username and body.email:
         found = session.scalars(select(User).where(User.email == body.email)).first()
         username = found.username if found else None
-    user = service.authenticate_password(session, username or "", body.password)
+    user = throttle.login(
+        session,
+        request.app.state.db.sessionmaker,
+        settings_of(request),
+        username or body.email or "",
+        body.password,
+        address_of(request),
+    )
     if user is None:
         raise Invalid({"non_field_errors": ["Unable to log in with provided credentials."]})
     max_age = settings_of(request).session_age_seconds
@@ -83,9 +98,17 @@ def logout(
 ) -> dict[str, str]:
     key = request.cookies.get(SESSION_COOKIE)
     if key:
+        resolved = service.resolve_session(session, key)
+        if resolved is not None:
+            # Else any page could sign a visitor out with a cross-site form.
+            require_csrf(request, resolved[1])
+            audit.record(session, "logout", user=resolved[0], address=address_of(request))
         service.close_session(session, key)
     header = request.headers.get("authorization", "")
     if header.lower().startswith("token "):
+        resolved = service.resolve_session(session, header[6:].strip())
+        if resolved is not None:
+            audit.record(session, "logout", user=resolved[0], address=address_of(request))
         service.close_session(session, header[6:].strip())
     response.delete_cookie(SESSION_COOKIE, path="/")
     response.delete_cookie(CSRF_COOKIE, path="/")
@@ -183,7 +206,7 @@ def list_users(
 def create_user(
     body: UserCreate,
     request: Request,
-    _: User = Depends(admin_user),
+    me: User = Depends(admin_user),
     session: DbSession = Depends(db_session),
 ) -> dict[str, Any]:
     user = service.create_user(
@@ -194,6 +217,14 @@ def create_user(
         body.email,
         body.first_name,
         body.last_name,
+    )
+    audit.record(
+        session,
+        "user.created",
+        user=me,
+        address=address_of(request),
+        target=f"user {user.id} {user.username}",
+        detail=f"role={user.role}",
     )
     return user_read(request, user, [])
 
@@ -235,8 +266,16 @@ def update_user(
         value = getattr(body, field)
         if value is not None:
             setattr(user, field, value)
-    if body.role is not None:
+    if body.role is not None and body.role != user.role:
         service.validate_role(body.role)
+        audit.record(
+            session,
+            "user.role_changed",
+            user=me,
+            address=address_of(request),
+            target=f"user {user.id} {user.username}",
+            detail=f"{user.role} -> {body.role}",
+        )
         user.role = body.role
     if body.password is not None:
         if not me.is_admin:
@@ -247,11 +286,21 @@ def update_user(
 
 @router.delete("/api/users/{user_id}", status_code=204)
 def delete_user(
-    user_id: int, me: User = Depends(admin_user), session: DbSession = Depends(db_session)
+    user_id: int,
+    request: Request,
+    me: User = Depends(admin_user),
+    session: DbSession = Depends(db_session),
 ) -> Response:
     user = _user_or_404(session, user_id)
     if user.id == me.id:
         raise Invalid("You cannot delete your own account.")
+    audit.record(
+        session,
+        "user.deleted",
+        user=me,
+        address=address_of(request),
+        target=f"user {user.id} {user.username}",
+    )
     service.delete_user(session, user)
     return Response(status_code=204)
 
@@ -304,6 +353,14 @@ def create_token(
     if body.expiry_date is not None and body.expiry_date.timestamp() < utcnow().timestamp():
         raise Invalid({"expiry_date": ["The expiry date must be in the future."]})
     token, raw = service.create_token(session, user, body.name, body.expiry_date, body.read_only)
+    audit.record(
+        session,
+        "token.created",
+        user=user,
+        address=address_of(request),
+        target=f"token {token.id} {token.name}",
+        detail="read-only" if token.read_only else "",
+    )
     return token_read(request, token, user) | {"value": raw}
 
 
@@ -326,9 +383,21 @@ def get_token(
 
 @router.delete("/api/auth/access_tokens/{token_id}", status_code=204)
 def revoke_token(
-    token_id: int, user: User = Depends(current_user), session: DbSession = Depends(db_session)
+    token_id: int,
+    request: Request,
+    user: User = Depends(current_user),
+    session: DbSession = Depends(db_session),
 ) -> Response:
-    session.delete(_token_or_404(session, user, token_id))
+    token = _token_or_404(session, user, token_id)
+    audit.record(
+        session,
+        "token.revoked",
+        user=user,
+        address=address_of(request),
+        target=f"token {token.id} {token.name}",
+        detail=f"owner={token.user_id}",
+    )
+    session.delete(token)
     return Response(status_code=204)
 
 

@@ -8,10 +8,11 @@ import hmac
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session as DbSession
 
-from labelvault.accounts import service
+from labelvault.accounts import service, throttle
 from labelvault.accounts.models import User
 from labelvault.errors import Forbidden, LabelVaultError
-from labelvault.http import db_session
+from labelvault.http import db_session, settings_of
+from labelvault.observability.audit import address_of
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 SESSION_COOKIE = "sessionid"
@@ -48,7 +49,15 @@ def authenticate(request: Request, session: DbSession) -> User | None:
                 username, _, password = base64.b64decode(value).decode().partition(":")
             except ValueError as exc:
                 raise _unauthorized("Malformed Basic authorization header.") from exc
-            user = service.authenticate_password(session, username, password)
+            user = throttle.login(
+                session,
+                request.app.state.db.sessionmaker,
+                settings_of(request),
+                username,
+                password,
+                address_of(request),
+                record_success=False,  # every request of a script would be an event
+            )
             if user is None:
                 raise _unauthorized("Invalid username/password.")
             return user
@@ -61,13 +70,17 @@ def authenticate(request: Request, session: DbSession) -> User | None:
         raise _unauthorized("Your session has expired; log in again.")
     user, csrf = resolved
     if request.method not in SAFE_METHODS:
-        sent = request.headers.get(CSRF_HEADER, "")
-        if not sent or not hmac.compare_digest(sent, csrf):
-            raise Forbidden(
-                "CSRF check failed: send the value of the csrftoken cookie in the "
-                "X-CSRFToken header."
-            )
+        require_csrf(request, csrf)
     return user
+
+
+def require_csrf(request: Request, csrf: str) -> None:
+    """A cookie-authenticated write must echo the csrftoken cookie in X-CSRFToken."""
+    sent = request.headers.get(CSRF_HEADER, "")
+    if not sent or not hmac.compare_digest(sent, csrf):
+        raise Forbidden(
+            "CSRF check failed: send the value of the csrftoken cookie in the X-CSRFToken header."
+        )
 
 
 def current_user(request: Request, session: DbSession = Depends(db_session)) -> User:

@@ -80,3 +80,14 @@ class AccessToken(Base):
     expiry_date: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     last_used_date: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     read_only: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class OidcIdentity(Base):
+    """Links an OIDC provider's subject to a local user: a login never matches by name alone."""
+
+    __tablename__ = "oidc_identities"
+
+    issuer: Mapped[str] = mapped_column(String(255), primary_key=True)
+    subject: Mapped[str] = mapped_column(String(255), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_date: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

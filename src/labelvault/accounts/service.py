@@ -133,8 +133,9 @@ def ensure_admin(session: DbSession, username: str, password: str | None) -> str
 def authenticate_password(session: DbSession, username: str, password: str) -> User | None:
     user = get_by_username(session, username)
     if user is None or not user.is_active:
-        # Hash anyway so a missing user takes as long as a wrong password.
-        verify_password(hash_password("x" * 8), password)
+        # One verification against a dummy hash: a missing user takes as long as a wrong
+        # password (hashing a fresh password here would double the work and give it away).
+        verify_password("", password)
         return None
     return user if verify_password(user.password_hash, password) else None
 

@@ -40,6 +40,7 @@ from labelvault.annotations.validation import (
 )
 from labelvault.db.base import utcnow
 from labelvault.errors import Invalid, PreconditionFailed
+from labelvault.observability.metrics import SAVES
 from labelvault.projects import service as project_service
 from labelvault.projects.models import Project
 from labelvault.tasks import service as task_service
@@ -326,6 +327,7 @@ def save_job(
         lambda: claimed.append(claim(session, job.id, expected)),
     )
     new_version = claimed[0] if claimed else job.annotation_version
+    SAVES.labels("job", action or "replace").inc()
     return Saved(written.reply(new_version), new_version, _count(written))
 
 
@@ -334,6 +336,7 @@ def save_task(session: Session, task: Task, data: Payload, action: str | None) -
     scope = task_scope(session, task)
     written = _write(session, scope, data, action)
     new_version = bump(session, scope.job_ids)
+    SAVES.labels("task", action or "replace").inc()
     return Saved(written.reply(new_version), new_version, _count(written))
 
 

@@ -44,6 +44,11 @@ class Queue:
     def _execute(self, request_id: str) -> None:
         service.execute(self.db, self.settings, request_id)
 
+    def check(self) -> dict[str, object]:
+        """Readiness: the queue's storage answers (Redis PING or the SQLite file); its depth."""
+        pending = self.huey.pending_count()
+        return {"backend": type(self.huey).__name__, "pending": pending}
+
     def enqueue(self, request_id: str) -> None:
         self._run(request_id)
 

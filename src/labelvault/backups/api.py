@@ -25,6 +25,7 @@ from labelvault.backups.paths import instance_root
 from labelvault.backups.status import status_json
 from labelvault.errors import Invalid, NotFound
 from labelvault.http import db_session, paginate
+from labelvault.observability import audit
 from labelvault.projects.models import Project
 from labelvault.tasks.models import Task
 
@@ -207,11 +208,19 @@ def download_backup(
 @router.delete("/api/backups/{backup_id}", status_code=204)
 def delete_backup(
     backup_id: int,
+    request: Request,
     runtime: Runtime,
     user: User = Depends(current_user),
     session: Session = Depends(db_session),
 ) -> Response:
     record = _visible_record(session, user, backup_id)
+    audit.record(
+        session,
+        "backup.deleted",
+        user=user,
+        address=audit.address_of(request),
+        target=f"backup {record.id} of {record.target_type} {record.target_id}",
+    )
     session.commit()
     catalog.delete(runtime.context, record.id)
     return Response(status_code=204)
@@ -220,6 +229,7 @@ def delete_backup(
 @router.post("/api/backups/{backup_id}/restore", status_code=202)
 def restore_backup(
     backup_id: int,
+    request: Request,
     runtime: Runtime,
     body: RestoreRequest | None = None,
     user: User = Depends(current_user),
@@ -231,6 +241,14 @@ def restore_backup(
         raise Invalid("mode must be 'new' or 'replace'")
     if record.status != "good":
         raise Invalid(f"backup {record.id} is marked corrupt and cannot be restored")
+    audit.record(
+        session,
+        "backup.restore",
+        user=user,
+        address=audit.address_of(request),
+        target=f"backup {record.id} of {record.target_type} {record.target_id}",
+        detail=f"mode={mode}",
+    )
     rq_id = background.create(
         runtime.context.db,
         operation="backup:restore",
@@ -255,6 +273,7 @@ def rollback_points(project: ManagedProject, runtime: Runtime) -> dict[str, Any]
 @router.post("/api/projects/{project_id}/rollback", status_code=202)
 def rollback_project(
     body: RollbackRequest,
+    request: Request,
     project: ManagedProject,
     runtime: Runtime,
     user: User = Depends(current_user),
@@ -263,6 +282,14 @@ def rollback_project(
     to = rollback.as_utc(body.to)
     # A time the storage cannot reach is refused now, not after the request has queued.
     rollback.check(runtime.context, to)
+    audit.record_now(
+        runtime.context.db.sessionmaker,
+        "backup.restore",
+        user=user,
+        address=audit.address_of(request),
+        target=f"project {project.id} {project.name}",
+        detail=f"rollback to {to.isoformat()}",
+    )
     rq_id = background.create(
         runtime.context.db,
         operation="backup:rollback",
@@ -319,6 +346,15 @@ def get_snapshot(name: str, runtime: Runtime, _: User = Depends(admin_user)) -> 
 
 
 @router.delete("/api/snapshots/{name}", status_code=204)
-def delete_snapshot(name: str, runtime: Runtime, _: User = Depends(admin_user)) -> Response:
+def delete_snapshot(
+    name: str, request: Request, runtime: Runtime, user: User = Depends(admin_user)
+) -> Response:
     _storage_call(snapshots.delete_snapshot, runtime.context.storage, name, _instance(runtime))
+    audit.record_now(
+        runtime.context.db.sessionmaker,
+        "snapshot.deleted",
+        user=user,
+        address=audit.address_of(request),
+        target=f"snapshot {name}",
+    )
     return Response(status_code=204)

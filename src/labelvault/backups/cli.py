@@ -427,6 +427,13 @@ def backup_verify(
     if not backup_ids:
         with service.db.session() as session:
             backup_ids = tuple(session.scalars(select(BackupRecord.id).order_by(BackupRecord.id)))
+        if not backup_ids:
+            # Silence would read as "all verified".
+            click.echo(
+                "Nothing to verify: this instance has no periodic backups yet (the "
+                "server's scheduler makes them; `labelvault backup list` shows them)."
+            )
+            return
     failed = 0
     for backup_id in backup_ids:
         try:

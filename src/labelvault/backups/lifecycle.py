@@ -157,6 +157,16 @@ def on_shutdown(runtime: BackupRuntime, *, snapshot: bool | None = None) -> None
     if wanted:
         try:
             info = instance.snapshot(ctx, "shutdown")
-            log.info("snapshot %s written on shutdown", info.name)
+            # The operator pressed Ctrl-C and waits for this line: name, size and where.
+            log.warning(
+                "snapshot %s written on shutdown (%.1f MB) to %s/%s",
+                info.name,
+                info.size / 1e6,
+                ctx.storage.redacted_url.rstrip("/"),
+                info.path,
+            )
         except Exception:  # noqa: BLE001 - a failed snapshot must not hide the shutdown
-            log.exception("the snapshot on shutdown failed")
+            log.exception(
+                "the snapshot on shutdown FAILED (the data dir is intact; the next start "
+                "or `labelvault snapshot create` writes one)"
+            )

@@ -25,6 +25,7 @@ from labelvault.accounts.replies import basic_user, users_by_id
 from labelvault.db.base import utcnow
 from labelvault.errors import Invalid, NotFound
 from labelvault.http import absolute, apply_sort, db_session, paginate
+from labelvault.observability import audit
 from labelvault.projects import service
 from labelvault.projects.models import Label, Project
 from labelvault.projects.schemas import LabelRead, LabelWrite, ProjectRead, ProjectWrite
@@ -292,9 +293,19 @@ def update_label(
 
 @router.delete("/api/labels/{label_id}", status_code=204)
 def delete_label(
-    label_id: int, user: User = Depends(current_user), session: Session = Depends(db_session)
+    label_id: int,
+    request: Request,
+    user: User = Depends(current_user),
+    session: Session = Depends(db_session),
 ) -> Response:
     label = _label_or_404(session, user, label_id)
     require_label_manager(session, user, label)
+    audit.record(
+        session,
+        "label.deleted",
+        user=user,
+        address=audit.address_of(request),
+        target=f"label {label.id} {label.name}",
+    )
     session.delete(label)
     return Response(status_code=204)

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, BinaryIO, Literal
 
+from prometheus_client import Counter
+
 from .backends import CHUNK_SIZE, Backend, make_backend
 from .errors import (
     StorageAuthError,
@@ -35,6 +37,13 @@ TEMP_PREFIX = ".tmp-"
 CHECK_NAME = ".labelvault-check"
 
 Source = bytes | bytearray | memoryview | BinaryIO | Iterable[bytes]
+
+# Counted here, at the one place every backend error passes; /metrics exposes it.
+STORAGE_ERRORS = Counter(
+    "labelvault_storage_errors",
+    "Storage operations that failed, by storage kind, action and error class.",
+    ["kind", "action", "error"],
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,6 +181,7 @@ class Storage:
             return exc
         where = f"{path!r} in {self.redacted_url}" if path else self.redacted_url
         cls, hint = _classify(exc, self.kind)
+        STORAGE_ERRORS.labels(self.kind, action.split()[0], cls.__name__).inc()
         detail = self.location.scrub(_describe(exc))
         message = self.location.scrub(f"cannot {action} {where}: {hint}")
         if detail and detail not in message:
@@ -632,12 +642,28 @@ def _classify(exc: BaseException, kind: str) -> tuple[type[StorageError], str]:
         response = getattr(e, "response", None)
         if isinstance(response, dict):
             codes.add(str(response.get("Error", {}).get("Code", "")))
+        # Azure's HttpResponseError carries its code apart (e.g. AuthenticationFailed).
+        code = getattr(e, "error_code", None)
+        if isinstance(code, str):
+            codes.add(str(getattr(code, "value", code)))  # a str enum in azure-storage-blob
         status = _status(e)
         if status is not None:
             statuses.add(status)
     denied = any(isinstance(e, PermissionError) for e in _chain(exc))
+    # Azure signs requests locally: a key that is not even base64 fails before any request.
+    if any(type(e).__name__ == "AzureSigningError" for e in _chain(exc)):
+        return StorageAuthError, (
+            f"the account key is not a valid key: check the account name and {secret_word}"
+        )
     if codes & _AUTH_CODES or statuses & {401, 403} or denied:
-        if 401 in statuses or codes & {"InvalidAccessKeyId", "SignatureDoesNotMatch"}:
+        # Azure answers a bad key with AuthenticationFailed (Azurite: AuthorizationFailure).
+        refused = {
+            "InvalidAccessKeyId",
+            "SignatureDoesNotMatch",
+            "AuthenticationFailed",
+            "AuthorizationFailure",
+        }
+        if 401 in statuses or codes & refused:
             return StorageAuthError, (
                 f"the server refused the credentials: check the user name and {secret_word}"
             )

@@ -25,6 +25,7 @@ from labelvault.accounts.replies import basic_user, users_by_id
 from labelvault.db.base import utcnow
 from labelvault.errors import Forbidden, Invalid
 from labelvault.http import absolute, apply_sort, db_session, paginate
+from labelvault.observability import audit
 from labelvault.projects import service as project_service
 from labelvault.projects.models import Project
 from labelvault.review import ground_truth
@@ -342,6 +343,13 @@ def delete_task(
         or permissions.is_org_staff(user, task.organization_id)
     )
     permissions.require(allowed, "Only the task's owner (or its project's owner) may delete it.")
+    audit.record(
+        session,
+        "task.deleted",
+        user=user,
+        address=audit.address_of(request),
+        target=f"task {task.id} {task.name}",
+    )
     service.delete_task(request.app.state.settings, session, task)
     return Response(status_code=204)
 
@@ -357,6 +365,13 @@ def delete_project(
     permissions.require(
         permissions.may_delete(user, project.owner_id, project.organization_id),
         "Only the project's owner may delete it.",
+    )
+    audit.record(
+        session,
+        "project.deleted",
+        user=user,
+        address=audit.address_of(request),
+        target=f"project {project.id} {project.name}",
     )
     service.delete_project(request.app.state.settings, session, project)
     return Response(status_code=204)

@@ -96,6 +96,7 @@ export const auth = {
   login: (username, password) => post('/api/auth/login', { username, password }),
   logout: () => post('/api/auth/logout', {}),
   self: () => get('/api/users/self'),
+  oidc: () => get('/api/auth/oidc'),
 };
 
 /** Poll /api/requests/{id} until finished/failed, reporting progress. */

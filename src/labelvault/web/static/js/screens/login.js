@@ -1,4 +1,5 @@
-// Log-in screen: username/password against /api/auth/login, then back to where the user was going.
+// Log-in screen: username/password against /api/auth/login, or "Sign in with …" through the
+// configured OIDC provider; then back to where the user was going.
 import { auth } from '../api.js';
 import { navigate } from '../router.js';
 import * as session from '../session.js';
@@ -31,4 +32,13 @@ export function render(el, _params, query) {
   h('button', { type: 'submit', class: 'primary' }, 'Log in'));
   el.append(h('section', { class: 'login-page' }, form));
   user.focus();
+  const next = query.next && query.next.startsWith('/') && !query.next.startsWith('/login') ? query.next : '/projects';
+  auth.oidc().then((cfg) => {
+    if (!cfg.enabled) return;
+    const link = h('a', {
+      class: 'button sso',
+      href: `${cfg.login_url}?next=${encodeURIComponent(next)}`,
+    }, `Sign in with ${cfg.name}`);
+    form.append(h('p', { class: 'muted or' }, 'or'), link);
+  }).catch(() => { /* no SSO offered */ });
 }

@@ -1,0 +1,1 @@
+"""Operability: the audit log, health and readiness probes, metrics and structured logs."""
