@@ -8,9 +8,10 @@ from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import parse_qs
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
 
 from labelvault import __version__, web
 from labelvault.accounts import service as account_service
@@ -30,7 +31,9 @@ from labelvault.datasets import handlers as _datasets_handlers  # noqa: F401  (r
 from labelvault.datasets.api import router as formats_router
 from labelvault.db import Database
 from labelvault.db.migrate import upgrade
-from labelvault.errors import LabelVaultError
+from labelvault.errors import LabelVaultError, disk_full_of
+from labelvault.http import ids_in_range
+from labelvault.limits import BodyLimits
 from labelvault.media import handlers as media_handlers
 from labelvault.media import ingest as media_ingest
 from labelvault.media.api import router as media_router
@@ -143,6 +146,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         version=__version__,
         lifespan=lifespan,
         openapi_url="/api/schema",
+        dependencies=[Depends(ids_in_range)],
         docs_url="/api/docs",
         redoc_url=None,
     )
@@ -153,6 +157,17 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     @app.exception_handler(LabelVaultError)
     async def labelvault_error(_: Request, exc: LabelVaultError) -> JSONResponse:
         return JSONResponse(exc.body(), status_code=exc.status)
+
+    async def maybe_disk_full(_: Request, exc: Exception) -> JSONResponse:
+        # A full disk is the operator's to fix, not a bug: 507 saying so, never a bare 500.
+        full = disk_full_of(exc)
+        if full is None:
+            raise exc
+        log.error("%s", full)
+        return JSONResponse(full.body(), status_code=full.status)
+
+    app.add_exception_handler(OSError, maybe_disk_full)
+    app.add_exception_handler(DBAPIError, maybe_disk_full)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -186,4 +201,6 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
 
     app.add_middleware(TrailingSlash)
     app.add_middleware(NoOrganizations)
+    # Outermost: a body too big is refused before any other layer reads a byte of it.
+    app.add_middleware(BodyLimits, settings=settings)
     return app

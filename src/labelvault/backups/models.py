@@ -19,6 +19,9 @@ class BackupRecord(Base):
     # No foreign key to projects/tasks: a backup must outlive the project it saves.
     target_type: Mapped[str] = mapped_column(String(16))  # "project" | "task"
     target_id: Mapped[int] = mapped_column(Integer)
+    # The target's never-reused uid: a later project given the same id is another target.
+    # None for backups made before uids existed (only their owner and admins see those).
+    target_uid: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
     target_name: Mapped[str] = mapped_column(String(256), default="")
     owner_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), nullable=True, index=True
@@ -46,6 +49,8 @@ class BackupStatus(Base):
     target_type: Mapped[str] = mapped_column(String(16), primary_key=True)
     target_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    # Whose schedule this is: a row left by a deleted target is reset for the next one.
+    target_uid: Mapped[str | None] = mapped_column(String(32), nullable=True)
     target_name: Mapped[str] = mapped_column(String(256), default="")
     last_attempt: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     last_success: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

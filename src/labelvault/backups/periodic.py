@@ -64,7 +64,9 @@ def backup_now(
     try:
         return make(ctx, target, kind, reason)
     except Exception as exc:
-        status_rows.record_failure(ctx, target.type, target.id, kind, exc, name=target.name)
+        status_rows.record_failure(
+            ctx, target.type, target.id, kind, exc, name=target.name, uid=target.uid
+        )
         raise
 
 
@@ -88,6 +90,7 @@ def make(ctx: BackupContext, target: Target, kind: str, reason: str) -> BackupRe
         meta = {
             "target_type": target.type,
             "target_id": target.id,
+            "target_uid": target.uid,
             "target_name": target.name,
             "owner_id": target.owner_id,
             "kind": kind,
@@ -104,6 +107,7 @@ def make(ctx: BackupContext, target: Target, kind: str, reason: str) -> BackupRe
         record = BackupRecord(
             target_type=target.type,
             target_id=target.id,
+            target_uid=target.uid,
             target_name=target.name,
             owner_id=existing_user(session, target.owner_id),
             kind=kind,
@@ -139,7 +143,9 @@ def run_due(ctx: BackupContext) -> RunReport:
     with ctx.db.session() as session:
         for target in target_rows.iter_targets(session):
             for kind in ctx.config.kinds:
-                status = statuses.get((target.type, target.id, kind))
+                status = status_rows.current(
+                    statuses.get((target.type, target.id, kind)), target.uid
+                )
                 if status is not None and not schedule.is_due(status.next_due, now):
                     continue
                 if (
@@ -149,7 +155,7 @@ def run_due(ctx: BackupContext) -> RunReport:
                     and status.last_fingerprint == target.fingerprint
                 ):
                     # Unchanged since its last good backup: nothing new to keep.
-                    row = status_rows.status_of(session, target.type, target.id, kind)
+                    row = status_rows.status_of(session, target.type, target.id, kind, target.uid)
                     row.next_due = schedule.next_after_success(
                         now, ctx.config.tiers[kind], row.last_size
                     )
@@ -161,7 +167,9 @@ def run_due(ctx: BackupContext) -> RunReport:
             make(ctx, target, kind, "scheduled")
             report.made.append((target.type, target.id, kind))
         except Exception as exc:  # noqa: BLE001 - isolate each target
-            status_rows.record_failure(ctx, target.type, target.id, kind, exc, name=target.name)
+            status_rows.record_failure(
+                ctx, target.type, target.id, kind, exc, name=target.name, uid=target.uid
+            )
             report.failed.append((target.type, target.id, kind, str(exc)))
     rotated = rotation.rotate(ctx)
     report.deleted, report.warning = rotated.delete, rotated.warning

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 
 from sqlalchemy import MetaData
@@ -19,6 +20,11 @@ NAMING = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
+
+
+def new_uid() -> str:
+    """An identity never given twice (row ids can be: SQLite reuses a deleted max id)."""
+    return uuid.uuid4().hex
 
 
 def utcnow() -> datetime:
