@@ -40,3 +40,11 @@ def test_huge_query_ids_are_a_clear_400(admin) -> None:  # type: ignore[no-untyp
         response = admin.get(path, params={name: str(2**63)})
         assert response.status_code == 400, (path, response.text)
         assert name in response.json()["detail"]
+
+
+def test_a_huge_number_in_a_body_is_a_clear_400(admin) -> None:  # type: ignore[no-untyped-def]
+    for body in ({"name": "t", "segment_size": 2**63}, {"name": "t", "overlap": 2**70}):
+        response = admin.post("/api/tasks", json={**body, "labels": [{"name": "a"}]})
+        assert response.status_code == 400, response.text
+        assert "out of range" in response.json()["detail"], response.text
+    assert admin.get("/api/tasks").json()["count"] == 0

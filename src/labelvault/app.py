@@ -31,7 +31,7 @@ from labelvault.datasets import handlers as _datasets_handlers  # noqa: F401  (r
 from labelvault.datasets.api import router as formats_router
 from labelvault.db import Database
 from labelvault.db.migrate import upgrade
-from labelvault.errors import LabelVaultError, disk_full_of
+from labelvault.errors import LabelVaultError, disk_full_of, out_of_range_of
 from labelvault.http import ids_in_range
 from labelvault.limits import BodyLimits
 from labelvault.media import handlers as media_handlers
@@ -162,12 +162,16 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         # A full disk is the operator's to fix, not a bug: 507 saying so, never a bare 500.
         full = disk_full_of(exc)
         if full is None:
-            raise exc
+            refused = out_of_range_of(exc)
+            if refused is None:
+                raise exc
+            return JSONResponse(refused.body(), status_code=refused.status)
         log.error("%s", full)
         return JSONResponse(full.body(), status_code=full.status)
 
     app.add_exception_handler(OSError, maybe_disk_full)
     app.add_exception_handler(DBAPIError, maybe_disk_full)
+    app.add_exception_handler(OverflowError, maybe_disk_full)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -107,3 +107,15 @@ def disk_full_of(exc: BaseException) -> DiskFull | None:
             return DiskFull("the database")
         todo += [getattr(current, "orig", None), current.__cause__, current.__context__]
     return None
+
+
+def out_of_range_of(exc: BaseException) -> Invalid | None:
+    """A 400 when a number of the request did not fit its column (SQLite's OverflowError,
+    PostgreSQL's SQLSTATE 22003), else None."""
+    orig = getattr(exc, "orig", None)
+    if isinstance(exc, OverflowError) or getattr(orig, "sqlstate", None) == "22003":
+        return Invalid(
+            "a number in the request is out of range: ids, sizes and counts are whole "
+            "numbers of at most 2147483647"
+        )
+    return None

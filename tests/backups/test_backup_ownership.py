@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from labelvault.backups import periodic
 from tests.conftest import LABELS
 
@@ -79,3 +81,25 @@ def test_backups_of_a_deleted_project_never_reach_the_next_project_with_its_id(
     restored = alice.get("/api/projects").json()["results"]
     assert [p["name"] for p in restored] == ["alice-secret-project"]
     assert restored[0]["id"] != theirs["id"]
+
+
+def test_an_outage_orphan_is_swept_by_the_next_run(app, make_service, local_storage) -> None:  # type: ignore[no-untyped-def]
+    import os
+    import time
+
+    from labelvault.backups.paths import instance_root
+
+    svc = make_service()
+    # What a WebDAV outage mid-upload leaves: a temporary its writer could not remove.
+    root = Path(local_storage.location.root) / instance_root(app.state.settings)
+    folder = root / "backups-periodic" / "project-1" / "full"
+    folder.mkdir(parents=True)
+    orphan = folder / ".tmp-0123456789abcdef-project_1_full.zip"
+    orphan.write_bytes(b"x" * 1000)
+    running = folder / ".tmp-fedcba9876543210-project_1_full.zip"
+    running.write_bytes(b"y")
+    old = time.time() - 2 * 3600
+    os.utime(orphan, (old, old))
+    periodic.run_due(svc)
+    assert not orphan.exists()
+    assert running.exists()  # young: maybe an upload still running elsewhere

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from labelvault.db.base import Base, utcnow
+from labelvault.db.base import Base, UtcDateTime, utcnow
 
 
 class BackupRecord(Base):
@@ -33,7 +33,7 @@ class BackupRecord(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     # What the target looked like (updated dates, annotation versions) when it was saved.
     fingerprint: Mapped[str] = mapped_column(String(64), default="")
-    created_date: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_date: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     status: Mapped[str] = mapped_column(String(16), default="good")  # "good" | "corrupt"
 
     __table_args__ = (
@@ -52,12 +52,12 @@ class BackupStatus(Base):
     # Whose schedule this is: a row left by a deleted target is reset for the next one.
     target_uid: Mapped[str | None] = mapped_column(String(32), nullable=True)
     target_name: Mapped[str] = mapped_column(String(256), default="")
-    last_attempt: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    last_success: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    last_failure: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    last_attempt: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    last_success: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    last_failure: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     last_error: Mapped[str] = mapped_column(Text, default="")
     failures: Mapped[int] = mapped_column(Integer, default=0)
-    next_due: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    next_due: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     last_size: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     last_fingerprint: Mapped[str] = mapped_column(String(64), default="")
     warning: Mapped[str] = mapped_column(Text, default="")

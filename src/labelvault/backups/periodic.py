@@ -7,13 +7,13 @@ import shutil
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import orjson
 from sqlalchemy import select
 
-from labelvault.backups import archive, rotation, schedule, snapshots
+from labelvault.backups import archive, paths, rotation, schedule, snapshots
 from labelvault.backups import status as status_rows
 from labelvault.backups import targets as target_rows
 from labelvault.backups.catalog import existing_user, sidecar_of
@@ -22,6 +22,7 @@ from labelvault.backups.context import BackupContext
 from labelvault.backups.errors import BackupError, BackupIntegrityError
 from labelvault.backups.models import BackupRecord, BackupStatus
 from labelvault.backups.targets import Target
+from labelvault.storage import StorageError
 
 log = logging.getLogger("labelvault.backups")
 
@@ -127,9 +128,24 @@ def make(ctx: BackupContext, target: Target, kind: str, reason: str) -> BackupRe
     return record
 
 
+# A temporary older than this is no running upload's: an outage mid-upload left it, and
+# the temporary could not be removed while the storage was down.
+ORPHAN_AGE = timedelta(hours=1)
+
+
+def sweep_temporaries(ctx: BackupContext) -> list[str]:
+    """Remove this instance's orphaned upload temporaries; a storage still down is let be."""
+    try:
+        return ctx.storage.cleanup_temporaries(ORPHAN_AGE, paths.instance_root(ctx.settings))
+    except StorageError as exc:
+        log.warning("could not look for orphaned temporaries: %s", exc)
+        return []
+
+
 def run_due(ctx: BackupContext) -> RunReport:
     """Back up every due, changed target; one failure never stops the others."""
     report = RunReport()
+    sweep_temporaries(ctx)
     now = ctx.clock()
     with ctx.db.session() as session:
         statuses = {

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from labelvault.db.base import Base, new_uid, utcnow
+from labelvault.db.base import Base, UtcDateTime, new_uid, utcnow
 
 
 class Project(Base):
@@ -23,12 +23,10 @@ class Project(Base):
     assignee_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), nullable=True, index=True
     )
-    assignee_updated_date: Mapped[datetime | None] = mapped_column(
-        DateTime(timezone=True), nullable=True
-    )
+    assignee_updated_date: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     bug_tracker: Mapped[str] = mapped_column(String(2000), default="")
-    created_date: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_date: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_date: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    updated_date: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
 class Label(Base):
