@@ -79,6 +79,8 @@ def settings(tmp_path: Path) -> Settings:
         admin_password=ADMIN[1],
         queue_url="immediate",
         backups=False,
+        # moto and the other fake clouds listen on 127.0.0.1: allowed by name, as an admin would.
+        cloud_allowed_hosts="127.0.0.1",
     )
 
 

@@ -7,9 +7,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
 
 from labelvault import __version__, web
 from labelvault.access.deps import current_user_in_context
@@ -35,8 +36,9 @@ from labelvault.datasets import handlers as _datasets_handlers  # noqa: F401  (r
 from labelvault.datasets.api import router as formats_router
 from labelvault.db import Database
 from labelvault.db.migrate import upgrade
-from labelvault.errors import LabelVaultError
-from labelvault.http import ForwardedHeaders
+from labelvault.errors import LabelVaultError, disk_full_of, out_of_range_of
+from labelvault.http import ForwardedHeaders, ids_in_range
+from labelvault.limits import BodyLimits
 from labelvault.media import handlers as media_handlers
 from labelvault.media import ingest as media_ingest
 from labelvault.media.api import router as media_router
@@ -146,6 +148,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         version=__version__,
         lifespan=lifespan,
         openapi_url="/api/schema",
+        dependencies=[Depends(ids_in_range)],
         docs_url="/api/docs",
         redoc_url=None,
     )
@@ -158,6 +161,21 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         return JSONResponse(
             exc.body(), status_code=exc.status, headers=getattr(exc, "headers", None) or None
         )
+
+    async def maybe_disk_full(_: Request, exc: Exception) -> JSONResponse:
+        # A full disk is the operator's to fix, not a bug: 507 saying so, never a bare 500.
+        full = disk_full_of(exc)
+        if full is None:
+            refused = out_of_range_of(exc)
+            if refused is None:
+                raise exc
+            return JSONResponse(refused.body(), status_code=refused.status)
+        log.error("%s", full)
+        return JSONResponse(full.body(), status_code=full.status)
+
+    app.add_exception_handler(OSError, maybe_disk_full)
+    app.add_exception_handler(DBAPIError, maybe_disk_full)
+    app.add_exception_handler(OverflowError, maybe_disk_full)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -205,4 +223,6 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.add_middleware(RequestContext, access_log_enabled=settings.log_format == "json")
     # Outermost: everything below sees the client address and scheme a trusted proxy gave.
     app.add_middleware(ForwardedHeaders, trusted_proxies=settings.trusted_proxies)
+    # Outermost: a body too big is refused before any other layer reads a byte of it.
+    app.add_middleware(BodyLimits, settings=settings)
     return app

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import shutil
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -12,6 +13,7 @@ import click
 
 from labelvault import __version__
 from labelvault.config import Settings
+from labelvault.errors import disk_full_of
 
 
 def storage_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -132,7 +134,19 @@ def serve(
             until=restore_at,
             locked=True,
         )
-    db, generated = prepare(settings)
+    try:
+        db, generated = prepare(settings)
+    except Exception as exc:
+        full = disk_full_of(exc)
+        if full is None:
+            raise
+        # Nothing was lost; the server cannot migrate or log in users until space is freed.
+        free = shutil.disk_usage(settings.data_dir).free
+        raise click.ClickException(
+            f"{full.message.split(':', 1)[0]} under {settings.data_dir.resolve()} "
+            f"({free:,} bytes free): free space there, then start the server again; "
+            "no data was lost"
+        ) from None
     if settings.restore_snapshot or restore_at:
         from labelvault.observability import audit
 

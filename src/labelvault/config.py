@@ -47,6 +47,11 @@ class Settings(BaseSettings):
     session_age_seconds: int = 14 * 24 * 3600
     # Upload limits guard memory and disk; TUS handles anything bigger than one request.
     max_upload_bytes: int = 100 * 1024 * 1024 * 1024
+    # Any other body (JSON: annotations, settings) is parsed in memory, so it has its own
+    # bound; 512 MiB holds a job of about two million shapes.
+    max_json_bytes: int = 512 * 1024 * 1024
+    # A body that sends nothing for this long is dropped with 408 (slow-body attacks).
+    body_idle_timeout: float = 60.0
     # Where snapshots, backups and the connected share live: a folder, webdav+https://…,
     # s3://…, az://…, gs://…. By default a folder next to the data dir (not inside it, so
     # `labelvault instance delete` keeps the snapshot it writes).
@@ -59,6 +64,9 @@ class Settings(BaseSettings):
     # Remote URLs (remote_files): private, loopback and link-local targets are refused unless
     # listed here (comma list of hosts, IPs or CIDRs; "*" allows any) — guards against SSRF.
     remote_allowed_hosts: str = ""
+    # The same guard for cloud storage endpoints (endpoint_url, an Azure BlobEndpoint):
+    # a user could otherwise browse or port-scan the server's own network through one.
+    cloud_allowed_hosts: str = ""
     remote_max_bytes: int = 4 * 1024**3
     remote_timeout: float = 60.0
     # Images above this many pixels are refused (decompression bombs).

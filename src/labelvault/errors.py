@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 from typing import Any
 
 
@@ -80,3 +81,53 @@ class Unavailable(LabelVaultError):
     """A dependency (the storage, a cloud bucket) failed; retrying later may work."""
 
     status = 502
+
+
+class DiskFull(LabelVaultError):
+    """The data dir's disk (or the database's) has no space left: nothing was saved."""
+
+    status = 507
+
+    def __init__(self, where: str = "") -> None:
+        super().__init__(
+            "the disk is full"
+            + (f" ({where})" if where else "")
+            + ": nothing of this request was saved; free space on the server's data disk "
+            "(or raise its quota), then try again"
+        )
+
+
+def disk_full_of(exc: BaseException) -> DiskFull | None:
+    """A DiskFull when `exc` (or what it wraps) is the disk being full, else None.
+
+    Knows the shapes it takes: OSError ENOSPC/EDQUOT, SQLite's "database or disk is full",
+    PostgreSQL's SQLSTATE 53100 (disk_full), each possibly wrapped by SQLAlchemy (`.orig`).
+    """
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        current = todo.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, DiskFull):
+            return current
+        if isinstance(current, OSError) and current.errno in (errno.ENOSPC, errno.EDQUOT):
+            return DiskFull(getattr(current, "filename", None) or "")
+        text = str(current).lower()
+        if "database or disk is full" in text or getattr(current, "sqlstate", None) == "53100":
+            return DiskFull("the database")
+        todo += [getattr(current, "orig", None), current.__cause__, current.__context__]
+    return None
+
+
+def out_of_range_of(exc: BaseException) -> Invalid | None:
+    """A 400 when a number of the request did not fit its column (SQLite's OverflowError,
+    PostgreSQL's SQLSTATE 22003), else None."""
+    orig = getattr(exc, "orig", None)
+    if isinstance(exc, OverflowError) or getattr(orig, "sqlstate", None) == "22003":
+        return Invalid(
+            "a number in the request is out of range: ids, sizes and counts are whole "
+            "numbers of at most 2147483647"
+        )
+    return None

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from labelvault.config import Settings
 from labelvault.db import raise_after_commit_error
-from labelvault.errors import Invalid
+from labelvault.errors import Invalid, NotFound
 
 
 async def db_session(request: Request) -> Session:
@@ -48,6 +48,30 @@ async def db_session(request: Request) -> Session:
 
     stack.push_async_exit(on_exit)
     return session
+
+
+# Ids are INTEGER columns (int4 on PostgreSQL); a bigger one names nothing and would make
+# the driver raise (SQLite's OverflowError beyond 2**63, PostgreSQL's out-of-range error).
+MAX_ID = 2**31 - 1
+
+
+def _out_of_range(value: str) -> bool:
+    text = value.strip()
+    digits = text[1:] if text[:1] in "+-" else text
+    return digits.isdigit() and abs(int(text)) > MAX_ID
+
+
+def ids_in_range(request: Request) -> None:
+    """Every route's first dependency: a path id no row can have is a 404, a query id a 400.
+
+    The one place ids are bounded, so no endpoint hands such a number to the database.
+    """
+    for name, value in request.path_params.items():
+        if isinstance(value, str) and _out_of_range(value):
+            raise NotFound(f"{name} {value} not found: ids are at most {MAX_ID}")
+    for name, value in request.query_params.multi_items():
+        if (name == "id" or name.endswith("_id")) and _out_of_range(value):
+            raise Invalid(f"{name}: {value} is not an id (ids are at most {MAX_ID})")
 
 
 def settings_of(request: Request) -> Settings:

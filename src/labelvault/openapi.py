@@ -7,6 +7,7 @@ models find every field they require.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
@@ -14,7 +15,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel, TypeAdapter
 
-from labelvault.accounts.schemas import UserRead
+from labelvault.accounts.schemas import BasicUser, UserRead
 from labelvault.background.schemas import RequestRead, RqId
 from labelvault.projects.schemas import LabelRead, ProjectRead
 from labelvault.tasks.schemas import JobRead, TaskRead
@@ -64,6 +65,16 @@ class DataMetaRead(BaseModel):
     cloud_storage_id: int | None
 
 
+class OtherUser(BasicUser):
+    """Another user as a non-admin sees them: no e-mail, role or dates."""
+
+    groups: list[str]
+    is_active: bool | None = None
+
+
+# Admins and the user themself get UserRead; anyone else's record is an OtherUser.
+UserSeen = UserRead | OtherUser
+
 T = TypeVar("T")
 
 
@@ -79,8 +90,8 @@ class Page(BaseModel, Generic[T]):
 _REPLIES: dict[tuple[str, str], Any] = {
     ("get", "/api/server/about"): About,
     ("get", "/api/server/annotation/formats"): DatasetFormats,
-    ("get", "/api/users"): Page[UserRead],
-    ("get", "/api/users/{user_id}"): UserRead,
+    ("get", "/api/users"): Page[UserSeen],
+    ("get", "/api/users/{user_id}"): UserSeen,
     ("get", "/api/projects"): Page[ProjectRead],
     ("get", "/api/tasks"): Page[TaskRead],
     ("get", "/api/jobs"): Page[JobRead],
@@ -119,6 +130,44 @@ def _hoist_defs(node: Any, components: dict[str, Any]) -> None:
             _hoist_defs(value, components)
 
 
+# What any operation may answer besides its own replies, all as {"detail": ...} (the one
+# error handler in app.py): 400 for bad input (never FastAPI's 422), 401/403/404 from the
+# access rules, 408/413 from the body limits, 409/412 from conflicts and stale saves, 502
+# from a storage that failed, 507 when the disk is full.
+ERRORS = {
+    "400": "Bad input: `detail` says what to fix",
+    "401": "Not logged in (no or bad credentials)",
+    "403": "Logged in, but not allowed",
+    "404": "Not found, or not visible to this user",
+    "408": "The request body stalled",
+    "409": "Conflicts with the current state",
+    "412": "Saved elsewhere since it was read (If-Match)",
+    "413": "The request body is larger than the server accepts",
+    "502": "A storage or remote service failed; retry later",
+    "507": "The disk is full; nothing was saved",
+}
+ERROR_SCHEMA = {
+    "type": "object",
+    "properties": {"detail": {}, "errors": {"type": "array", "items": {"type": "string"}}},
+    "required": ["detail"],
+}
+
+
+def _document_errors(schema: dict[str, Any]) -> None:
+    schema["components"]["schemas"]["Error"] = ERROR_SCHEMA
+    ref = {"$ref": "#/components/schemas/Error"}
+    for item in schema["paths"].values():
+        for method, operation in item.items():
+            if method == "parameters" or not isinstance(operation, dict):
+                continue
+            responses = operation.setdefault("responses", {})
+            responses.pop("422", None)
+            for code, text in ERRORS.items():
+                responses.setdefault(
+                    code, {"description": text, "content": {"application/json": {"schema": ref}}}
+                )
+
+
 def complete_openapi(app: FastAPI) -> dict[str, Any]:
     """FastAPI's schema plus the shapes of hand-built replies, with every $ref resolvable."""
     if app.openapi_schema:
@@ -134,13 +183,15 @@ def complete_openapi(app: FastAPI) -> dict[str, Any]:
         body = TypeAdapter(model).json_schema(ref_template=template, mode="serialization")
         for name, sub in body.pop("$defs", {}).items():
             components.setdefault(name, sub)
-        title = body.get("title", model.__name__)
-        if title.startswith("Page["):  # component names must be [A-Za-z0-9._-]
+        title = body.get("title") or getattr(model, "__name__", "UserSeen")
+        if title.startswith("Page["):
             title = "Paginated" + title.removeprefix("Page[").removesuffix("]") + "List"
+        title = re.sub(r"[^A-Za-z0-9._-]", "", title)  # component names must be [A-Za-z0-9._-]
         components.setdefault(title, body)
         responses = operation.setdefault("responses", {})
         code = next((c for c in responses if c.startswith("2")), "200")
         content = responses.setdefault(code, {"description": "OK"}).setdefault("content", {})
         content["application/json"] = {"schema": {"$ref": template.format(model=title)}}
+    _document_errors(schema)
     app.openapi_schema = schema
     return schema

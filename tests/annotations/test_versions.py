@@ -148,3 +148,28 @@ def test_restored_ids_keep_the_shared_range(admin, database, task_with_data) -> 
         if not database.is_sqlite:  # SQLite reads the maxima at every allocation
             reset_sequences(conn, list(Base.metadata.sorted_tables))
         assert allocate_ids(conn, 1)[0] > 5000
+
+
+def test_a_stale_update_of_a_deleted_object_is_412_not_400(admin, task_with_data) -> None:  # type: ignore[no-untyped-def]
+    task = task_with_data()
+    person = _labels(admin, task["id"])["person"]
+    job = _job(admin, task["id"])
+    url = f"/api/jobs/{job['id']}/annotations"
+    box = {"type": "rectangle", "frame": 0, "label_id": person["id"], "points": [1, 2, 3, 4]}
+    made = admin.patch(url, params={"action": "create"}, json={"shapes": [box]}).json()
+    shape, version = made["shapes"][0], made["version"]
+    # Client one deletes the box; client two, still at `version`, moves it and deletes it.
+    gone = admin.put(url, json={"shapes": []}, headers={"If-Match": f'"{version}"'})
+    assert gone.status_code == 200, gone.text
+    for action in ("update", "delete"):
+        stale = admin.patch(
+            url,
+            params={"action": action},
+            json={"shapes": [{**shape, "points": [5, 6, 7, 8]}]},
+            headers={"If-Match": f'"{version}"'},
+        )
+        assert stale.status_code == 412, (action, stale.text)
+        assert "reload" in stale.json()["detail"]
+    # Without If-Match the client asked for no check: the missing object is a plain 400.
+    plain = admin.patch(url, params={"action": "update"}, json={"shapes": [shape]})
+    assert plain.status_code == 400

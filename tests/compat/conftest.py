@@ -52,6 +52,7 @@ def live(
         "LABELVAULT_SNAPSHOT_ON_EXIT": "false",
         "LABELVAULT_STORAGE_URL": str(root / "storage"),
         "LABELVAULT_REMOTE_ALLOWED_HOSTS": "127.0.0.1",
+        "LABELVAULT_CLOUD_ALLOWED_HOSTS": "127.0.0.1",
     }
     env.pop("LABELVAULT_DATABASE_URL", None)
     if backend == "postgresql":

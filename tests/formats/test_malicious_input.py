@@ -173,3 +173,62 @@ def test_bad_yaml(tmp_path) -> None:
         open_dataset("Ultralytics YOLO Detection 1.0", path) as ds,
     ):
         list(ds.frames())
+
+
+def _coco(tmp_path: Path, doc: object | str, name: str = "instances_default.json") -> Path:
+    folder = tmp_path / "coco" / "annotations"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / name).write_text(doc if isinstance(doc, str) else json.dumps(doc))
+    return tmp_path / "coco"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[" * 100_000 + "]" * 100_000,
+        '{"images": [{"id": 1, "file_name": "a.jpg"}], "annotations": ['
+        + "[" * 100_000
+        + "]" * 100_000
+        + "]}",
+        '{"images": [{"id": 1, "file_name": "a.jpg", "x": ' + "{" * 50_000 + "}" * 50_000 + "}]}",
+    ],
+    ids=["top", "annotations", "images"],
+)
+def test_deeply_nested_json_is_a_clear_error_naming_the_file(tmp_path, text: str) -> None:
+    path = _coco(tmp_path, text)
+    with (
+        pytest.raises(FormatError, match="instances_default.json") as err,
+        open_dataset("COCO 1.0", path) as dataset,
+    ):
+        list(dataset.frames())
+    assert "Recursion" not in str(err.value)
+
+
+def test_coco_is_streamed_and_reads_like_the_whole_file(tmp_path) -> None:
+    from labelvault.formats import coco
+
+    images = [{"id": i, "file_name": f"{i}.jpg", "width": 50, "height": 40} for i in range(1, 5)]
+    anns = [
+        {"id": n, "image_id": image, "category_id": 1, "bbox": [n, 1.5, 3, 4]}
+        for n, image in enumerate([1, 1, 2, 1, 3, 3, 9], start=1)  # 1 again later; 9 unknown
+    ]
+    doc = {"annotations": anns, "categories": [{"id": 1, "name": "car"}], "images": images}
+    path = _coco(tmp_path, doc)
+    with open_dataset("COCO 1.0", path) as dataset:
+        streamed = list(dataset.frames())
+    whole = list(
+        coco.CocoDataset([coco._coco_files(path, False)[0]], False)._read_doc(
+            coco._coco_files(path, False)[0], doc
+        )
+    )
+
+    def by_name(items) -> dict:  # type: ignore[no-untyped-def]
+        out: dict = {}
+        for item in items:
+            out.setdefault(item.name, []).extend(sorted(s["points"] for s in item.shapes))
+        return {k: sorted(v) for k, v in out.items()}
+
+    assert by_name(streamed) == by_name(whole)
+    assert by_name(streamed)["1.jpg"] == [[1, 1.5, 4, 5.5], [2, 1.5, 5, 5.5], [4, 1.5, 7, 5.5]]
+    assert by_name(streamed)["4.jpg"] == []
+    assert all(type(p) is float for item in streamed for s in item.shapes for p in s["points"])

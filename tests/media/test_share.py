@@ -155,3 +155,35 @@ def test_share_tasks_export_and_back_up_with_their_images(admin, share) -> None:
     members = {n.rsplit("/", 1)[-1]: n for n in dataset.namelist()}
     for name, data in originals.items():
         assert dataset.read(members[name.rsplit("/", 1)[-1]]) == data
+
+
+def test_symlinks_never_lead_out_of_the_share(admin, share, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "passwd.jpg").write_bytes(jpeg_bytes(20, 20))
+    (share / "set").mkdir()
+    (share / "set" / "a.jpg").write_bytes(jpeg_bytes(30, 20))
+    (share / "etc").symlink_to(outside, target_is_directory=True)
+    (share / "set" / "leak.jpg").symlink_to(outside / "passwd.jpg")
+    (share / "set" / "loop").symlink_to(share / "set", target_is_directory=True)
+    (share / "root").symlink_to("/", target_is_directory=True)
+
+    top = admin.get("/api/server/share", params={"directory": "/"}).json()
+    assert [e["name"] for e in top] == ["set"], top
+    for folder in ("etc/", "root/", "root/etc/", "set/../etc"):
+        response = admin.get("/api/server/share", params={"directory": folder})
+        assert response.status_code in (400, 404), (folder, response.text)
+        assert "passwd" not in response.text
+    inner = admin.get("/api/server/share", params={"directory": "set/"}).json()
+    assert {e["name"] for e in inner} == {"a.jpg", "loop"}, inner
+
+    # Creating a task: a linked folder or file out of the share is refused, not read.
+    for paths in (["etc/"], ["etc/passwd.jpg"], ["set/leak.jpg"], ["root/etc/hostname"]):
+        task = new_task(admin)
+        status = post_data(admin, task["id"], {"server_files": paths, "image_quality": 80})
+        assert status["status"] == "failed", (paths, status)
+        assert "not in the connected share" in status["message"], status
+    task = new_task(admin)
+    status = post_data(admin, task["id"], {"server_files": ["set/"], "image_quality": 80})
+    assert status["status"] == "finished", status
+    assert [f["name"] for f in meta(admin, task["id"])["frames"]] == ["set/a.jpg"]

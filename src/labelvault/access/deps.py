@@ -20,6 +20,7 @@ from labelvault.errors import NotFound
 from labelvault.http import db_session
 from labelvault.projects.models import Label, Project
 from labelvault.tasks.models import Job, Task
+from labelvault.tasks.service import job_frames
 
 DbSession = Annotated[Session, Depends(db_session)]
 CurrentUser = Annotated[User, Depends(current_user)]
@@ -120,6 +121,22 @@ def project_task_summaries(
         ):
             subsets.setdefault(project_id, set()).add(subset)
     return counts, subsets
+
+
+def is_task_staff(session: Session, user: User, task: Task) -> bool:
+    """Who may read a whole task (all frames, all annotations, its dataset): its managers.
+
+    A job's assignee sees the task but reads only its own jobs (CVAT's task staff rule).
+    """
+    return permissions.manages_task(user, task, project_of(session, task))
+
+
+def assigned_frames(session: Session, user: User, task: Task) -> list[int]:
+    """The frames of the task's jobs assigned to the user, in order."""
+    jobs = session.scalars(
+        select(Job).where(Job.task_id == task.id, Job.assignee_id == user.id).order_by(Job.id)
+    )
+    return sorted({f for job in jobs for f in job_frames(job)})
 
 
 def may_edit_job(session: Session, user: User, job: Job, task: Task | None = None) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, true
 from sqlalchemy.orm import Session as DbSession
 
 from labelvault import filters
@@ -17,7 +17,7 @@ from labelvault.accounts.auth import (
     current_user,
     require_csrf,
 )
-from labelvault.accounts.models import AccessToken, Group, User
+from labelvault.accounts.models import AccessToken, Group, User, UserGroup
 from labelvault.accounts.replies import basic_user
 from labelvault.accounts.schemas import (
     AccessTokenCreated,
@@ -414,11 +414,18 @@ def group_read(session: DbSession, group: Group) -> dict[str, Any]:
     }
 
 
+def _group_filter(user: User) -> Any:
+    """A group and its members are seen by its members and admins, no one else."""
+    if user.is_admin:
+        return true()
+    return Group.id.in_(select(UserGroup.group_id).where(UserGroup.user_id == user.id))
+
+
 @router.get("/api/groups")
 def list_groups(
-    request: Request, _: User = Depends(current_user), session: DbSession = Depends(db_session)
+    request: Request, user: User = Depends(current_user), session: DbSession = Depends(db_session)
 ) -> dict[str, Any]:
-    query = select(Group).order_by(Group.name)
+    query = select(Group).where(_group_filter(user)).order_by(Group.name)
     return paginate(request, session, query, lambda rows: [group_read(session, g) for g in rows])
 
 
@@ -432,8 +439,11 @@ def create_group(
     return group_read(session, group)
 
 
-def _group_or_404(session: DbSession, group_id: int) -> Group:
-    group = session.get(Group, group_id)
+def _group_or_404(session: DbSession, group_id: int, user: User | None = None) -> Group:
+    query = select(Group).where(Group.id == group_id)
+    if user is not None:
+        query = query.where(_group_filter(user))
+    group = session.scalars(query).first()
     if group is None:
         raise NotFound.of("Group")
     return group
@@ -441,9 +451,9 @@ def _group_or_404(session: DbSession, group_id: int) -> Group:
 
 @router.get("/api/groups/{group_id}", response_model=GroupRead)
 def get_group(
-    group_id: int, _: User = Depends(current_user), session: DbSession = Depends(db_session)
+    group_id: int, user: User = Depends(current_user), session: DbSession = Depends(db_session)
 ) -> dict[str, Any]:
-    return group_read(session, _group_or_404(session, group_id))
+    return group_read(session, _group_or_404(session, group_id, user))
 
 
 @router.patch("/api/groups/{group_id}", response_model=GroupRead)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String
+from sqlalchemy import Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from labelvault.db.base import Base, utcnow
+from labelvault.db.base import Base, UtcDateTime, utcnow
 
 ROLES = ("admin", "user", "worker")
 
@@ -24,8 +24,8 @@ class User(Base):
     # The system role, CVAT's meaning: admin sees everything, user creates work, worker annotates.
     role: Mapped[str] = mapped_column(String(16), default="user")
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
-    date_joined: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    last_login: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    date_joined: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    last_login: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
 
     @property
     def is_admin(self) -> bool:
@@ -40,7 +40,7 @@ class Group(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(150), unique=True)
     description: Mapped[str] = mapped_column(String(1000), default="")
-    created_date: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_date: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
 class UserGroup(Base):
@@ -62,8 +62,8 @@ class Session(Base):
     key_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     csrf_token: Mapped[str] = mapped_column(String(64))
-    created_date: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    expiry_date: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_date: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    expiry_date: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class AccessToken(Base):
@@ -75,10 +75,10 @@ class AccessToken(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(150), default="")
     digest: Mapped[str] = mapped_column(String(64), unique=True)
-    created_date: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_date: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    expiry_date: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    last_used_date: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_date: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    updated_date: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    expiry_date: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    last_used_date: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     read_only: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
@@ -90,4 +90,4 @@ class OidcIdentity(Base):
     issuer: Mapped[str] = mapped_column(String(255), primary_key=True)
     subject: Mapped[str] = mapped_column(String(255), primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    created_date: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_date: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)

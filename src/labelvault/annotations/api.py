@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy.orm import Session
 
-from labelvault.access.deps import CurrentUser, EditableJob, ManagedTask, VisibleJob, VisibleTask
+from labelvault.access.deps import CurrentUser, EditableJob, ManagedTask, VisibleJob
 from labelvault.annotations import service
 from labelvault.annotations.schemas import LabeledData
 from labelvault.errors import Invalid
@@ -118,7 +118,7 @@ def _job_ids(session: Session, task_id: int) -> list[int]:
 
 @router.get("/api/tasks/{task_id}/annotations", responses=_LABELED_DATA)
 def get_task_annotations(
-    task: VisibleTask, request: Request, session: Session = Depends(db_session)
+    task: ManagedTask, request: Request, session: Session = Depends(db_session)
 ) -> Response:
     _check_import(request)
     job_ids = _job_ids(session, task.id)

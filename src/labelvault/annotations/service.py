@@ -145,6 +145,17 @@ def claim(session: Session, job_id: int, expected: int | None) -> int:
     return version
 
 
+def _check_version(session: Session, job_id: int, expected: int | None) -> None:
+    if expected is None:
+        return
+    current = session.scalar(select(Job.annotation_version).where(Job.id == job_id))
+    if current != expected:
+        raise PreconditionFailed(
+            f"This job was saved elsewhere since you loaded it (now version "
+            f"{current}, yours {expected}); reload the job, then save again."
+        )
+
+
 def bump(session: Session, job_ids: list[int]) -> int:
     """Increment the annotation version of the jobs atomically; returns the new (highest) one."""
     session.execute(
@@ -319,13 +330,20 @@ def save_job(
     save with 412 before anything is written.
     """
     claimed: list[int] = []
-    written = _write(
-        session,
-        job_scope(session, job),
-        data,
-        action,
-        lambda: claimed.append(claim(session, job.id, expected)),
-    )
+    # A stale save is told so (412) before its payload is checked against newer objects:
+    # an update of an object the newer save deleted would otherwise read as a bad request.
+    _check_version(session, job.id, expected)
+    try:
+        written = _write(
+            session,
+            job_scope(session, job),
+            data,
+            action,
+            lambda: claimed.append(claim(session, job.id, expected)),
+        )
+    except AnnotationError:
+        _check_version(session, job.id, expected)  # a save that landed meanwhile
+        raise
     new_version = claimed[0] if claimed else job.annotation_version
     SAVES.labels("job", action or "replace").inc()
     return Saved(written.reply(new_version), new_version, _count(written))

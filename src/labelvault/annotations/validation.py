@@ -34,6 +34,12 @@ POINT_RULES = {
 }
 PAIRED = frozenset(("polygon", "polyline", "points"))
 MAX_ERRORS = 20
+# Bounds of one object (CVAT has none for points; these are ours, in the README): 100,000
+# vertices per polygon/polyline/points shape; a mask's RLE up to 4 million numbers (a
+# 2000x2000 checkerboard); an attribute value as long as CVAT's column (4096 characters).
+MAX_POINTS = 200_000
+MAX_MASK_POINTS = 4_000_004
+MAX_ATTRIBUTE_VALUE = 4096
 
 
 class _TooMany(Exception):
@@ -358,6 +364,11 @@ class Validator:
             value = str(value)
         elif type(value) is not str:
             return f".value|must be a string, not {value!r}", None
+        if len(value) > MAX_ATTRIBUTE_VALUE:
+            return (
+                f".value|may be at most {MAX_ATTRIBUTE_VALUE} characters, got {len(value):,}",
+                None,
+            )
         error = check_value(spec, value)
         if error:
             return f".value|{error}", None
@@ -367,6 +378,13 @@ class Validator:
         points = obj.get("points")
         if points is None:
             points = []
+        cap = MAX_MASK_POINTS if kind == "mask" else MAX_POINTS
+        if type(points) is list and len(points) > cap:
+            self.fail(
+                f"{path}.points",
+                f"a {kind} may have at most {cap:,} numbers, got {len(points):,}; split it",
+            )
+            return []
         if type(points) is not list or not all(type(p) is float or type(p) is int for p in points):
             self.fail(f"{path}.points", "must be a list of numbers")
             return []

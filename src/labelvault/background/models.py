@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from labelvault.db.base import Base, utcnow
+from labelvault.db.base import Base, UtcDateTime, utcnow
 
 
 class Request(Base):
@@ -31,6 +31,6 @@ class Request(Base):
     result_path: Mapped[str | None] = mapped_column(String(1024), nullable=True)
     result_url: Mapped[str | None] = mapped_column(String(1024), nullable=True)
     result_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    created_date: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    started_date: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    finished_date: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_date: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    started_date: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    finished_date: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)

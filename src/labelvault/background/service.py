@@ -16,7 +16,7 @@ from labelvault.background.models import Request
 from labelvault.config import Settings
 from labelvault.db import Database
 from labelvault.db.base import iso, utcnow
-from labelvault.errors import LabelVaultError
+from labelvault.errors import LabelVaultError, disk_full_of
 
 log = logging.getLogger(__name__)
 
@@ -130,6 +130,11 @@ def execute(db: Database, settings: Settings, request_id: str) -> None:
         _finish(db, request_id, "failed", str(exc), context.result)
         return
     except Exception as exc:  # noqa: BLE001  (any bug must still end the request)
+        full = disk_full_of(exc)
+        if full is not None:
+            log.error("request %s failed: %s", request_id, full)
+            _finish(db, request_id, "failed", str(full), context.result)
+            return
         log.error("request %s failed:\n%s", request_id, traceback.format_exc())
         _finish(db, request_id, "failed", f"{type(exc).__name__}: {exc}", context.result)
         return

@@ -54,28 +54,29 @@ class RollbackRequest(BaseModel):
     to: datetime  # without an offset: UTC
 
 
-def _managed_projects(user: User) -> Any:
-    return select(Project.id).where(
+def _managed_project_uids(user: User) -> Any:
+    return select(Project.uid).where(
         or_(Project.owner_id == user.id, Project.assignee_id == user.id)
     )
 
 
-def _managed_standalone_tasks(user: User) -> Any:
-    return select(Task.id).where(
+def _managed_task_uids(user: User) -> Any:
+    return select(Task.uid).where(
         Task.project_id.is_(None), or_(Task.owner_id == user.id, Task.assignee_id == user.id)
     )
 
 
 def _record_filter(user: User) -> Any:
-    """Owners see (and restore) their projects' backups; admins see all."""
+    """Owners see (and restore) their backups, managers those of the targets they manage
+    now (by uid: a later target given a deleted one's id is another target); admins all."""
     if user.is_admin:
         return true()
     return or_(
         BackupRecord.owner_id == user.id,
         (BackupRecord.target_type == "project")
-        & BackupRecord.target_id.in_(_managed_projects(user)),
+        & BackupRecord.target_uid.in_(_managed_project_uids(user)),
         (BackupRecord.target_type == "task")
-        & BackupRecord.target_id.in_(_managed_standalone_tasks(user)),
+        & BackupRecord.target_uid.in_(_managed_task_uids(user)),
     )
 
 
@@ -168,9 +169,12 @@ def backups_status(
     session: Session = Depends(db_session),
 ) -> dict[str, Any]:
     ctx = runtime.context
-    ids = None if user.is_admin else set(session.scalars(_managed_projects(user)))
+    visible = None
+    if not user.is_admin:
+        visible = {("project", uid) for uid in session.scalars(_managed_project_uids(user))}
+        visible |= {("task", uid) for uid in session.scalars(_managed_task_uids(user))}
     return {
-        **status_json(session, ctx.config, ids),
+        **status_json(session, ctx.config, visible),
         "backups": storage_report(ctx.settings, ctx.storage),
     }
 

@@ -90,6 +90,7 @@ def reconcile(ctx: BackupContext) -> dict[str, int]:
                 BackupRecord(
                     target_type=meta["target_type"],
                     target_id=meta["target_id"],
+                    target_uid=meta.get("target_uid"),
                     target_name=meta.get("target_name", ""),
                     owner_id=existing_user(session, meta.get("owner_id")),
                     kind=meta["kind"],

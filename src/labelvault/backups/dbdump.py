@@ -136,6 +136,8 @@ def _iter_dump(path: Path) -> Iterator[tuple[str, list[str], list[list[Any]]]]:
 
 
 def _decoder(column_type: Any) -> Any:
+    # A TypeDecorator (UtcDateTime) is decoded as the type it stores.
+    column_type = getattr(column_type, "impl", column_type)
     if isinstance(column_type, DateTime):
         return lambda v: None if v is None else datetime.fromisoformat(v)
     if isinstance(column_type, Date):

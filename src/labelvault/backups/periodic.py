@@ -7,13 +7,13 @@ import shutil
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import orjson
 from sqlalchemy import select
 
-from labelvault.backups import archive, rotation, schedule, snapshots
+from labelvault.backups import archive, paths, rotation, schedule, snapshots
 from labelvault.backups import status as status_rows
 from labelvault.backups import targets as target_rows
 from labelvault.backups.catalog import existing_user, sidecar_of
@@ -22,6 +22,7 @@ from labelvault.backups.context import BackupContext
 from labelvault.backups.errors import BackupError, BackupIntegrityError
 from labelvault.backups.models import BackupRecord, BackupStatus
 from labelvault.backups.targets import Target
+from labelvault.storage import StorageError
 
 log = logging.getLogger("labelvault.backups")
 
@@ -64,7 +65,9 @@ def backup_now(
     try:
         return make(ctx, target, kind, reason)
     except Exception as exc:
-        status_rows.record_failure(ctx, target.type, target.id, kind, exc, name=target.name)
+        status_rows.record_failure(
+            ctx, target.type, target.id, kind, exc, name=target.name, uid=target.uid
+        )
         raise
 
 
@@ -88,6 +91,7 @@ def make(ctx: BackupContext, target: Target, kind: str, reason: str) -> BackupRe
         meta = {
             "target_type": target.type,
             "target_id": target.id,
+            "target_uid": target.uid,
             "target_name": target.name,
             "owner_id": target.owner_id,
             "kind": kind,
@@ -104,6 +108,7 @@ def make(ctx: BackupContext, target: Target, kind: str, reason: str) -> BackupRe
         record = BackupRecord(
             target_type=target.type,
             target_id=target.id,
+            target_uid=target.uid,
             target_name=target.name,
             owner_id=existing_user(session, target.owner_id),
             kind=kind,
@@ -123,9 +128,24 @@ def make(ctx: BackupContext, target: Target, kind: str, reason: str) -> BackupRe
     return record
 
 
+# A temporary older than this is no running upload's: an outage mid-upload left it, and
+# the temporary could not be removed while the storage was down.
+ORPHAN_AGE = timedelta(hours=1)
+
+
+def sweep_temporaries(ctx: BackupContext) -> list[str]:
+    """Remove this instance's orphaned upload temporaries; a storage still down is let be."""
+    try:
+        return ctx.storage.cleanup_temporaries(ORPHAN_AGE, paths.instance_root(ctx.settings))
+    except StorageError as exc:
+        log.warning("could not look for orphaned temporaries: %s", exc)
+        return []
+
+
 def run_due(ctx: BackupContext) -> RunReport:
     """Back up every due, changed target; one failure never stops the others."""
     report = RunReport()
+    sweep_temporaries(ctx)
     now = ctx.clock()
     with ctx.db.session() as session:
         statuses = {
@@ -139,7 +159,9 @@ def run_due(ctx: BackupContext) -> RunReport:
     with ctx.db.session() as session:
         for target in target_rows.iter_targets(session):
             for kind in ctx.config.kinds:
-                status = statuses.get((target.type, target.id, kind))
+                status = status_rows.current(
+                    statuses.get((target.type, target.id, kind)), target.uid
+                )
                 if status is not None and not schedule.is_due(status.next_due, now):
                     continue
                 if (
@@ -149,7 +171,7 @@ def run_due(ctx: BackupContext) -> RunReport:
                     and status.last_fingerprint == target.fingerprint
                 ):
                     # Unchanged since its last good backup: nothing new to keep.
-                    row = status_rows.status_of(session, target.type, target.id, kind)
+                    row = status_rows.status_of(session, target.type, target.id, kind, target.uid)
                     row.next_due = schedule.next_after_success(
                         now, ctx.config.tiers[kind], row.last_size
                     )
@@ -161,7 +183,9 @@ def run_due(ctx: BackupContext) -> RunReport:
             make(ctx, target, kind, "scheduled")
             report.made.append((target.type, target.id, kind))
         except Exception as exc:  # noqa: BLE001 - isolate each target
-            status_rows.record_failure(ctx, target.type, target.id, kind, exc, name=target.name)
+            status_rows.record_failure(
+                ctx, target.type, target.id, kind, exc, name=target.name, uid=target.uid
+            )
             report.failed.append((target.type, target.id, kind, str(exc)))
     rotated = rotation.rotate(ctx)
     report.deleted, report.warning = rotated.delete, rotated.warning

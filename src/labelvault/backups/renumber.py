@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Column, Connection, Table, delete, insert, select, update
 
 from labelvault.config import Settings
-from labelvault.db.base import Base
+from labelvault.db.base import Base, new_uid
 from labelvault.tasks import service as task_service
 
 
@@ -45,6 +45,9 @@ def _free(conn: Connection, table: Table, row_id: int) -> bool:
 def _move(conn: Connection, table: Table, old_id: int, new_id: int) -> None:
     """Give a row another primary key: a copy under the new id takes over the children."""
     row = dict(conn.execute(select(table).where(table.c.id == old_id)).mappings().one())
+    if "uid" in table.c:
+        # The copy keeps the row's identity; the old row, about to go, lets go of it.
+        conn.execute(update(table).where(table.c.id == old_id).values(uid=new_uid()))
     conn.execute(insert(table).values({**row, "id": new_id}))
     for column in _referencing(table):
         conn.execute(update(column.table).where(column == old_id).values({column.name: new_id}))

@@ -129,6 +129,9 @@ def _restore_replace(
     for the current project's: a failure at any point leaves the project as it was."""
     with ctx.db.session() as session:
         current = session.get(Project, record.target_id)
+        # Another project holding the id now is not the one saved: never replace it.
+        if current is not None and current.uid != record.target_uid:
+            current = None
         owner_id = current.owner_id if current is not None else None
     if current is None:
         raise BackupError(

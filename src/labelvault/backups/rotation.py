@@ -18,7 +18,7 @@ from labelvault.storage import StorageError
 
 log = logging.getLogger("labelvault.backups")
 
-Key = tuple[str, int, str]  # (target_type, target_id, kind)
+Key = tuple[str, str, str]  # (target_type, target uid, kind)
 
 
 @dataclass(frozen=True)
@@ -123,7 +123,8 @@ def rotate(ctx: BackupContext) -> Plan:
         items = [
             Item(
                 r.id,
-                (r.target_type, r.target_id, r.kind),
+                # By uid: a later target given the same id never rotates this one's away.
+                (r.target_type, r.target_uid or f"id-{r.target_id}", r.kind),
                 schedule.aware(r.created_date),
                 r.size,
                 r.status == "good" and files[r.path] == r.size,

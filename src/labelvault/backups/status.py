@@ -17,21 +17,39 @@ from labelvault.backups.targets import Target
 log = logging.getLogger("labelvault.backups")
 
 
-def status_of(session: Session, target_type: str, target_id: int, kind: str) -> BackupStatus:
-    """The row of one target and kind, created empty when it does not exist yet."""
+def status_of(
+    session: Session, target_type: str, target_id: int, kind: str, uid: str | None = None
+) -> BackupStatus:
+    """The row of one target and kind, created empty when it does not exist yet.
+
+    A row another target left under the same id (a deleted project whose id was given
+    again) starts over empty: its name, dates and errors are not the new target's.
+    """
     row = session.get(BackupStatus, (target_type, target_id, kind))
     if row is None:
-        row = BackupStatus(
-            target_type=target_type,
-            target_id=target_id,
-            kind=kind,
-            target_name="",
-            last_error="",
-            failures=0,
-            last_fingerprint="",
-            warning="",
-        )
+        row = BackupStatus(target_type=target_type, target_id=target_id, kind=kind)
         session.add(row)
+        _reset(row, uid)
+    elif uid is not None and row.target_uid != uid:
+        _reset(row, uid)
+    return row
+
+
+def _reset(row: BackupStatus, uid: str | None) -> None:
+    row.target_uid = uid
+    row.target_name = ""
+    row.last_error = ""
+    row.failures = 0
+    row.last_fingerprint = ""
+    row.warning = row.warning or ""
+    row.last_attempt = row.last_success = row.last_failure = row.next_due = None
+    row.last_size = None
+
+
+def current(row: BackupStatus | None, uid: str | None) -> BackupStatus | None:
+    """The row when it is this target's; None when another target under the id left it."""
+    if row is None or (uid is not None and row.target_uid != uid):
+        return None
     return row
 
 
@@ -49,7 +67,7 @@ def status_row(
 def record_success(
     ctx: BackupContext, session: Session, target: Target, kind: str, now: datetime, size: int
 ) -> None:
-    status = status_of(session, target.type, target.id, kind)
+    status = status_of(session, target.type, target.id, kind, target.uid)
     status.target_name = target.name
     status.last_attempt = now
     status.last_success = now
@@ -68,12 +86,13 @@ def record_failure(
     exc: BaseException,
     *,
     name: str | None = None,
+    uid: str | None = None,
 ) -> None:
     """Count a failure and back off; the next attempt waits longer each time."""
     now = ctx.clock()
     message = str(exc) or type(exc).__name__
     with ctx.db.session() as session:
-        status = status_of(session, target_type, target_id, kind)
+        status = status_of(session, target_type, target_id, kind, uid)
         if name is not None:
             status.target_name = name
         status.last_attempt = now
@@ -92,8 +111,11 @@ def set_warning(session: Session, warning: str) -> None:
         status.warning = warning
 
 
-def status_json(session: Session, config: BackupConfig, filter_ids: set[int] | None = None) -> dict:
-    """Per-target status for /api/backups/status; `filter_ids` limits it to some projects."""
+def status_json(
+    session: Session, config: BackupConfig, visible: set[tuple[str, str]] | None = None
+) -> dict:
+    """Per-target status for /api/backups/status; `visible` limits it to some targets,
+    given as (target_type, uid): a row is shown only while its uid is a visible target's."""
     rows = list(
         session.scalars(
             select(BackupStatus).order_by(
@@ -106,17 +128,14 @@ def status_json(session: Session, config: BackupConfig, filter_ids: set[int] | N
     warning = ""
     for row in rows:
         warning = warning or row.warning
-        if row.target_type == "instance" and filter_ids is not None:
-            continue
-        if filter_ids is not None and not (
-            row.target_type == "project" and row.target_id in filter_ids
-        ):
+        if visible is not None and (row.target_type, row.target_uid) not in visible:
             continue
         out.append(
             {
                 "target_type": row.target_type,
                 "target_id": row.target_id,
                 "project_id": row.target_id if row.target_type == "project" else None,
+                "task_id": row.target_id if row.target_type == "task" else None,
                 "name": row.target_name,
                 "kind": row.kind,
                 "last_success": iso_or_none(row.last_success),

@@ -26,6 +26,7 @@ class Target:
     name: str
     owner_id: int | None
     fingerprint: str
+    uid: str | None = None  # never reused; keys its backups and schedule
 
 
 def fingerprint_of(parts: list[Any]) -> str:
@@ -144,7 +145,7 @@ def _project_targets(session: Session, projects: list[Project]) -> Iterator[Targ
     for p in projects:
         state = [p.name, p.updated_date, labels.get(p.id, [])]
         state += [_task_state(t, jobs) for t in by_project.get(p.id, [])]
-        yield Target("project", p.id, p.name, p.owner_id, fingerprint_of(state))
+        yield Target("project", p.id, p.name, p.owner_id, fingerprint_of(state), p.uid)
 
 
 def _task_targets(session: Session, tasks: list[Task]) -> Iterator[Target]:
@@ -152,4 +153,4 @@ def _task_targets(session: Session, tasks: list[Task]) -> Iterator[Target]:
     labels = _label_rows(session, Label.task_id, [t.id for t in tasks])
     for t in tasks:
         state = [_task_state(t, jobs), labels.get(t.id, [])]
-        yield Target("task", t.id, t.name, t.owner_id, fingerprint_of(state))
+        yield Target("task", t.id, t.name, t.owner_id, fingerprint_of(state), t.uid)

@@ -105,11 +105,42 @@ def apply(
     )
     if azure_anonymous and not creds.get("account_name"):
         raise CloudStorageError("anonymous Azure access needs account_name")
+    check_endpoints(row.specific_attributes, creds, settings)
     row.credentials = json.dumps(creds)
     row.updated_date = utcnow()
     session.add(row)
     session.flush()
     return row
+
+
+def endpoints_of(specific_attributes: str, creds: dict[str, str]) -> list[str]:
+    """Every address a cloud storage would connect to other than the provider's own."""
+    found = []
+    endpoint = parse_attributes(specific_attributes).get("endpoint_url", "").strip()
+    if endpoint:
+        found.append(endpoint)
+    # An Azure connection string may name its own endpoints (Azurite, a private proxy).
+    for part in (creds.get("connection_string") or "").split(";"):
+        key, _, value = part.partition("=")
+        if key.strip().lower().endswith("endpoint") and value.strip():
+            found.append(value.strip())
+    return found
+
+
+def check_endpoints(specific_attributes: str, creds: dict[str, str], settings: Settings) -> None:
+    """Refuse endpoints in the server's own network unless LABELVAULT_CLOUD_ALLOWED_HOSTS
+    lists them, as remote URLs are refused (loopback, private, link-local: SSRF)."""
+    allow = sources.allowed_targets(settings, "cloud_allowed_hosts")
+    for url in endpoints_of(specific_attributes, creds):
+        try:
+            sources.check_target(
+                url,
+                allow,
+                setting="LABELVAULT_CLOUD_ALLOWED_HOSTS",
+                what="cloud storage endpoints there",
+            )
+        except sources.SourceError as exc:
+            raise CloudStorageError(str(exc)) from None
 
 
 def _key_file(settings: Settings, row: CloudStorage, content: str) -> str:
@@ -126,6 +157,10 @@ def build_storage(row: CloudStorage, settings: Settings | None = None) -> Storag
     """The Storage for a row: its bucket and prefix, with its credentials."""
     attrs = parse_attributes(row.specific_attributes)
     creds = _credentials(row)
+    if settings is not None:
+        # Checked on every connection too: the allow-list may have shrunk, or a name may
+        # resolve elsewhere now than when the row was saved.
+        check_endpoints(row.specific_attributes, creds, settings)
     prefix = attrs.get("prefix", "").strip("/")
     options: dict[str, Any] = {}
     if row.provider_type == "AWS_S3_BUCKET":

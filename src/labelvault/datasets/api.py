@@ -15,8 +15,6 @@ from labelvault.access.deps import (
     ManagedProject,
     ManagedTask,
     VisibleJob,
-    VisibleProject,
-    VisibleTask,
     require_job_editor,
     require_project_manager,
     require_task_manager,
@@ -46,7 +44,7 @@ def annotation_formats() -> dict[str, list[dict[str, Any]]]:
 
 @router.post("/api/tasks/{task_id}/dataset/export")
 async def export_task_dataset(
-    task: VisibleTask, request: Request, user: CurrentUser, session: DbSession
+    task: ManagedTask, request: Request, user: CurrentUser, session: DbSession
 ) -> Response:
     if task.data_state != "ready":
         raise Invalid("this task has no data yet, so there is nothing to export")
@@ -80,7 +78,7 @@ async def export_job_dataset(
 
 @router.post("/api/projects/{project_id}/dataset/export")
 async def export_project_dataset(
-    project: VisibleProject, request: Request, user: CurrentUser, session: DbSession
+    project: ManagedProject, request: Request, user: CurrentUser, session: DbSession
 ) -> Response:
     return await start_export(
         request,
@@ -130,7 +128,7 @@ async def export_project_backup(
 
 @router.get("/api/tasks/{task_id}/dataset/download")
 def download_task_dataset(
-    task: VisibleTask, user: CurrentUser, session: DbSession, rq_id: str | None = None
+    task: ManagedTask, user: CurrentUser, session: DbSession, rq_id: str | None = None
 ) -> Response:
     return download(session, user, rq_id, {"task_id": task.id, "job_id": None})
 
@@ -144,21 +142,21 @@ def download_job_dataset(
 
 @router.get("/api/projects/{project_id}/dataset/download")
 def download_project_dataset(
-    project: VisibleProject, user: CurrentUser, session: DbSession, rq_id: str | None = None
+    project: ManagedProject, user: CurrentUser, session: DbSession, rq_id: str | None = None
 ) -> Response:
     return download(session, user, rq_id, {"project_id": project.id})
 
 
 @router.get("/api/tasks/{task_id}/backup/download")
 def download_task_backup(
-    task: VisibleTask, user: CurrentUser, session: DbSession, rq_id: str | None = None
+    task: ManagedTask, user: CurrentUser, session: DbSession, rq_id: str | None = None
 ) -> Response:
     return download(session, user, rq_id, {"task_id": task.id, "operation": "export:backup"})
 
 
 @router.get("/api/projects/{project_id}/backup/download")
 def download_project_backup(
-    project: VisibleProject, user: CurrentUser, session: DbSession, rq_id: str | None = None
+    project: ManagedProject, user: CurrentUser, session: DbSession, rq_id: str | None = None
 ) -> Response:
     return download(session, user, rq_id, {"project_id": project.id, "operation": "export:backup"})
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import MetaData
+from sqlalchemy import DateTime, MetaData
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.types import TypeDecorator
 
 # Stable constraint names let Alembic migrations run the same on SQLite and PostgreSQL.
 NAMING = {
@@ -19,6 +22,27 @@ NAMING = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timestamp read back aware and in UTC on every database.
+
+    SQLite hands back the naive UTC value it stored, PostgreSQL an aware one in the
+    session's zone; replies must carry the offset (RFC 3339 date-time, as the schema says).
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_result_value(self, value: Any, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def new_uid() -> str:
+    """An identity never given twice (row ids can be: SQLite reuses a deleted max id)."""
+    return uuid.uuid4().hex
 
 
 def utcnow() -> datetime:

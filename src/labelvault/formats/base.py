@@ -393,6 +393,11 @@ def load_json(path: Path) -> Any:
             return json.load(f)
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise FormatError(f"{path.name}: malformed JSON ({e})") from e
+    except RecursionError:
+        raise FormatError(
+            f"{path.name}: the JSON is nested too deeply to be an annotation file; "
+            "check that it is the file you meant to import"
+        ) from None
 
 
 def find_files(root: Path, pattern: str) -> list[Path]:

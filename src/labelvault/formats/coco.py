@@ -16,11 +16,11 @@ import json
 import math
 import re
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
-from . import masks
+from . import jsonstream, masks
 from .base import (
     ExportSource,
     FormatError,
@@ -279,15 +279,27 @@ class CocoDataset(ImportedDataset):
             yield from self._read(path)
 
     def _read(self, path: Path) -> Iterator[ImportedFrame]:
+        if jsonstream.available() and not jsonstream.maybe_too_deep(path):
+            stream = self._stream(path)
+            first = next(stream, None)
+            if first is not None:
+                yield first
+                yield from stream
+                return
+        # No images found by the stream, brackets nested deep, or no ijson: the file is read
+        # whole by the standard parser, whose refusals are exact (and recursion-bounded).
         doc = load_json(path)
         if not isinstance(doc, dict) or not isinstance(doc.get("images"), list):
             raise FormatError(f"{path.name}: not a COCO file (no 'images' list)")
-        subset = ""
+        yield from self._read_doc(path, doc)
+
+    def _subset(self, path: Path) -> str:
         m = re.match(r"(?:instances|person_keypoints)_(.+)\.json$", path.name)
-        if m and m.group(1) != "default":
-            subset = m.group(1)
+        return m.group(1) if m and m.group(1) != "default" else ""
+
+    def _categories(self, path: Path, categories: Iterable[Any]) -> dict[int, dict[str, Any]]:
         cats: dict[int, dict[str, Any]] = {}
-        for c in doc.get("categories") or ():
+        for c in categories:
             try:
                 cats[int(c["id"])] = c
             except (KeyError, TypeError, ValueError) as e:
@@ -301,6 +313,68 @@ class CocoDataset(ImportedDataset):
                         sublabels=[LabelDef(name=k, type="points") for k in c["keypoints"]],
                     ),
                 )
+        return cats
+
+    def _stream(self, path: Path) -> Iterator[ImportedFrame]:
+        """Three passes over the file (categories, images, annotations), none held whole:
+        2 million annotations are read in bounded memory. Annotations are grouped as they
+        come (exporters write them by image); an image met again gets another item."""
+        subset = self._subset(path)
+        cats = self._categories(path, jsonstream.items(path, "categories.item"))
+        images: dict[int, tuple[str, Any, Any]] = {}
+        for index, img in enumerate(jsonstream.items(path, "images.item")):
+            try:
+                images[int(img["id"])] = (
+                    str(img["file_name"]),
+                    img.get("width"),
+                    img.get("height"),
+                )
+            except (KeyError, TypeError, ValueError) as e:
+                raise FormatError(f"{path.name}: image #{index} lacks 'id' or 'file_name'") from e
+        if not images:
+            return
+        groups: dict[int, int] = defaultdict(int)
+        item: ImportedFrame | None = None
+        current: int | None = None
+        for ann in jsonstream.items(path, "annotations.item"):
+            try:
+                image_id = int(ann["image_id"])
+            except (KeyError, TypeError, ValueError) as e:
+                raise FormatError(f"{path.name}: annotation without a numeric image_id") from e
+            if image_id not in images:
+                continue
+            if image_id != current:
+                if item is not None:
+                    yield item
+                name, width, height = images[image_id]
+                item = ImportedFrame(name=name, width=width, height=height, subset=subset)
+                current = image_id
+            groups[image_id] += 1
+            self._add(path, item, ann, cats, groups[image_id])  # type: ignore[arg-type]
+        if item is not None:
+            yield item
+        for image_id, (name, width, height) in images.items():
+            if image_id not in groups:
+                yield ImportedFrame(name=name, width=width, height=height, subset=subset)
+
+    def _add(
+        self,
+        path: Path,
+        item: ImportedFrame,
+        ann: dict[str, Any],
+        cats: dict[int, dict[str, Any]],
+        group: int,
+    ) -> None:
+        cat = cats.get(int(ann.get("category_id", -1)))
+        if cat is None:
+            raise FormatError(f"{path.name}: annotation {ann.get('id')} has an unknown category_id")
+        for shape in self._shapes(ann, cat, item, group, path):
+            self.see_shape(shape)
+            item.shapes.append(shape)
+
+    def _read_doc(self, path: Path, doc: dict[str, Any]) -> Iterator[ImportedFrame]:
+        subset = self._subset(path)
+        cats = self._categories(path, doc.get("categories") or ())
         by_image: dict[int, list[dict[str, Any]]] = defaultdict(list)
         for ann in doc.get("annotations") or ():
             try:
@@ -320,14 +394,7 @@ class CocoDataset(ImportedDataset):
                 subset=subset,
             )
             for group, ann in enumerate(by_image.pop(image_id, ()), start=1):
-                cat = cats.get(int(ann.get("category_id", -1)))
-                if cat is None:
-                    raise FormatError(
-                        f"{path.name}: annotation {ann.get('id')} has an unknown category_id"
-                    )
-                for shape in self._shapes(ann, cat, item, group, path):
-                    self.see_shape(shape)
-                    item.shapes.append(shape)
+                self._add(path, item, ann, cats, group)
             yield item
 
     def _shapes(

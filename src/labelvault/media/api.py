@@ -19,11 +19,13 @@ from labelvault.access.deps import (
     VisibleJob,
     VisibleProject,
     VisibleTask,
+    assigned_frames,
+    is_task_staff,
 )
 from labelvault.accounts.models import User
 from labelvault.background import service as background
 from labelvault.db.base import utcnow
-from labelvault.errors import Conflict, Invalid, LabelVaultError, NotFound
+from labelvault.errors import Conflict, Forbidden, Invalid, LabelVaultError, NotFound
 from labelvault.http import parse_bool
 from labelvault.media import frames, sources
 from labelvault.media.layout import upload_area
@@ -252,16 +254,32 @@ def _task_of(session: Session, job: Job) -> Task:
     return task
 
 
+def _readable_frames(session: Session, user: User, task: Task) -> list[int] | range:
+    """All frames for the task's staff; a job's assignee only the frames of its jobs."""
+    if is_task_staff(session, user, task):
+        return range(task.size)
+    return assigned_frames(session, user, task)
+
+
 @router.get("/api/tasks/{task_id}/data")
 def task_data(
     request: Request,
     task: VisibleTask,
+    user: CurrentUser,
     session: DbSession,
     clouds: Clouds,
     type: str = "frame",
     number: int | None = None,
     quality: str = "compressed",
 ) -> Response:
+    readable = _readable_frames(session, user, task)
+    # Chunks are numbered over the whole task; a job's assignee reads its job's.
+    if not isinstance(readable, range) and (
+        type == "chunk" or (number is not None and number not in readable)
+    ):
+        raise Forbidden(
+            "only the frames of your jobs can be read; use /api/jobs/{id}/data for them"
+        )
     return _serve(request, session, task, range(task.size), type, number, quality, clouds)
 
 
@@ -280,13 +298,23 @@ def job_data(
     return _serve(request, session, task, frames_all, type, number, quality, clouds)
 
 
+def _task_preview(
+    request: Request, session: Session, user: User, task: Task, clouds: CloudResolver | None
+) -> Response:
+    # The preview is of a frame this user may read: the task's first, or its first job's.
+    readable = _readable_frames(session, user, task)
+    if not len(readable):
+        raise NotFound.of("Preview")
+    return _serve(request, session, task, readable, "preview", readable[0], "compressed", clouds)
+
+
 @router.get("/api/tasks/{task_id}/preview")
 def task_preview(
-    request: Request, task: VisibleTask, session: DbSession, clouds: Clouds
+    request: Request, task: VisibleTask, user: CurrentUser, session: DbSession, clouds: Clouds
 ) -> Response:
     if task.data_state != "ready":
         raise NotFound.of("Preview")
-    return _serve(request, session, task, range(task.size), "preview", 0, "compressed", clouds)
+    return _task_preview(request, session, user, task, clouds)
 
 
 @router.get("/api/projects/{project_id}/preview")
@@ -307,7 +335,7 @@ def project_preview(
     ).first()
     if task is None:
         raise NotFound.of("Preview")
-    return _serve(request, session, task, range(task.size), "preview", 0, "compressed", clouds)
+    return _task_preview(request, session, user, task, clouds)
 
 
 @router.get("/api/jobs/{job_id}/preview")
@@ -320,7 +348,12 @@ def job_preview(request: Request, job: VisibleJob, session: DbSession, clouds: C
 
 
 @router.get("/api/tasks/{task_id}/data/meta")
-def task_meta(task: VisibleTask, session: DbSession) -> dict[str, Any]:
+def task_meta(task: VisibleTask, user: CurrentUser, session: DbSession) -> dict[str, Any]:
+    readable = _readable_frames(session, user, task)
+    if not isinstance(readable, range):
+        # A job's assignee learns only its own frames (names, sizes) from the task's meta.
+        selected = frames.frames_of(session, task.id, readable)
+        return meta_json(task, selected, 0, max(task.size - 1, 0), readable)
     return meta_json(task, frames.frames_of(session, task.id), 0, max(task.size - 1, 0))
 
 

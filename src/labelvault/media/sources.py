@@ -109,6 +109,21 @@ def local_root(storage: Storage) -> Path | None:
     return Path(storage.location.root) / storage.prefix
 
 
+def inside(root: Path, path: Path) -> bool:
+    """Whether `path`, symlinks followed, stays below `root` (symlinks followed too)."""
+    real_root = os.path.realpath(root)
+    real = os.path.realpath(path)
+    return real == real_root or real.startswith(real_root.rstrip(os.sep) + os.sep)
+
+
+def _within_share(root: Path, rel: str, given: str, where: str) -> Path:
+    path = root / rel
+    if not inside(root, path):
+        # Said like a missing path: where a link leads outside is none of the user's business.
+        raise SourceError(f"'{given}' is not in the {where}; check the path", status=404)
+    return path
+
+
 def list_share(settings: Settings, directory: str) -> list[dict[str, str]]:
     """One folder of the share as CVAT lists it: folders first, then files, by name."""
     rel = clean_rel(directory, "share folder")
@@ -116,6 +131,9 @@ def list_share(settings: Settings, directory: str) -> list[dict[str, str]]:
     root = local_root(storage)
     if root is not None and not root.exists():
         root.mkdir(parents=True, exist_ok=True)
+    if root is not None:
+        # A symlinked folder is never followed out of the share (it could list /etc).
+        _within_share(root, rel, directory, "connected share")
     try:
         entries = storage.list(rel)
     except StorageNotFoundError:
@@ -128,6 +146,8 @@ def list_share(settings: Settings, directory: str) -> list[dict[str, str]]:
     for entry in entries:
         name = posixpath.basename(entry.name.rstrip("/"))
         if name.startswith("."):
+            continue
+        if root is not None and not inside(root, root / rel / name):
             continue
         if entry.is_dir:
             out.append({"name": name, "type": "DIR", "mime_type": "DIR"})
@@ -159,10 +179,10 @@ def _expand(
         files: list[tuple[str, int]] = []
         if root is not None:
             # Local folders are walked with os.scandir: ~10x faster than fsspec for 10k files.
-            path = root / rel
+            path = _within_share(root, rel, given, where)
             if path.is_dir():
                 is_dir = True
-                files = list(_scan_local(path, rel))
+                files = list(_scan_local(path, rel, root))
             elif path.is_file():
                 files = [(rel, path.stat().st_size)]
             else:
@@ -191,15 +211,22 @@ def _rel_of(path: str) -> str:
     return path.lstrip("/")
 
 
-def _scan_local(folder: Path, rel: str) -> Iterator[tuple[str, int]]:
+def _scan_local(folder: Path, rel: str, root: Path) -> Iterator[tuple[str, int]]:
     stack = [(folder, rel)]
+    seen: set[str] = set()
     while stack:
         current, current_rel = stack.pop()
+        real = os.path.realpath(current)
+        if real in seen:
+            continue  # a symlink back to a folder already walked: no loop
+        seen.add(real)
         with os.scandir(current) as it:
             entries = sorted(it, key=lambda e: e.name)
         for entry in entries:
             if entry.name.startswith("."):
                 continue
+            if entry.is_symlink() and not inside(root, Path(entry.path)):
+                continue  # a link out of the share is not followed
             child_rel = f"{current_rel}/{entry.name}" if current_rel else entry.name
             if entry.is_dir():
                 stack.append((Path(entry.path), child_rel))
@@ -374,9 +401,8 @@ def resolve(settings: Settings, ref: str, raw: Path, clouds: CloudResolver | Non
         root = local_root(storage)
         if root is None:
             return cached_copy(settings, storage, rel, storage.redacted_url + "\n" + rel)
-        path = root / rel
-        # A symlink in the share pointing elsewhere is the operator's choice; '..' is not.
-        return path
+        # Neither '..' nor a symlink leads out of the share.
+        return _within_share(root, rel, ref[len(SHARE_SCHEME) :], "connected share")
     if ref.startswith(CLOUD_SCHEME):
         cloud_id_text, _, key = ref[len(CLOUD_SCHEME) :].partition("/")
         storage = cloud_storage(clouds, int(cloud_id_text))
@@ -429,8 +455,8 @@ def _is_remote(settings: Settings, ref: str, clouds: CloudResolver | None) -> bo
 # ---- remote URLs --------------------------------------------------------------------------
 
 
-def _allowed_targets(settings: Settings) -> list[str]:
-    raw = settings.remote_allowed_hosts
+def _allowed_targets(settings: Settings, raw: object = None) -> list[str]:
+    raw = settings.remote_allowed_hosts if raw is None else raw
     if isinstance(raw, (list, tuple)):
         return [str(x).strip() for x in raw if str(x).strip()]
     return [x.strip() for x in str(raw).split(",") if x.strip()]
@@ -450,7 +476,18 @@ def _is_allowed(
     return False
 
 
-def check_target(url: str, allow: list[str]) -> None:
+def allowed_targets(settings: Settings, setting: str = "remote_allowed_hosts") -> list[str]:
+    """The allow-list of one setting (remote downloads, or cloud storage endpoints)."""
+    return _allowed_targets(settings, getattr(settings, setting))
+
+
+def check_target(
+    url: str,
+    allow: list[str],
+    *,
+    setting: str = "LABELVAULT_REMOTE_ALLOWED_HOSTS",
+    what: str = "downloads from there",
+) -> None:
     """Refuse URLs that point into the server's own network (SSRF), unless allow-listed.
 
     Every address the name resolves to must be public; private, loopback, link-local
@@ -458,7 +495,7 @@ def check_target(url: str, allow: list[str]) -> None:
     """
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https"):
-        raise SourceError(f"'{url}': only http:// and https:// URLs can be downloaded")
+        raise SourceError(f"'{url}': only http:// and https:// URLs can be used")
     host = parts.hostname
     if not host:
         raise SourceError(f"'{url}' has no host name")
@@ -475,8 +512,8 @@ def check_target(url: str, allow: list[str]) -> None:
             continue
         if not _is_allowed(host, address, allow):
             raise SourceError(
-                f"'{url}' points to a private or local address ({address}); downloads from "
-                "there are refused unless LABELVAULT_REMOTE_ALLOWED_HOSTS lists that host"
+                f"'{url}' points to a private or local address ({address}); {what} "
+                f"are refused unless {setting} lists that host"
             )
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, Index, Integer, String
+from sqlalchemy import Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from labelvault.db.base import Base, utcnow
+from labelvault.db.base import Base, UtcDateTime, utcnow
 
 
 class AuditEvent(Base):
@@ -21,7 +21,7 @@ class AuditEvent(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    created: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    created: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, index=True)
     kind: Mapped[str] = mapped_column(String(40))
     user_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     username: Mapped[str] = mapped_column(String(150), default="")

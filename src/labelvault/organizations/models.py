@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from labelvault.db.base import Base, utcnow
+from labelvault.db.base import Base, UtcDateTime, utcnow
 
 # CVAT's order: a lower rank may do everything a higher one may.
 ROLE_RANK = {"owner": 0, "maintainer": 50, "supervisor": 75, "worker": 100}
@@ -24,8 +24,8 @@ class Organization(Base):
     owner_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), nullable=True, index=True
     )
-    created_date: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_date: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_date: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    updated_date: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
 class Membership(Base):
@@ -40,7 +40,7 @@ class Membership(Base):
         ForeignKey("organizations.id", ondelete="CASCADE"), index=True
     )
     is_active: Mapped[bool] = mapped_column(Boolean, default=False)
-    joined_date: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    joined_date: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     role: Mapped[str] = mapped_column(String(16))
 
 
@@ -50,8 +50,8 @@ class Invitation(Base):
     __tablename__ = "invitations"
 
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
-    created_date: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    sent_date: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_date: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    sent_date: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     owner_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), nullable=True
     )

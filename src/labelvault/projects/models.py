@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from labelvault.db.base import Base, utcnow
+from labelvault.db.base import Base, UtcDateTime, new_uid, utcnow
 
 
 class Project(Base):
     __tablename__ = "projects"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # Never reused, unlike SQLite's ids: what a periodic backup is keyed by.
+    uid: Mapped[str] = mapped_column(String(32), unique=True, default=new_uid)
     name: Mapped[str] = mapped_column(String(256))
     owner_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), nullable=True, index=True
@@ -24,12 +26,10 @@ class Project(Base):
     organization_id: Mapped[int | None] = mapped_column(
         ForeignKey("organizations.id", ondelete="SET NULL"), nullable=True, index=True
     )
-    assignee_updated_date: Mapped[datetime | None] = mapped_column(
-        DateTime(timezone=True), nullable=True
-    )
+    assignee_updated_date: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     bug_tracker: Mapped[str] = mapped_column(String(2000), default="")
-    created_date: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_date: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_date: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    updated_date: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
 class Label(Base):

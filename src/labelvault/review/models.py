@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from labelvault.db.base import Base, utcnow
+from labelvault.db.base import Base, UtcDateTime, utcnow
 
 
 class Issue(Base):
@@ -25,8 +25,8 @@ class Issue(Base):
         ForeignKey("users.id", ondelete="SET NULL"), nullable=True
     )
     resolved: Mapped[bool] = mapped_column(Boolean, default=False)
-    created_date: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_date: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_date: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    updated_date: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
 class Comment(Base):
@@ -38,8 +38,8 @@ class Comment(Base):
         ForeignKey("users.id", ondelete="SET NULL"), nullable=True
     )
     message: Mapped[str] = mapped_column(Text)
-    created_date: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_date: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_date: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    updated_date: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
 class QualitySettings(Base):
@@ -55,8 +55,8 @@ class QualitySettings(Base):
     low_overlap_threshold: Mapped[float] = mapped_column(Float, default=0.8)
     target_metric: Mapped[str] = mapped_column(String(32), default="accuracy")
     target_metric_threshold: Mapped[float] = mapped_column(Float, default=0.7)
-    created_date: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_date: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_date: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    updated_date: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
 class QualityReport(Base):
@@ -80,9 +80,9 @@ class QualityReport(Base):
     assignee_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), nullable=True
     )
-    created_date: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    target_last_updated: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    gt_last_updated: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_date: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    target_last_updated: Mapped[datetime] = mapped_column(UtcDateTime())
+    gt_last_updated: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class AnnotationConflict(Base):
@@ -109,7 +109,7 @@ class ActivityEvent(Base):
     __tablename__ = "activity_events"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    created_date: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    created_date: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
     user_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), nullable=True
     )

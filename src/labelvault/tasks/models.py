@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String
+from sqlalchemy import JSON, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from labelvault.db.base import Base, utcnow
+from labelvault.db.base import Base, UtcDateTime, new_uid, utcnow
 
 
 class Task(Base):
     __tablename__ = "tasks"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # Never reused, unlike SQLite's ids: what a periodic backup is keyed by.
+    uid: Mapped[str] = mapped_column(String(32), unique=True, default=new_uid)
     name: Mapped[str] = mapped_column(String(256))
     project_id: Mapped[int | None] = mapped_column(
         ForeignKey("projects.id", ondelete="CASCADE"), nullable=True, index=True
@@ -27,9 +29,7 @@ class Task(Base):
     organization_id: Mapped[int | None] = mapped_column(
         ForeignKey("organizations.id", ondelete="SET NULL"), nullable=True, index=True
     )
-    assignee_updated_date: Mapped[datetime | None] = mapped_column(
-        DateTime(timezone=True), nullable=True
-    )
+    assignee_updated_date: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     bug_tracker: Mapped[str] = mapped_column(String(2000), default="")
     subset: Mapped[str] = mapped_column(String(64), default="")
     segment_size: Mapped[int] = mapped_column(Integer, default=0)
@@ -37,8 +37,8 @@ class Task(Base):
     # "" until data is attached, then "annotation" (images) or "interpolation" (video).
     mode: Mapped[str] = mapped_column(String(16), default="")
     dimension: Mapped[str] = mapped_column(String(2), default="2d")
-    created_date: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_date: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_date: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    updated_date: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     # Data parameters (CVAT keeps them in a separate Data row; one task has one data set).
     size: Mapped[int] = mapped_column(Integer, default=0)
     image_quality: Mapped[int] = mapped_column(Integer, default=70)
@@ -69,13 +69,11 @@ class Job(Base):
     assignee_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), nullable=True, index=True
     )
-    assignee_updated_date: Mapped[datetime | None] = mapped_column(
-        DateTime(timezone=True), nullable=True
-    )
+    assignee_updated_date: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     stage: Mapped[str] = mapped_column(String(16), default="annotation")
     state: Mapped[str] = mapped_column(String(16), default="new")
     type: Mapped[str] = mapped_column(String(32), default="annotation")
-    created_date: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_date: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_date: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    updated_date: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     # Bumped by every annotation write, returned as `version` in the annotation JSON.
     annotation_version: Mapped[int] = mapped_column(Integer, default=0)
