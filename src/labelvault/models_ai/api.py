@@ -65,8 +65,8 @@ def delete_model(model_id: int, session: DbSession, user: User = Admin) -> Respo
 
 @router.post("/api/models/{model_id}/check")
 def check_model(model_id: int, session: DbSession, user: User = Admin) -> HealthRead:
-    ok, message = service.check(service.get(session, model_id))
-    return HealthRead(ok=ok, message=message)
+    ok, message, latency = service.check(service.get(session, model_id))
+    return HealthRead(ok=ok, message=message, latency_ms=latency)
 
 
 # ---- /api/lambda/functions ------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 from sqlalchemy import select
@@ -132,9 +133,11 @@ def adapter(model: Model) -> Adapter:
     return found
 
 
-def check(model: Model) -> tuple[bool, str]:
-    """Ask the model whether it is up; never raises for a model that is down."""
+def check(model: Model) -> tuple[bool, str, float]:
+    """Ask the model whether it is up (ok, message, milliseconds); never raises when it is down."""
+    start = time.perf_counter()
     try:
-        return True, adapter(model).check()
+        ok, message = True, adapter(model).check()
     except ModelError as exc:
-        return False, f"model '{model.name}': {exc}"
+        ok, message = False, f"model '{model.name}': {exc}"
+    return ok, message, round((time.perf_counter() - start) * 1000, 1)
