@@ -76,8 +76,17 @@ def by_name(session: Session, name: str) -> Model:
     return model
 
 
+# Kinds that can take clicks; ONNX model cards and LS ML backends declare no prompts.
+INTERACTOR_KINDS = ("deepaas", "function")
+
+
 def create(session: Session, data: ModelWrite, owner_id: int | None) -> Model:
     _check_config(data.kind, data.config)
+    if data.function_kind == "interactor" and data.kind not in INTERACTOR_KINDS:
+        raise Invalid(
+            f"a {data.kind} model cannot be an interactor (clicks go to: "
+            f"{', '.join(INTERACTOR_KINDS)}); register it as a detector"
+        )
     if session.scalars(select(Model.id).where(Model.name == data.name)).first() is not None:
         raise Conflict(f"a model named '{data.name}' exists already")
     model = Model(
