@@ -96,6 +96,9 @@ class DeepaasAdapter:
         self.params = {str(k): str(v) for k, v in (config.get("params") or {}).items()}
         self.shapes = tuple(config.get("shapes") or DEFAULT_SHAPES)
         self.points_params = {**POINTS_PARAMS, **(config.get("points_params") or {})}
+        # Requests in flight at once during a run (httpx's client is thread-safe); one by
+        # default, so a deployment is never sent more than its owner asked for.
+        self.concurrency = int(config.get("concurrency", 1))
         headers = {"Accept": "application/json"}
         if config.get("token"):
             headers["Authorization"] = f"Bearer {config['token']}"
