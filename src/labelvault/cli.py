@@ -456,12 +456,12 @@ def model_check(overrides: dict[str, Any], name: str) -> None:
     db = open_db(overrides)
     try:
         with db.session() as session:
-            ok, message = service.check(_model_named(session, name))
+            ok, message, latency = service.check(_model_named(session, name))
     finally:
         db.dispose()
     if not ok:
-        _fail(message)
-    click.echo(message)
+        _fail(f"{message} ({latency:.0f} ms)")
+    click.echo(f"{message} ({latency:.0f} ms)")
 
 
 @model.command("remove")

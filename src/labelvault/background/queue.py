@@ -64,6 +64,10 @@ class Queue:
                     worker_type="thread",
                     periodic=True,
                     check_worker_health=False,
+                    # SQLite cannot block on a dequeue: an idle worker polls, backing off
+                    # up to Huey's 10 s, which a request posted then waits out. Half a second
+                    # at most keeps requests starting at once for a few reads a second.
+                    max_delay=0.5,
                 )
                 self._consumer.start()
 

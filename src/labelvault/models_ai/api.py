@@ -23,7 +23,7 @@ from labelvault.background import service as background
 from labelvault.background.models import Request as BgRequest
 from labelvault.errors import Invalid, NotFound
 from labelvault.media.frames import frames_of
-from labelvault.models_ai import interactive, lambda_json, runs, service
+from labelvault.models_ai import interactive, interactors, lambda_json, runs, service
 from labelvault.models_ai.handlers import CANCELLED, OPERATION
 from labelvault.models_ai.schemas import HealthRead, LambdaCall, ModelPatch, ModelRead, ModelWrite
 from labelvault.tasks.models import Task
@@ -65,8 +65,8 @@ def delete_model(model_id: int, session: DbSession, user: User = Admin) -> Respo
 
 @router.post("/api/models/{model_id}/check")
 def check_model(model_id: int, session: DbSession, user: User = Admin) -> HealthRead:
-    ok, message = service.check(service.get(session, model_id))
-    return HealthRead(ok=ok, message=message)
+    ok, message, latency = service.check(service.get(session, model_id))
+    return HealthRead(ok=ok, message=message, latency_ms=latency)
 
 
 # ---- /api/lambda/functions ------------------------------------------------------------------
@@ -105,7 +105,7 @@ def _call_target(session: DbSession, user: User, data: dict[str, Any]) -> tuple[
 async def call_function(
     func_id: str, request: Request, session: DbSession, user: CurrentUser
 ) -> dict[str, Any]:
-    """One frame, now: what an interactive tool (detector or GrabCut) calls."""
+    """One frame, now: a detector's shapes, or an interactor's (GrabCut's) outline of clicks."""
     data = await request.json()
     if not isinstance(data, dict):
         raise Invalid("the body must be a JSON object")
@@ -122,8 +122,10 @@ async def call_function(
     if func_id == interactive.GRABCUT_ID:
         return await run_in_threadpool(interactive.segment, image, data)
     model = service.by_name(session, func_id)
-    mapping = runs.mapping_for(session, model, task, data)
     adapter = runs.adapter_of(model)
+    if model.function_kind == "interactor":
+        return await run_in_threadpool(interactors.interact, model, adapter, frame, image, data)
+    mapping = runs.mapping_for(session, model, task, data)
     tags, shapes = await run_in_threadpool(runs.detect_frame, model, adapter, mapping, frame, image)
     return {"version": 0, "tags": tags, "shapes": shapes, "tracks": []}
 

@@ -45,6 +45,7 @@ def annotate(ctx: JobContext) -> None:
     if hasattr(adapter, "threshold"):
         adapter.threshold = mapping.threshold  # a function module filters by itself too
     total = sum(len(frames) for _, frames in plan) or 1
+    workers = max(1, int(getattr(adapter, "concurrency", 1)))  # thread-safe adapters say so
     done = 0
 
     def detect(frame):  # type: ignore[no-untyped-def]
@@ -68,7 +69,7 @@ def annotate(ctx: JobContext) -> None:
 
     written = 0
     for job_id, frames in plan:
-        payload = runs.run_job_frames(ctx.db, ctx.task_id, frames, detect, between_batches)
+        payload = runs.run_job_frames(ctx.db, ctx.task_id, frames, detect, between_batches, workers)
         with ctx.db.session() as session:
             if _cancelled(ctx):
                 raise RequestFailed(CANCELLED)

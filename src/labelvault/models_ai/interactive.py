@@ -40,7 +40,7 @@ def function_json() -> dict[str, Any]:
     }
 
 
-def _points(value: Any, what: str) -> list[tuple[int, int]]:
+def points_of(value: Any, what: str) -> list[tuple[int, int]]:
     if value is None:
         return []
     try:
@@ -52,15 +52,15 @@ def _points(value: Any, what: str) -> list[tuple[int, int]]:
 def segment(image: bytes, call: dict[str, Any]) -> dict[str, Any]:
     import cv2
 
-    positive = _points(call.get("pos_points"), "pos_points")
-    negative = _points(call.get("neg_points"), "neg_points")
+    positive = points_of(call.get("pos_points"), "pos_points")
+    negative = points_of(call.get("neg_points"), "neg_points")
     if not positive:
         raise Invalid("pos_points: give at least one click inside the object")
     picture = np.asarray(Image.open(io.BytesIO(image)).convert("RGB"))[:, :, ::-1].copy()
     height, width = picture.shape[:2]
     box = call.get("obj_bbox")
     if box:
-        (x1, y1), (x2, y2) = _points(box, "obj_bbox")[:2]
+        (x1, y1), (x2, y2) = points_of(box, "obj_bbox")[:2]
     else:
         # Around the clicks, with room for the object they are on (a quarter of the image
         # each way); what lies outside is taken as background to learn its colours from.

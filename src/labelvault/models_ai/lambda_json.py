@@ -25,13 +25,14 @@ def function(model: Model) -> dict[str, Any]:
         "framework": model.kind,
     }
     if model.function_kind == "interactor":
+        config = model.config or {}  # the prompts the model takes, as its registration says
         body.update(
             {
-                "min_pos_points": 1,
-                "min_neg_points": 0,
-                "startswith_box": False,
-                "startswith_box_optional": False,
-                "help_message": "",
+                "min_pos_points": int(config.get("min_pos_points", 1)),
+                "min_neg_points": int(config.get("min_neg_points", 0)),
+                "startswith_box": bool(config.get("startswith_box", False)),
+                "startswith_box_optional": bool(config.get("startswith_box_optional", False)),
+                "help_message": str(config.get("help_message", "")),
                 "animated_gif": "",
             }
         )

@@ -52,6 +52,7 @@ class ModelRead(BaseModel):
 class HealthRead(BaseModel):
     ok: bool
     message: str
+    latency_ms: float  # how long the check took, so a slow model shows before a run
 
 
 class LambdaCall(BaseModel):

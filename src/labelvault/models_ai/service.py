@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 from sqlalchemy import select
@@ -75,8 +76,17 @@ def by_name(session: Session, name: str) -> Model:
     return model
 
 
+# Kinds that can take clicks; ONNX model cards and LS ML backends declare no prompts.
+INTERACTOR_KINDS = ("deepaas", "function")
+
+
 def create(session: Session, data: ModelWrite, owner_id: int | None) -> Model:
     _check_config(data.kind, data.config)
+    if data.function_kind == "interactor" and data.kind not in INTERACTOR_KINDS:
+        raise Invalid(
+            f"a {data.kind} model cannot be an interactor (clicks go to: "
+            f"{', '.join(INTERACTOR_KINDS)}); register it as a detector"
+        )
     if session.scalars(select(Model.id).where(Model.name == data.name)).first() is not None:
         raise Conflict(f"a model named '{data.name}' exists already")
     model = Model(
@@ -132,9 +142,11 @@ def adapter(model: Model) -> Adapter:
     return found
 
 
-def check(model: Model) -> tuple[bool, str]:
-    """Ask the model whether it is up; never raises for a model that is down."""
+def check(model: Model) -> tuple[bool, str, float]:
+    """Ask the model whether it is up (ok, message, milliseconds); never raises when it is down."""
+    start = time.perf_counter()
     try:
-        return True, adapter(model).check()
+        ok, message = True, adapter(model).check()
     except ModelError as exc:
-        return False, f"model '{model.name}': {exc}"
+        ok, message = False, f"model '{model.name}': {exc}"
+    return ok, message, round((time.perf_counter() - start) * 1000, 1)

@@ -5,6 +5,10 @@ wrapped by DEEPaaS as {"status": "OK", "predictions": [...]}: per object `name`,
 `confidence`, `box` {x1,y1,x2,y2}, optional `segments` {x:[],y:[]} and `keypoints`
 {x:[],y:[],visible:[]}; a classifier answers {"top5_prediction": {name: score}}. The model's
 config says which of these become shapes (`shapes`: ["rectangle"], ["polygon"], ...).
+
+An interactor gets the clicks as extra predict parameters its get_predict_args() declares
+(`points_params`: which names carry the positive and negative clicks and the box, JSON
+lists of [x, y]; by default pos_points, neg_points and obj_bbox).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import httpx
 from labelvault.models_ai.adapters.base import Detection, ModelError, number, timeout_of
 
 DEFAULT_SHAPES = ("rectangle",)
+POINTS_PARAMS = {"pos": "pos_points", "neg": "neg_points", "box": "obj_bbox"}
 
 
 def _unwrap(reply: Any) -> list[Any]:
@@ -90,16 +95,33 @@ class DeepaasAdapter:
         self.field = str(config.get("field", "input"))
         self.params = {str(k): str(v) for k, v in (config.get("params") or {}).items()}
         self.shapes = tuple(config.get("shapes") or DEFAULT_SHAPES)
+        self.points_params = {**POINTS_PARAMS, **(config.get("points_params") or {})}
+        # Requests in flight at once during a run (httpx's client is thread-safe); one by
+        # default, so a deployment is never sent more than its owner asked for.
+        self.concurrency = int(config.get("concurrency", 1))
         headers = {"Accept": "application/json"}
         if config.get("token"):
             headers["Authorization"] = f"Bearer {config['token']}"
         self.client = httpx.Client(timeout=timeout_of(config), headers=headers)
 
     def detect(self, image: bytes, width: int, height: int) -> list[Detection]:
+        return parse_ultralytics(self._predict(image, self.params), self.shapes)
+
+    def interact(self, image: bytes, width: int, height: int, prompts: Any) -> list[Detection]:
+        """The clicks as the declared extra parameters; polygons, boxes and masks come back."""
+        names = self.points_params
+        data = dict(self.params)
+        data[names["pos"]] = json.dumps([list(p) for p in prompts.pos_points])
+        data[names["neg"]] = json.dumps([list(p) for p in prompts.neg_points])
+        if prompts.bounding_box is not None:
+            data[names["box"]] = json.dumps([list(p) for p in prompts.bounding_box])
+        return parse_ultralytics(self._predict(image, data), ("rectangle", "polygon"))
+
+    def _predict(self, image: bytes, data: dict[str, str]) -> Any:
         url = f"{self.base}/v2/models/{self.model}/predict/"
         try:
             reply = self.client.post(
-                url, files={self.field: ("frame.png", image, "image/png")}, data=self.params
+                url, files={self.field: ("frame.png", image, "image/png")}, data=data
             )
         except httpx.TimeoutException as exc:
             raise ModelError(f"no answer from {url} in time ({exc})") from exc
@@ -108,10 +130,9 @@ class DeepaasAdapter:
         if reply.status_code != 200:
             raise ModelError(f"{url} answered {reply.status_code}: {reply.text[:200]}")
         try:
-            body = reply.json()
+            return reply.json()
         except ValueError as exc:
             raise ModelError(f"the reply of {url} is not JSON ({reply.text[:80]!r})") from exc
-        return parse_ultralytics(body, self.shapes)
 
     def check(self) -> str:
         url = f"{self.base}/v2/models/{self.model}/"

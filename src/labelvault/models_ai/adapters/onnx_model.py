@@ -55,6 +55,9 @@ class OnnxAdapter:
         self.output = str(config.get("output", "detection"))
         self.background = bool(config.get("background", True))
         self.softmax = bool(config.get("softmax", False))
+        # Frames run on this many threads at once (a session's run is thread-safe); each
+        # run keeps to one core, so the default of 2 fills this kind of small server.
+        self.concurrency = int(config.get("concurrency", 2))
         self.labels = [str(label["name"]) for label in labels]
         if self.output not in OUTPUTS:
             raise ModelError(f"output must be one of {', '.join(OUTPUTS)}, not '{self.output}'")

@@ -1,8 +1,9 @@
-// Admin screen: users (create, role, activate/deactivate) and groups (create, members).
+// Admin screen: users (create, role, activate/deactivate), groups (create, members) and models.
 import { del, list, listAll, patch, post } from '../api.js';
 import { navigate } from '../router.js';
 import * as session from '../session.js';
 import { errorBox, field, h, pager, toast } from '../ui.js';
+import { models } from './admin_models.js';
 
 const ROLES = ['admin', 'user', 'worker'];
 
@@ -12,8 +13,9 @@ export function render(el, { tab = 'users' }) {
   el.append(h('section', { class: 'page' }, h('div', { class: 'toolbar' }, h('h1', {}, 'Administration'),
     h('nav', { class: 'tabs', 'aria-label': 'Admin sections' },
       h('a', { href: '/admin/users', 'aria-current': tab === 'users' ? 'page' : null }, 'Users'),
-      h('a', { href: '/admin/groups', 'aria-current': tab === 'groups' ? 'page' : null }, 'Groups'))), body));
-  if (tab === 'groups') groups(body); else users(body);
+      h('a', { href: '/admin/groups', 'aria-current': tab === 'groups' ? 'page' : null }, 'Groups'),
+      h('a', { href: '/admin/models', 'aria-current': tab === 'models' ? 'page' : null }, 'Models'))), body));
+  if (tab === 'groups') groups(body); else if (tab === 'models') models(body); else users(body);
 }
 
 function users(body) {

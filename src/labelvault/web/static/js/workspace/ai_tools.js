@@ -1,5 +1,5 @@
-// Model tools of the workspace: a detector on the current frame (proposals to accept), GrabCut clicks -> polygon.
-import { post } from '../api.js';
+// Model tools of the workspace: a detector on the current frame (proposals to accept), interactor clicks -> polygon.
+import { get, post } from '../api.js';
 import { autoAnnotateDialog, detectors, suggest } from '../auto_annotate.js';
 import { h, modal, toast } from '../ui.js';
 
@@ -54,13 +54,39 @@ async function detectDialog(ws) {
   modal('Detect objects', h('div', { class: 'modal-body' }, h('label', {}, 'Model ', model), h('label', {}, ' Threshold ', threshold), ' ', run, list, all));
 }
 
-/** Clicks on the image: plain = inside the object, Shift = outside; Done makes the polygon. */
-function interactive(ws) {
+/** The interactors to offer: GrabCut (no weights) first, then the registered ones. */
+async function interactors() {
+  const all = await get('/api/lambda/functions').catch(() => []);
+  const found = all.filter((f) => f.kind === 'interactor');
+  const grabcut = found.find((f) => f.id === GRABCUT) || { id: GRABCUT, name: 'GrabCut (OpenCV)' };
+  return [grabcut, ...found.filter((f) => f.id !== GRABCUT)];
+}
+
+/** Clicks on the image: plain = inside the object, Shift = outside; the outline shows on the canvas; Done makes the polygon. */
+async function interactive(ws) {
   if (ws.aiCut) { ws.aiCut.stop(); return; }
+  ws.aiCut = { stop: () => {} }; // a second press while the list loads closes, not doubles
+  const functions = await interactors();
   const overlay = ws.renderer.overlay;
   const pos = []; const neg = [];
   let result = null;
+  let calls = 0;
+  const model = h('select', { 'aria-label': 'Interactor' }, functions.map((f) => h('option', { value: f.id }, f.name)));
   const status = h('span', { role: 'status', 'aria-label': 'Segmentation status' }, 'Click inside the object (Shift+click outside).');
+  const segment = async () => {
+    if (!pos.length) return;
+    const call = ++calls;
+    status.textContent = 'Segmenting…';
+    try {
+      const res = await post(`/api/lambda/functions/${encodeURIComponent(model.value)}`, { job: ws.job.id, frame: ws.frame, pos_points: pos, neg_points: neg });
+      if (call !== calls) return; // a later click's answer is the one to show
+      result = res.points || [];
+      status.textContent = `${pos.length} inside, ${neg.length} outside: an outline of ${result.length} points`;
+      done.disabled = result.length < 3;
+    } catch (err) { if (call === calls) { result = null; done.disabled = true; status.textContent = err.message; } }
+    ws.renderer.invalidate('overlay');
+  };
+  model.addEventListener('change', () => { result = null; done.disabled = true; segment(); });
   const done = h('button', { type: 'button', class: 'primary', disabled: true, onclick: () => {
     if (result?.length >= 3) {
       ws.create({ type: 'polygon', points: result.flat(), source: 'semi-auto' });
@@ -68,25 +94,47 @@ function interactive(ws) {
     }
     stop();
   } }, 'Done');
-  const panel = h('div', { class: 'ai-cut card', role: 'region', 'aria-label': 'Interactive segmentation' }, status, ' ', done,
+  const panel = h('div', { class: 'ai-cut card', role: 'region', 'aria-label': 'Interactive segmentation' }, h('label', {}, 'Model ', model), ' ', status, ' ', done,
     h('button', { type: 'button', onclick: () => stop() }, 'Cancel'));
   ws.canvasBox.append(panel);
-  const onDown = async (e) => {
+  // The outline so far and the clicks (green inside, red outside), over whatever the tool draws.
+  const toolDraw = ws.renderer.toolOverlay;
+  const mine = (ctx, r) => {
+    toolDraw?.(ctx, r);
+    if (result?.length >= 2) {
+      ctx.beginPath();
+      result.forEach(([x, y], i) => (i ? ctx.lineTo(...r.toScreen(x, y)) : ctx.moveTo(...r.toScreen(x, y))));
+      ctx.closePath();
+      ctx.fillStyle = 'rgba(0, 229, 255, 0.3)'; ctx.fill();
+      ctx.lineWidth = 2; ctx.strokeStyle = '#00e5ff'; ctx.setLineDash([6, 3]); ctx.stroke(); ctx.setLineDash([]);
+    }
+    for (const [list, colour] of [[pos, '#2ecc40'], [neg, '#ff4136']]) {
+      for (const [x, y] of list) {
+        const [sx, sy] = r.toScreen(x, y);
+        ctx.beginPath(); ctx.arc(sx, sy, 5, 0, Math.PI * 2);
+        ctx.fillStyle = colour; ctx.fill(); ctx.lineWidth = 1.5; ctx.strokeStyle = '#fff'; ctx.stroke();
+      }
+    }
+  };
+  ws.renderer.toolOverlay = mine;
+  ws.renderer.aiOutline = () => result; // for tests and the benchmark: what the canvas shows
+  const onDown = (e) => {
     if (e.button !== 0) return;
     e.stopImmediatePropagation();
     e.preventDefault();
     const p = ws.renderer.toImage(e.offsetX, e.offsetY);
     (e.shiftKey ? neg : pos).push([p.x ?? p[0], p.y ?? p[1]]);
-    if (!pos.length) return;
-    status.textContent = 'Segmenting…';
-    try {
-      const res = await post(`/api/lambda/functions/${GRABCUT}`, { job: ws.job.id, frame: ws.frame, pos_points: pos, neg_points: neg });
-      result = res.points || [];
-      status.textContent = `${pos.length} inside, ${neg.length} outside: an outline of ${result.length} points`;
-      done.disabled = result.length < 3;
-    } catch (err) { status.textContent = err.message; }
+    ws.renderer.invalidate('overlay');
+    segment();
   };
   overlay.addEventListener('pointerdown', onDown, { capture: true });
-  const stop = () => { overlay.removeEventListener('pointerdown', onDown, { capture: true }); panel.remove(); ws.aiCut = null; };
+  const stop = () => {
+    overlay.removeEventListener('pointerdown', onDown, { capture: true });
+    panel.remove();
+    if (ws.renderer.toolOverlay === mine) ws.renderer.toolOverlay = toolDraw; // a tool picked since keeps its own
+    ws.renderer.aiOutline = null;
+    ws.renderer.invalidate('overlay');
+    ws.aiCut = null;
+  };
   ws.aiCut = { stop };
 }
