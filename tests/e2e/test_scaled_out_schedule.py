@@ -21,7 +21,7 @@ BIN = Path(sys.executable).parent / "labelvault"
 PASSWORD = "scaled-out-pass-1"
 REDIS_URL = os.environ.get("LABELVAULT_TEST_REDIS", "redis://127.0.0.1:6379/7")
 # A project's annotations backup is due again this long after the last one.
-PERIOD = 6.0
+PERIOD = 4.0
 
 
 def _fresh_database() -> str:
