@@ -235,7 +235,15 @@ def worker(overrides: dict[str, Any], **options: Any) -> None:
     queue = Queue(settings, db)
     # The worker sends webhook deliveries too (its tasks must be known to the consumer).
     webhook_dispatch.start(db, settings, queue)
-    queue.run_worker()
+    from labelvault.backups.lifecycle import start_worker_scheduler
+
+    # Servers on a shared queue leave the periodic work (scheduled backups) to the workers.
+    scheduler = start_worker_scheduler(settings, db)
+    try:
+        queue.run_worker()
+    finally:
+        if scheduler is not None:
+            scheduler.stop()
 
 
 @main.command()

@@ -233,3 +233,31 @@ def test_lifespan_hooks_clean_up_and_snapshot_on_shutdown(
     reasons = [s.reason for s in list_snapshots(storage_env_local)]
     # Newest first: the one on exit; the watcher's first-start one may have come before it.
     assert reasons[0] == "shutdown" and set(reasons[1:]) <= {"first start"}, reasons
+
+
+def test_a_due_backup_is_claimed_by_one_scheduler_only(
+    app, admin, task_with_data, make_service, clock
+) -> None:  # type: ignore[no-untyped-def]
+    """Two schedulers (two servers or workers) on one database: each target once."""
+    from labelvault.backups import status as status_rows
+
+    project = make_project(admin, task_with_data, tasks=1, frames=2)
+    first, second = (
+        make_service(backup_kinds="annotations"),
+        make_service(backup_kinds="annotations"),
+    )
+    now = clock()
+    assert status_rows.claim(first, "project", project["id"], "annotations", now, "u1")
+    # The other one sees it claimed, until the lease of a killed run has passed.
+    assert not status_rows.claim(second, "project", project["id"], "annotations", now, "u1")
+    later = now + status_rows.CLAIM_LEASE
+    assert status_rows.claim(second, "project", project["id"], "annotations", later, "u1")
+    # A row another target left under the id is reset and taken once.
+    assert status_rows.claim(first, "project", project["id"], "annotations", now, "u2")
+    assert not status_rows.claim(second, "project", project["id"], "annotations", now, "u2")
+    with first.db.session() as session:
+        session.get(BackupStatus, ("project", project["id"], "annotations")).next_due = None
+
+    made = periodic.run_due(first).made + periodic.run_due(second).made
+    assert made == [("project", project["id"], "annotations")]
+    assert _records(first) == made

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from labelvault.backups import paths, schedule, snapshots
 from labelvault.backups.context import BackupContext
-from labelvault.backups.status import status_of
+from labelvault.backups.status import claim, status_of
 from labelvault.backups.targets import instance_fingerprint
 
 
@@ -20,6 +20,8 @@ def snapshot_if_due(ctx: BackupContext, *, force: bool = False) -> snapshots.Sna
         changed = status.last_fingerprint != fingerprint
     if not (due and changed):
         return None
+    if not force and not claim(ctx, "instance", 0, "snapshot", now):
+        return None  # another server or worker writes this one
     return snapshot(ctx, "scheduled", fingerprint=fingerprint)
 
 

@@ -133,9 +133,32 @@ def on_startup(settings: Settings, db: Database, queue: Any) -> BackupRuntime:
     runtime.journal = Journal(settings, ctx.storage).start()
     if ctx.config.enabled:
         runtime.watcher = SnapshotWatcher(ctx).start()
-        runtime.scheduler = Scheduler(ctx)
-        runtime.scheduler.start()
+        if runs_queue_here(settings):
+            runtime.scheduler = Scheduler(ctx)
+            runtime.scheduler.start()
     return runtime
+
+
+def runs_queue_here(settings: Settings) -> bool:
+    """Whether this server works its own queue (embedded or immediate); with a shared queue
+    the `labelvault worker` processes do, and they run the periodic work too."""
+    return settings.queue_url in ("embedded", "immediate")
+
+
+def start_worker_scheduler(settings: Settings, db: Database) -> Scheduler | None:
+    """The periodic work of a `labelvault worker`: the same scheduler as an embedded server.
+
+    Any number of workers may run it; each due backup is claimed in the database first
+    (status.claim), so it is made once.
+    """
+    if not settings.backups:
+        return None
+    ctx = BackupContext(settings, db)
+    if not ctx.config.enabled:
+        return None
+    scheduler = Scheduler(ctx)
+    scheduler.start()
+    return scheduler
 
 
 def on_shutdown(runtime: BackupRuntime, *, snapshot: bool | None = None) -> None:

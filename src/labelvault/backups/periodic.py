@@ -179,6 +179,9 @@ def run_due(ctx: BackupContext) -> RunReport:
                     continue
                 due.append((target, kind))
     for target, kind in due:
+        # Every server and worker may run this pass at once; only one makes each backup.
+        if not status_rows.claim(ctx, target.type, target.id, kind, now, target.uid):
+            continue
         try:
             make(ctx, target, kind, "scheduled")
             report.made.append((target.type, target.id, kind))

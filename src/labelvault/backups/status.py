@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from labelvault.backups import schedule
@@ -44,6 +45,71 @@ def _reset(row: BackupStatus, uid: str | None) -> None:
     row.warning = row.warning or ""
     row.last_attempt = row.last_success = row.last_failure = row.next_due = None
     row.last_size = None
+
+
+# How long a claimed backup is held: a process killed mid-backup leaves its claim, and the
+# target is tried again by any process once this has passed.
+CLAIM_LEASE = timedelta(hours=1)
+
+
+def claim(
+    ctx: BackupContext,
+    target_type: str,
+    target_id: int,
+    kind: str,
+    now: datetime,
+    uid: str | None = None,
+) -> bool:
+    """Take one due target and kind for this process: True for exactly one of any number
+    of schedulers (servers, workers) that try at once.
+
+    One atomic UPDATE ... WHERE still-due moves the due time a lease ahead; whoever's
+    update matched the row does the backup, the others see it is no longer due. A row
+    another target left under the id is reset the same way (only one reset matches).
+    """
+    key = (
+        BackupStatus.target_type == target_type,
+        BackupStatus.target_id == target_id,
+        BackupStatus.kind == kind,
+    )
+    with ctx.db.session() as session:
+        if session.get(BackupStatus, (target_type, target_id, kind)) is None:
+            try:
+                with session.begin_nested():
+                    row = BackupStatus(target_type=target_type, target_id=target_id, kind=kind)
+                    _reset(row, uid)
+                    session.add(row)
+            except IntegrityError:
+                pass  # another scheduler made it at the same moment: it exists now
+    if uid is not None:
+        with ctx.db.session() as session:
+            session.execute(
+                update(BackupStatus)
+                .where(*key, or_(BackupStatus.target_uid.is_(None), BackupStatus.target_uid != uid))
+                .values(_RESET | {"target_uid": uid})
+                .execution_options(synchronize_session=False)
+            )
+    with ctx.db.session() as session:
+        result = session.execute(
+            update(BackupStatus)
+            .where(*key, or_(BackupStatus.next_due.is_(None), BackupStatus.next_due <= now))
+            .values(next_due=now + CLAIM_LEASE)
+            .execution_options(synchronize_session=False)
+        )
+        return result.rowcount == 1
+
+
+_RESET = {
+    "target_name": "",
+    "last_error": "",
+    "failures": 0,
+    "last_fingerprint": "",
+    "last_attempt": None,
+    "last_success": None,
+    "last_failure": None,
+    "next_due": None,
+    "last_size": None,
+}
 
 
 def current(row: BackupStatus | None, uid: str | None) -> BackupStatus | None:
