@@ -542,9 +542,13 @@ def adopt(overrides: dict[str, Any], url: str, owner: str | None, dry_run: bool)
             if o is None:
                 click.echo(f"{p.folder}: nothing new; {'; '.join(p.notes) or 'up to date'}")
                 continue
-            where = f"project {o.project_id}" if o.project_id else "no project"
-            totals = f"{o.tasks} tasks, {o.frames} frames, {o.objects} objects"
-            click.echo(f"{p.folder}: {where} ({totals}); {'; '.join(o.lines + p.notes)}")
+            line = f"{p.folder}: {'; '.join(o.lines + p.notes)}"
+            if o.project_id is not None:
+                line += (
+                    f"; project {o.project_id} now has {o.tasks} task(s), {o.frames} frame(s), "
+                    f"{o.objects} object(s)"
+                )
+            click.echo(line)
     finally:
         db.dispose()
     if any(o.failed for o in outcomes):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import io
+import json
+import zipfile
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -9,7 +12,8 @@ from click.testing import CliRunner
 from labelvault.cli import main
 from tests.conftest import LABELS
 from tests.datasets.conftest import label_ids, sample_annotations
-from tests.datasets.test_backup import backup
+from tests.datasets.test_backup import backup, restore
+from tests.datasets.test_cvat_backups import FIXTURES
 
 OLD, NEW, NEWER = "2026_01_05_10_00_00", "2026_01_06_10_00_00", "2026_01_06_11_30_00"
 
@@ -48,6 +52,20 @@ def _annotations_xml(project: dict, tasks: list[tuple[dict, list[str]]]) -> str:
     )
 
 
+def _cvat_project_backup(name: str) -> tuple[bytes, bytes]:
+    """A project backup around CVAT's own task backup (CVAT's layout: project.json, task_0/)."""
+    task = (FIXTURES / "task_30_backup_pre_consensus_replica_removal.zip").read_bytes()
+    inner = zipfile.ZipFile(io.BytesIO(task))
+    labels = json.loads(inner.read("task.json"))["labels"]
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        project = {"name": name, "bug_tracker": "", "labels": labels, "version": "1.0"}
+        zf.writestr("project.json", json.dumps(project))
+        for member in inner.namelist():
+            zf.writestr(f"task_0/{member}", inner.read(member))
+    return buf.getvalue(), task
+
+
 def _frame_names(client, task_id: int) -> list[str]:  # type: ignore[no-untyped-def]
     return [f["name"] for f in client.get(f"/api/tasks/{task_id}/data/meta").json()["frames"]]
 
@@ -78,13 +96,23 @@ def test_adopt_periodic_backups_once(admin, task_with_data, database, settings, 
     for task in (*car_tasks, road):
         data = sample_annotations(label_ids(admin, task), task["size"])
         assert admin.put(f"/api/tasks/{task['id']}/annotations", json=data).status_code == 200
-    expected_backup = _state(admin)
+    pets, cvat_task = _cvat_project_backup("Pets")
+    # What CVAT's "create from backup" of that task gives here: the project's should match.
+    alone = restore(admin, "task", cvat_task)
+    task = admin.get(f"/api/tasks/{alone}").json()
+    data = admin.get(f"/api/tasks/{alone}/annotations").json()
+    pets_row = (task["name"], task["size"], len(data["shapes"]), len(data["tags"]))
+    assert task["size"] > 0 and len(data["shapes"]) > 0
+    assert admin.delete(f"/api/tasks/{alone}").status_code == 204
+    expected_backup = _state(admin) | {"Pets": [pets_row]}
     names = [(t, _frame_names(admin, t["id"])) for t in car_tasks]
     xml = _annotations_xml(cars, names)
     files = {
         "Cars/project_cars_backup_" + OLD + ".zip": old_cars,
         "Cars/project_cars_backup_" + NEW + ".zip": backup(admin, f"/api/projects/{cars['id']}"),
         "Roads/project_roads_backup_" + NEW + ".zip": backup(admin, f"/api/projects/{roads['id']}"),
+        "Pets/project_pets_backup_" + OLD + ".zip": pets,
+        "Broken/project_broken_backup_" + NEW + ".zip": b"not a zip",
     }
     for rel, data in files.items():
         (storage / "backups-periodic" / rel).parent.mkdir(parents=True, exist_ok=True)
@@ -102,15 +130,16 @@ def test_adopt_periodic_backups_once(admin, task_with_data, database, settings, 
     assert admin.get("/api/projects").json()["count"] == 0  # a dry run writes nothing
 
     # First run: the newest full backups only (the old one had no annotations).
+    # A broken archive fails alone (and is tried again next time); the others come in.
     first = runner.invoke(main, args)
-    assert first.exit_code == 0, first.output
+    assert first.exit_code == 1, first.output
+    assert "Broken: FAILED" in first.output
     assert _state(admin) == expected_backup
-    assert "Cars: project" in first.output and "2 tasks, 5 frames" in first.output
+    assert f"Cars: restored project_cars_backup_{NEW}.zip; project" in first.output
+    assert "has 2 task(s), 5 frame(s)" in first.output
+    (storage / "backups-periodic" / "Broken").rename(tmp_path / "Broken")
 
     # An annotation-only archive newer than the backup replaces Cars' annotations.
-    import io
-    import zipfile
-
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:
         zf.writestr("annotations.xml", xml)
@@ -123,13 +152,14 @@ def test_adopt_periodic_backups_once(admin, task_with_data, database, settings, 
     after = _state(admin)
     assert after["Cars"] == [("day", 2, 1, 0), ("night", 3, 2, 0)]
     assert after["Roads"] == expected_backup["Roads"]
+    assert after["Pets"] == expected_backup["Pets"]
 
     # Again: everything was adopted, nothing doubles.
     third = runner.invoke(main, args)
     assert third.exit_code == 0, third.output
     assert "Cars: nothing new" in third.output
     assert _state(admin) == after
-    assert admin.get("/api/projects").json()["count"] == 2
+    assert admin.get("/api/projects").json()["count"] == 3
 
 
 def test_adopt_refuses_storage_without_backups(tmp_path: Path, settings) -> None:  # type: ignore[no-untyped-def]

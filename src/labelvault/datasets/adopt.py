@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 import tempfile
 import xml.etree.ElementTree as ET
+import zipfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
@@ -15,9 +17,10 @@ from sqlalchemy import func, select
 from labelvault.annotations.models import LabeledImage, LabeledShape, LabeledTrack
 from labelvault.config import Settings
 from labelvault.db import Database
-from labelvault.formats.base import ImportedDataset, ImportedFrame, Track
+from labelvault.formats.base import FormatError, ImportedDataset, ImportedFrame, Track
 from labelvault.formats.registry import FORMATS
 from labelvault.formats.safety import safe_extract_zip
+from labelvault.media.params import DataError
 from labelvault.projects.models import Project
 from labelvault.storage import Storage
 from labelvault.tasks.models import Job, Task
@@ -148,8 +151,20 @@ def _record(db: Database, archive: Archive, project_id: int) -> None:
         )
 
 
+@contextmanager
+def _about(archive: Archive) -> Iterator[None]:
+    """What is wrong with an archive is said with its name; nothing of it was kept."""
+    try:
+        yield
+    except (ImportFailed, FormatError, DataError, zipfile.BadZipFile, ET.ParseError) as exc:
+        message = str(exc)
+        if archive.name not in message:
+            message = f"{archive.name}: {message}"
+        raise ImportFailed(message) from exc
+
+
 def _download(storage: Storage, archive: Archive, folder: Path) -> Path:
-    local = folder / "archive.zip"
+    local = folder / archive.name
     with local.open("wb") as out:
         for chunk in storage.iter_bytes(archive.path):
             out.write(chunk)
@@ -283,21 +298,20 @@ def adopt_one(
         if step.backup is not None:
             progress(0.0, f"{step.folder}: downloading {step.backup.name}")
             local = _download(storage, step.backup, work)
-            out.project_id = backup.restore_project(
-                db, settings, local, owner_id, lambda f, m: progress(0.05 + 0.8 * f, m)
-            )
+            with _about(step.backup):
+                out.project_id = backup.restore_project(
+                    db, settings, local, owner_id, lambda f, m: progress(0.05 + 0.8 * f, m)
+                )
             _record(db, step.backup, out.project_id)
             local.unlink()
-            tasks, frames, objects = counts(db, out.project_id)
-            out.lines.append(
-                f"restored {step.backup.name}: {tasks} tasks, {frames} frames, {objects} objects"
-            )
+            out.lines.append(f"restored {step.backup.name}")
         if step.annotations is not None and out.project_id is not None:
             progress(0.85, f"{step.folder}: applying {step.annotations.name}")
             local = _download(storage, step.annotations, work)
-            summary, others = apply_annotations(
-                db, settings, out.project_id, local, step.annotations.format, work
-            )
+            with _about(step.annotations):
+                summary, others = apply_annotations(
+                    db, settings, out.project_id, local, step.annotations.format, work
+                )
             _record(db, step.annotations, out.project_id)
             line = (
                 f"applied {step.annotations.name}: {summary.shapes} shapes, {summary.tags} "
