@@ -14,6 +14,7 @@ from tests.conftest import LABELS
 from tests.datasets.conftest import label_ids, sample_annotations
 from tests.datasets.test_backup import backup, restore
 from tests.datasets.test_cvat_backups import FIXTURES
+from tests.helpers.servers import webdav_server_factory  # noqa: F401  (fixture)
 
 OLD, NEW, NEWER = "2026_01_05_10_00_00", "2026_01_06_10_00_00", "2026_01_06_11_30_00"
 
@@ -83,8 +84,15 @@ def _state(client) -> dict[str, list[tuple[str, int, int, int]]]:  # type: ignor
     return out
 
 
-def test_adopt_periodic_backups_once(admin, task_with_data, database, settings, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    storage = tmp_path / "storage"
+def test_adopt_periodic_backups_once(  # type: ignore[no-untyped-def]
+    admin,
+    task_with_data,
+    database,
+    settings,
+    tmp_path,
+    webdav_server_factory,  # noqa: F811
+) -> None:
+    storage = tmp_path / "dav" / "labelvault"  # a folder, and the same files over WebDAV
     cars = admin.post("/api/projects", json={"name": "Cars", "labels": LABELS}).json()
     roads = admin.post("/api/projects", json={"name": "Roads", "labels": LABELS}).json()
     car_tasks = [
@@ -139,13 +147,15 @@ def test_adopt_periodic_backups_once(admin, task_with_data, database, settings, 
     assert "has 2 task(s), 5 frame(s)" in first.output
     (storage / "backups-periodic" / "Broken").rename(tmp_path / "Broken")
 
-    # An annotation-only archive newer than the backup replaces Cars' annotations.
+    # An annotation-only archive newer than the backup replaces Cars' annotations; this
+    # time read over WebDAV: what was adopted is known whichever way the files are reached.
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:
         zf.writestr("annotations.xml", xml)
     name = f"project_cars_annotations_{NEWER}_cvat for images 1.1.zip"
     (storage / "backups-periodic" / "Cars" / name).write_bytes(buf.getvalue())
-    second = runner.invoke(main, args)
+    dav = webdav_server_factory(tmp_path / "dav").url()
+    second = runner.invoke(main, ["adopt", dav, *args[2:]])
     assert second.exit_code == 0, second.output
     assert f"applied {name}: 3 shapes" in second.output
     assert "Roads: nothing new" in second.output
