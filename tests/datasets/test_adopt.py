@@ -45,11 +45,23 @@ def _annotations_xml(project: dict, tasks: list[tuple[dict, list[str]]]) -> str:
                 f'width="64" height="48">{boxes}</image>'
             )
             frame += 1
+    # A track of the first task, on its first two frames (frame ids count across the
+    # project, so without its task_id the other task would take it on its own frames 0, 1).
+    owner, first = tasks[0][0], 0
+    track = (
+        f'<track id="0" label="car" source="manual" task_id="{owner["id"]}" subset="default">'
+        + "".join(
+            f'<box frame="{first + k}" keyframe="1" outside="{k}" occluded="0" xtl="5" ytl="5" '
+            f'xbr="20" ybr="20" z_order="0"></box>'
+            for k in (0, 1)
+        )
+        + "</track>"
+    )
     return (
         '<?xml version="1.0" encoding="utf-8"?>\n<annotations><version>1.1</version><meta>'
         f"<project><id>{project['id']}</id><name>{project['name']}</name>"
         f"<tasks>{meta_tasks}</tasks><labels>{labels}</labels></project></meta>"
-        f"{''.join(images)}</annotations>"
+        f"{''.join(images)}{track}</annotations>"
     )
 
 
@@ -71,15 +83,16 @@ def _frame_names(client, task_id: int) -> list[str]:  # type: ignore[no-untyped-
     return [f["name"] for f in client.get(f"/api/tasks/{task_id}/data/meta").json()["frames"]]
 
 
-def _state(client) -> dict[str, list[tuple[str, int, int, int]]]:  # type: ignore[no-untyped-def]
-    """Per project name: (task name, frames, shapes, tags) for every task, via the REST API."""
-    out: dict[str, list[tuple[str, int, int, int]]] = {}
+def _state(client) -> dict[str, list[tuple[str, int, int, int, int]]]:  # type: ignore[no-untyped-def]
+    """Per project name: (task name, frames, shapes, tags, tracks) of each task, by REST."""
+    out: dict[str, list[tuple[str, int, int, int, int]]] = {}
     for project in client.get("/api/projects?page_size=100").json()["results"]:
         rows = []
         query = {"project_id": project["id"], "page_size": 100}
         for task in client.get("/api/tasks", params=query).json()["results"]:
             data = client.get(f"/api/tasks/{task['id']}/annotations").json()
-            rows.append((task["name"], task["size"], len(data["shapes"]), len(data["tags"])))
+            counts = (len(data["shapes"]), len(data["tags"]), len(data["tracks"]))
+            rows.append((task["name"], task["size"], *counts))
         out.setdefault(project["name"], []).extend(sorted(rows))
     return out
 
@@ -109,7 +122,13 @@ def test_adopt_periodic_backups_once(  # type: ignore[no-untyped-def]
     alone = restore(admin, "task", cvat_task)
     task = admin.get(f"/api/tasks/{alone}").json()
     data = admin.get(f"/api/tasks/{alone}/annotations").json()
-    pets_row = (task["name"], task["size"], len(data["shapes"]), len(data["tags"]))
+    pets_row = (
+        task["name"],
+        task["size"],
+        len(data["shapes"]),
+        len(data["tags"]),
+        len(data["tracks"]),
+    )
     assert task["size"] > 0 and len(data["shapes"]) > 0
     assert admin.delete(f"/api/tasks/{alone}").status_code == 204
     expected_backup = _state(admin) | {"Pets": [pets_row]}
@@ -157,10 +176,11 @@ def test_adopt_periodic_backups_once(  # type: ignore[no-untyped-def]
     dav = webdav_server_factory(tmp_path / "dav").url()
     second = runner.invoke(main, ["adopt", dav, *args[2:]])
     assert second.exit_code == 0, second.output
-    assert f"applied {name}: 3 shapes" in second.output
+    assert f"applied {name}: 3 shapes, 0 tags, 1 tracks" in second.output
     assert "Roads: nothing new" in second.output
     after = _state(admin)
-    assert after["Cars"] == [("day", 2, 1, 0), ("night", 3, 2, 0)]
+    # Each task got its own boxes and only its own track (items routed by their task_id).
+    assert after["Cars"] == [("day", 2, 1, 0, 1), ("night", 3, 2, 0, 0)]
     assert after["Roads"] == expected_backup["Roads"]
     assert after["Pets"] == expected_backup["Pets"]
 
