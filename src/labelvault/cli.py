@@ -488,6 +488,81 @@ def model_remove(overrides: dict[str, Any], name: str) -> None:
     click.echo(f"Removed model '{name}'.")
 
 
+@main.command()
+@storage_options
+@click.argument("url")
+@click.option("--owner", default=None, help="User who owns what comes in [default the admin]")
+@click.option("--dry-run", is_flag=True, help="Only say what would come in")
+def adopt(overrides: dict[str, Any], url: str, owner: str | None, dry_run: bool) -> None:
+    """Take in the CVAT periodic backups under backups-periodic/ in storage URL.
+
+    Each project comes from its newest full backup, then any newer annotation-only
+    archive is applied on top; archives taken in before are not taken again.
+    """
+    from labelvault.accounts import service
+    from labelvault.datasets import adopt as adopting
+    from labelvault.errors import LabelVaultError
+    from labelvault.storage import Storage
+
+    settings = make_settings(overrides)
+    try:
+        storage = Storage.from_url(url)
+        found = adopting.find_archives(storage)
+    except LabelVaultError as exc:
+        _fail(str(exc))
+    if not found:
+        _fail(f"no CVAT backups in {storage}: expected {adopting.ROOT}/<project>/project_*.zip")
+    db = open_db(overrides)
+    try:
+        with db.session() as session:
+            user = service.get_by_username(session, owner or settings.admin_user)
+            if user is None:
+                _fail(f"no user named '{owner or settings.admin_user}'; create it or pass --owner")
+            owner_id = user.id
+        plans = adopting.plan(db, found)
+        work = [p for p in plans if p.backup or p.annotations]
+        if dry_run:
+            for p in plans:
+                parts = [f"restore {p.backup.name}"] if p.backup else []
+                parts += [f"apply {p.annotations.name}"] if p.annotations else []
+                click.echo(f"{p.folder}: {'; '.join(parts + p.notes) or 'nothing new'}")
+            return
+        outcomes = []
+        with click.progressbar(
+            length=1000 * max(len(work), 1), label="Adopting", show_percent=True
+        ) as bar:
+            for number, p in enumerate(work):
+
+                def progress(fraction: float, _message: str, base: int = number * 1000) -> None:
+                    bar.update(max(0, base + int(1000 * fraction) - bar.pos))
+
+                try:
+                    outcomes.append(
+                        adopting.adopt_one(db, settings, storage, p, owner_id, progress)
+                    )
+                except LabelVaultError as exc:
+                    failed = adopting.Outcome(p.folder, p.project_id, failed=True)
+                    failed.lines.append(f"FAILED: {exc}")
+                    outcomes.append(failed)
+        done = {o.folder: o for o in outcomes}
+        for p in plans:
+            o = done.get(p.folder)
+            if o is None:
+                click.echo(f"{p.folder}: nothing new; {'; '.join(p.notes) or 'up to date'}")
+                continue
+            line = f"{p.folder}: {'; '.join(o.lines + p.notes)}"
+            if o.project_id is not None:
+                line += (
+                    f"; project {o.project_id} now has {o.tasks} task(s), {o.frames} frame(s), "
+                    f"{o.objects} object(s)"
+                )
+            click.echo(line)
+    finally:
+        db.dispose()
+    if any(o.failed for o in outcomes):
+        sys.exit(1)
+
+
 def _register_backup_commands() -> None:
     from labelvault.backups.cli import backup, instance, snapshot
 

@@ -89,6 +89,7 @@ class ImportedFrame:
     width: int | None = None
     height: int | None = None
     subset: str = ""
+    task_id: int | None = None  # CVAT project exports say which task an item belongs to
     tags: list[Tag] = field(default_factory=list)
     shapes: list[Shape] = field(default_factory=list)
 

@@ -549,6 +549,7 @@ class CvatXmlDataset(ImportedDataset):
             width=int(el.get("width", "0")) or None,
             height=int(el.get("height", "0")) or None,
             subset=el.get("subset", ""),
+            task_id=int(el.get("task_id", "")) if el.get("task_id", "").isdigit() else None,
         )
         for child in el:
             if child.tag == "tag":
@@ -592,6 +593,8 @@ class CvatXmlDataset(ImportedDataset):
             "shapes": [],
             "elements": [],
         }
+        if el.get("task_id", "").isdigit():
+            track["task_id"] = int(el.get("task_id", ""))  # project exports: the track's task
         elements: dict[str, Track] = {}
         for child in el:
             if child.tag not in TAG_TO_TYPE:
