@@ -38,6 +38,8 @@ class Field:
         if self.column is None:
             return str
         column_type = getattr(self.column, "type", None)
+        # A TypeDecorator (UtcDateTime) is judged by the type it stores as.
+        column_type = getattr(column_type, "impl", column_type)
         if isinstance(column_type, Boolean):
             return bool
         if isinstance(column_type, Integer):

@@ -14,10 +14,16 @@ PUBLIC = {
     ("GET", "/api/server/about"),
     ("GET", "/api/server/plugins"),
     ("GET", "/api/server/health"),
+    # Readiness is for the orchestrator's probes, like health: it says which part is down.
+    ("GET", "/api/server/ready"),
     # The list of format names is static, like /about: nothing of a user in it.
     ("GET", "/api/server/annotation/formats"),
     ("POST", "/api/auth/login"),
     ("POST", "/api/auth/logout"),
+    # Single sign-on: the login page asks which provider there is, then goes through it.
+    ("GET", "/api/auth/oidc"),
+    ("GET", "/api/auth/oidc/login"),
+    ("GET", "/api/auth/oidc/callback"),
 }
 
 

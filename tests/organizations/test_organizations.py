@@ -202,6 +202,7 @@ def smtp() -> Iterator[tuple[_Sink, int]]:
 
 def test_invitation_email_through_smtp(database, smtp, tmp_path_factory) -> None:  # type: ignore[no-untyped-def]
     sink, port = smtp
+    sink.messages.clear()  # the sink is the module's: the other database's run used it too
     settings = settings_for(
         tmp_path_factory.mktemp("mail"),
         smtp_host="127.0.0.1",

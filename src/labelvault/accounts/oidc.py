@@ -11,11 +11,11 @@ import re
 import secrets
 import threading
 import time
+import warnings
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
-from authlib.integrations.httpx_client import OAuth2Client
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
@@ -32,6 +32,9 @@ METADATA_SECONDS = 3600
 STATE_SECONDS = 600
 # Role precedence when several mapped claim values apply.
 RANK = {"worker": 0, "user": 1, "admin": 2}
+
+if TYPE_CHECKING:
+    from authlib.integrations.httpx_client import OAuth2Client
 
 
 class OidcError(LabelVaultError):
@@ -96,6 +99,12 @@ def _provider(settings: Settings, *, refresh: bool = False) -> _Cached:
 
 
 def _client(settings: Settings) -> OAuth2Client:
+    # Imported when sign-in is used: authlib warns about its httpx module at import, which
+    # would land on every CLI command's stderr.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from authlib.integrations.httpx_client import OAuth2Client
+
     return OAuth2Client(
         client_id=settings.oidc_client_id,
         client_secret=settings.oidc_client_secret,

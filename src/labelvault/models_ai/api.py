@@ -106,7 +106,10 @@ async def call_function(
     func_id: str, request: Request, session: DbSession, user: CurrentUser
 ) -> dict[str, Any]:
     """One frame, now: a detector's shapes, or an interactor's (GrabCut's) outline of clicks."""
-    data = await request.json()
+    try:
+        data = await request.json()
+    except ValueError:  # not JSON at all (json.JSONDecodeError, UnicodeDecodeError)
+        raise Invalid("the body must be a JSON object") from None
     if not isinstance(data, dict):
         raise Invalid("the body must be a JSON object")
     task, _ = _call_target(session, user, data)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Response
 from sqlalchemy import ColumnElement, Select, or_, select, true
@@ -48,7 +49,15 @@ def _events(session: DbSession, user: User, **filters: Any) -> list[ActivityEven
     return list(session.scalars(query.where(_scope(user))))
 
 
-@router.get("/api/events")
+_TEXT = {"type": "string"}
+
+
+@router.get(
+    "/api/events",
+    responses={
+        200: {"description": "CSV", "content": {"text/csv": {"schema": {"type": "string"}}}}
+    },
+)
 def export_events(
     session: DbSession,
     user: CurrentUser,
@@ -72,11 +81,14 @@ def export_events(
         since=since,
         until=until,
     )
-    name = (filename or "events").replace('"', "")
+    name = filename or "events"
+    # Headers are Latin-1: an ASCII fallback name, and the real one RFC 5987-encoded.
+    plain = "".join(c for c in name if " " <= c <= "~" and c not in '"\\') or "events"
+    disposition = f"attachment; filename=\"{plain}.csv\"; filename*=UTF-8''{quote(name)}.csv"
     return Response(
         activity.events_csv(session, events),
         media_type="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+        headers={"Content-Disposition": disposition},
     )
 
 

@@ -85,13 +85,19 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def browser(server: str) -> Iterator[Any]:
+def chromium() -> Iterator[Any]:
+    """The one Chromium of the session: Playwright's sync API runs once per process."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield b
         b.close()
+
+
+@pytest.fixture(scope="session")
+def browser(server: str, chromium: Any) -> Any:
+    return chromium
 
 
 @pytest.fixture

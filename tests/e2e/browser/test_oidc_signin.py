@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.browser.conftest import CHROMIUM, CHROMIUM_ARGS, ROOT
+from tests.e2e.browser.conftest import CHROMIUM, ROOT
 from tests.helpers.net import free_port
 
 TOOLS = ROOT / "tests" / "tools"
@@ -41,7 +41,7 @@ def _wait_http(url: str, proc: subprocess.Popen, log: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+def stack(tmp_path_factory: pytest.TempPathFactory, chromium: Any) -> Iterator[dict[str, Any]]:
     """The provider and a LabelVault configured to sign in through it."""
     node = shutil.which("node")
     if not node or not (TOOLS / "node_modules" / "oidc-provider").is_dir():
@@ -99,12 +99,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     admin = httpx.Client(base_url=lv, timeout=30)
     admin.post("/api/auth/login", json={"username": "admin", "password": PASSWORD})
     admin.headers["X-CSRFToken"] = admin.cookies["csrftoken"]
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield {"url": lv, "port": lv_port, "admin": admin, "browser": browser}
-        browser.close()
+    yield {"url": lv, "port": lv_port, "admin": admin, "browser": chromium}
     admin.close()
     for proc in (server, idp):
         proc.terminate()

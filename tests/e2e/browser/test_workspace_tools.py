@@ -69,7 +69,7 @@ def test_groups_filters_frame_finding_hide_lock_adjust_and_label_keys(
 
     # Filters: an attribute value, then next/previous frame matching it.
     page.get_by_label("Filter by attribute value").select_option(label="car: colour = red")
-    expect(page.locator(".ws-panel .row strong + span")).to_have_text("0")
+    expect(page.locator(".ws-panel .row strong + span").first).to_have_text("0")
     page.get_by_role("button", name="Next matching frame").click()
     page.wait_for_function("window.labelvault.frame === 2")
     expect(page.locator(".vrow")).to_have_count(1)
