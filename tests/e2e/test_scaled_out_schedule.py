@@ -26,10 +26,9 @@ PERIOD = 4.0
 
 def _fresh_database() -> str:
     """A database of its own (the processes migrate it), dropped and made anew."""
-    base = os.environ.get("LABELVAULT_TEST_POSTGRES")
-    if not base:
-        pytest.skip("LABELVAULT_TEST_POSTGRES is not set")
-    url = make_url(base)
+    from tests.conftest import POSTGRES_URL  # the suite's (this worker's) database server
+
+    url = make_url(POSTGRES_URL)
     name = f"{url.database}_scaled"
     try:
         admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
