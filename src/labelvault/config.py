@@ -69,8 +69,10 @@ class Settings(BaseSettings):
     cloud_allowed_hosts: str = ""
     remote_max_bytes: int = 4 * 1024**3
     remote_timeout: float = 60.0
-    # Images above this many pixels are refused (decompression bombs).
-    max_image_pixels: int = 200_000_000
+    # Images above this many pixels are refused before any pixel is decoded (decompression
+    # bombs): a 190 KB PNG can declare 14000x14000, which decodes to ~600 MB of RGB.
+    # 100 Mpx bounds one decode at ~300 MB; raise it for large aerial or slide scans.
+    max_image_pixels: int = 100_000_000
     # Disk caches: compressed frames/chunks/previews, and files read through from a remote
     # share or bucket. The oldest entries go first when full.
     media_cache_bytes: int = 4 * 1024**3

@@ -147,6 +147,40 @@ def test_pixel_limit_setting(app, admin, monkeypatch) -> None:  # type: ignore[n
     nothing_left(app, task["id"])
 
 
+def _solid_png(width: int, height: int) -> bytes:
+    """A complete, valid PNG of one colour: every row is there, deflated to almost nothing."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data))
+            + kind
+            + data
+            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        )
+
+    packer = zlib.compressobj(9)
+    row = b"\0" * (1 + 3 * width)  # filter byte, then black RGB pixels
+    idat = b"".join(packer.compress(row) for _ in range(height)) + packer.flush()
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+    )
+
+
+def test_a_small_png_declaring_196_megapixels_is_refused_by_default(app, admin) -> None:  # type: ignore[no-untyped-def]
+    # The attack as measured: ~190 KB on the wire, ~600 MB of RGB once decoded. The default
+    # bound refuses it from the header, before a pixel is decoded.
+    bomb = _solid_png(14_000, 14_000)
+    assert len(bomb) < 1024 * 1024
+    assert app.state.settings.max_image_pixels < 14_000 * 14_000
+    task = new_task(admin)
+    status = _upload(admin, task["id"], [("aerial.png", bomb), ("good.jpg", jpeg_bytes(8, 8))])
+    assert status["status"] == "failed", status
+    assert "aerial.png" in status["message"] and "196 Mpx" in status["message"]
+    assert "LABELVAULT_MAX_IMAGE_PIXELS" in status["message"]
+    nothing_left(app, task["id"])
+
+
 def test_tus_interrupted_and_resumed(admin) -> None:  # type: ignore[no-untyped-def]
     task = new_task(admin)
     assert (

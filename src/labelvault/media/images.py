@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from PIL import Image, UnidentifiedImageError
 
-DEFAULT_MAX_PIXELS = 200_000_000
+DEFAULT_MAX_PIXELS = 100_000_000  # settings.max_image_pixels; the same default
 
 
 def raise_pillow_limit(max_pixels: int) -> None:
@@ -158,7 +158,8 @@ def _open(fp: io.BufferedReader, path: str | os.PathLike[str], max_pixels: int) 
         raise MediaError(
             path,
             f"is {w}x{h} = {w * h / 1e6:.0f} Mpx, over the limit of {max_pixels / 1e6:.0f} Mpx "
-            "(decompression-bomb guard); downscale or tile the image, or raise the pixel limit",
+            "(decompression-bomb guard); downscale or tile the image, or raise the pixel limit "
+            "(LABELVAULT_MAX_IMAGE_PIXELS)",
         )
     if im.mode in _HIGH_BIT_MODES:
         raise MediaError(
