@@ -43,9 +43,12 @@ def closed_port() -> int:
 class WebdavServer:
     """wsgidav under cheroot in a thread, serving one folder to one user with Basic auth."""
 
-    def __init__(self, folder: Path, port: int | None = None) -> None:
+    def __init__(
+        self, folder: Path, port: int | None = None, wrap: Callable[[Any], Any] | None = None
+    ) -> None:
         self.folder = folder
         self.port = port or free_port()
+        self.wrap = wrap  # a WSGI middleware around wsgidav (a slow link, a fault)
         self._server: Any = None
         self._thread: threading.Thread | None = None
 
@@ -71,6 +74,8 @@ class WebdavServer:
             "lock_storage": True,
         }
         app = WsgiDAVApp(config)
+        if self.wrap is not None:
+            app = self.wrap(app)
         self._server = wsgi.Server(("127.0.0.1", self.port), app, numthreads=4, shutdown_timeout=1)
         self._server.prepare()
         self._thread = threading.Thread(target=self._server.serve, daemon=True)
