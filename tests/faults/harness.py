@@ -15,6 +15,7 @@ from sqlalchemy import create_engine, inspect, text
 from labelvault.storage.base import TEMP_PREFIX
 from tests.backups.conftest import ScratchDatabases
 from tests.backups.test_journal_crash import BOUND, LiveServer
+from tests.helpers.servers import WebdavServer
 
 
 class SlowPuts:
@@ -151,3 +152,51 @@ def copying(database_url: str, table: str) -> threading.Event:
 
     threading.Thread(target=watch, daemon=True).start()
     return moment
+
+
+class Node:
+    """A server on a data dir, its WebDAV storage (a slowable link) and its database."""
+
+    def __init__(self, tmp: Path, database_url: str | None) -> None:
+        self.dav_dir = tmp / "dav"
+        self.dav_dir.mkdir()
+        self.link: SlowPuts | None = None
+        self.dav = WebdavServer(self.dav_dir, wrap=self._wrap)
+        self.dav.start()
+        self.server = LiveServer(tmp / "data", self.dav.url(), database_url)
+
+    def _wrap(self, app: Any) -> Any:
+        self.link = SlowPuts(app, delay=0)
+        return self.link
+
+    def slow_uploads_of(self, folder: str) -> SlowPuts:
+        """From now on, uploads of temporaries under `folder` trickle in (16 KiB / 50 ms)."""
+        assert self.link is not None
+        self.link.match = folder
+        self.link.delay = 0.05
+        self.link.started.clear()
+        return self.link
+
+    def restart(self) -> httpx.Client:
+        """After a kill: start again on the same data dir, database and storage."""
+        assert self.link is not None
+        self.link.delay = 0
+        database_intact(self.server)
+        self.server.start()
+        return self.server.client()
+
+    def leftovers(self) -> list[str]:
+        scratch = self.server.data_dir / ".backup-tmp"
+        local = [str(p) for p in scratch.rglob("*") if p.is_file()] if scratch.exists() else []
+        return temporaries(self.dav_dir, self.server.data_dir) + local
+
+    def restart_dav(self) -> None:
+        """The WebDAV server comes back on the same port with the files it had written."""
+        port = self.dav.port
+        self.dav.stop()
+        self.dav = WebdavServer(self.dav_dir, port=port, wrap=self._wrap)
+        self.dav.start()
+
+    def close(self) -> None:
+        self.server.stop()
+        self.dav.stop()

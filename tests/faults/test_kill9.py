@@ -13,92 +13,24 @@ import os
 import threading
 import time
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 from PIL import Image
 
-from tests.backups.conftest import ScratchDatabases
 from tests.backups.test_journal_crash import LiveServer, make_task
 from tests.conftest import LABELS, png_bytes
 from tests.faults.harness import (
-    SlowPuts,
+    Node,
     copying,
-    database_intact,
-    db_url,
-    temporaries,
     wait_request,
     writing,
 )
 from tests.helpers.backups import labels_by_name
-from tests.helpers.servers import WebdavServer
 
 SHAPES = 100_000
 IMAGES = 2_000
-DBS = ["sqlite", "postgresql"]
-
-
-class Node:
-    """A server on a data dir, its WebDAV storage (a slowable link) and its database."""
-
-    def __init__(self, tmp: Path, database_url: str | None) -> None:
-        self.dav_dir = tmp / "dav"
-        self.dav_dir.mkdir()
-        self.link: SlowPuts | None = None
-        self.dav = WebdavServer(self.dav_dir, wrap=self._wrap)
-        self.dav.start()
-        self.server = LiveServer(tmp / "data", self.dav.url(), database_url)
-
-    def _wrap(self, app: Any) -> Any:
-        self.link = SlowPuts(app, delay=0)
-        return self.link
-
-    def slow_uploads_of(self, folder: str) -> SlowPuts:
-        """From now on, uploads of temporaries under `folder` trickle in (16 KiB / 50 ms)."""
-        assert self.link is not None
-        self.link.match = folder
-        self.link.delay = 0.05
-        self.link.started.clear()
-        return self.link
-
-    def restart(self) -> httpx.Client:
-        """After a kill: start again on the same data dir, database and storage."""
-        assert self.link is not None
-        self.link.delay = 0
-        database_intact(self.server)
-        self.server.start()
-        return self.server.client()
-
-    def leftovers(self) -> list[str]:
-        scratch = self.server.data_dir / ".backup-tmp"
-        local = [str(p) for p in scratch.rglob("*") if p.is_file()] if scratch.exists() else []
-        return temporaries(self.dav_dir, self.server.data_dir) + local
-
-    def close(self) -> None:
-        self.server.stop()
-        self.dav.stop()
-
-
-@pytest.fixture(params=DBS)
-def node(
-    request: pytest.FixtureRequest,
-    tmp_path: Path,
-    scratch_dbs: ScratchDatabases,
-    monkeypatch: pytest.MonkeyPatch,
-) -> Iterator[Node]:
-    # Only the snapshots a test asks for: one on exit or after a change would race the kill.
-    monkeypatch.setenv("LABELVAULT_SNAPSHOT_ON_EXIT", "false")
-    monkeypatch.setenv("LABELVAULT_SNAPSHOT_INTERVAL", "1000d")
-    made = Node(tmp_path, db_url(scratch_dbs, request.param))
-    made.server.start()
-    try:
-        yield made
-    finally:
-        made.close()
-    database_intact(made.server)
 
 
 def _killed_during(

@@ -17,6 +17,7 @@ from typing import Any, BinaryIO, Literal
 
 from prometheus_client import Counter
 
+from . import leftovers
 from .backends import CHUNK_SIZE, Backend, make_backend
 from .errors import (
     StorageAuthError,
@@ -351,6 +352,9 @@ class Storage:
             raise StoragePathError(f"names starting with {TEMP_PREFIX!r} are reserved: {path!r}")
         temp_rel = posixpath.join(parent, f"{TEMP_PREFIX}{uuid.uuid4().hex}-{name[:80]}")
         temp, final = self._full(temp_rel), self._full(rel)
+        # What an earlier failed write could not remove goes now that the storage answers.
+        for stale in leftovers.take(self.location.redacted_url):
+            self._discard(stale)
         hasher = _HashingChunks(_chunks(source))
         try:
             self._backend.makedirs(self._full(parent))
@@ -389,8 +393,9 @@ class Storage:
     def _discard(self, full: str) -> None:
         try:
             self._backend.remove_file(full)
-        except Exception as exc:  # the server may be gone; cleanup_temporaries() retries later
+        except Exception as exc:  # the server may be gone: the next write retries
             if not _is_not_found(exc):
+                leftovers.remember(self.location.redacted_url, full)
                 log.warning(
                     "could not remove a temporary upload in %s: %s",
                     self.redacted_url,
