@@ -15,6 +15,31 @@ from labelvault import __version__
 from labelvault.config import Settings
 from labelvault.errors import disk_full_of
 
+# Below this much free space the server would fail its first writes (a login's session, the
+# lock file, the queue): it refuses to start instead of serving errors.
+MIN_FREE_BYTES = 16 * 1024 * 1024
+
+
+def _free_bytes(data_dir: Path) -> int:
+    """Free space on the data dir's disk (or its nearest existing parent's, before it exists)."""
+    where = data_dir if data_dir.exists() else next(p for p in data_dir.parents if p.exists())
+    return shutil.disk_usage(where).free
+
+
+def _disk_full(data_dir: Path) -> click.ClickException:
+    free = _free_bytes(data_dir)
+    return click.ClickException(
+        f"the disk is full under {data_dir.resolve()} ({free:,} bytes free, "
+        f"{MIN_FREE_BYTES // 2**20} MiB needed): free space there, then start the server "
+        "again; no data was lost"
+    )
+
+
+def refuse_full_disk(data_dir: Path) -> None:
+    """Raise the one-line ClickException when the data dir's disk is (nearly) full."""
+    if _free_bytes(data_dir.resolve()) < MIN_FREE_BYTES:
+        raise _disk_full(data_dir)
+
 
 def storage_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """--data-dir and --database-url, shared by every command that opens the database."""
@@ -116,6 +141,8 @@ def serve(
     settings = make_settings(overrides | options)
     from labelvault.backups.cli import check_storage_at_start, claim_data_dir
 
+    # Before anything is written: a full data disk is one line, not a half start.
+    refuse_full_disk(settings.data_dir)
     # Before anything is written: a storage problem is one line saying what to fix.
     storage = check_storage_at_start(settings)
 
@@ -137,16 +164,10 @@ def serve(
     try:
         db, generated = prepare(settings)
     except Exception as exc:
-        full = disk_full_of(exc)
-        if full is None:
+        if disk_full_of(exc) is None:
             raise
         # Nothing was lost; the server cannot migrate or log in users until space is freed.
-        free = shutil.disk_usage(settings.data_dir).free
-        raise click.ClickException(
-            f"{full.message.split(':', 1)[0]} under {settings.data_dir.resolve()} "
-            f"({free:,} bytes free): free space there, then start the server again; "
-            "no data was lost"
-        ) from None
+        raise _disk_full(settings.data_dir) from None
     if settings.restore_snapshot or restore_at:
         from labelvault.observability import audit
 
