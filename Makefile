@@ -63,6 +63,8 @@ bench: install-test services
 bench-peers: install-test services
 	$(BIN)/python bench/peers.py $(BENCH_ARGS)
 
+## 50, 200, 500 simulated annotators on (a) one embedded server and (b) 2 servers + 2 workers
+## on PostgreSQL, Redis (LABELVAULT_BENCH_REDIS, default db 15, flushed) and moto's S3.
 bench-load: install-test services
 	$(BIN)/python bench/load.py $(BENCH_ARGS)
 

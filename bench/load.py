@@ -1,9 +1,15 @@
-"""Load test: simulated annotators open jobs, fetch frames and autosave 100-shape patches."""
+"""Load test: simulated annotators open jobs, fetch frames and autosave 100-shape patches.
+
+Levels (default 50, 200, 500 annotators) run one after another against (a) the embedded
+default (one `serve`, SQLite, its own queue) and (b) the scale-out set of scaleout.py
+(2 servers + 2 workers on PostgreSQL, Redis and S3), each started here on 127.0.0.1.
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
 import shutil
 import sys
@@ -29,7 +35,7 @@ from servers import (
 from workloads import percentile
 
 # Hard bounds: this sends traffic only to 127.0.0.1 and must stop by itself.
-MAX_ANNOTATORS = 200
+MAX_ANNOTATORS = 500
 MAX_DURATION_S = 600.0
 FRAMES_PER_JOB = 5
 
@@ -171,43 +177,46 @@ def prepare(client: LabelVaultClient, annotators: int, seed: int) -> list[int]:
     return [job["id"] for job in client.check(jobs).json()["results"]][:annotators]
 
 
-def run_load(
-    url: str,
-    username: str,
-    password: str,
-    server: psutil.Process,
-    annotators: int = 50,
-    duration: float = 60.0,
-    interval: float = 2.0,
-    seed: int = 0,
-) -> dict[str, Any]:
-    """Run the simulated annotators against a running LabelVault; returns the figures."""
-    annotators = max(1, min(annotators, MAX_ANNOTATORS))
-    duration = max(1.0, min(duration, MAX_DURATION_S))
+def prepare_jobs(
+    url: str, username: str, password: str, annotators: int, seed: int
+) -> tuple[list[int], dict[str, str]]:
+    """Jobs for `annotators` people, and the headers that sign a request in."""
     client = LabelVaultClient(url, username, password, None)
     try:
-        job_ids = prepare(client, annotators, seed)
-        headers = dict(client.http.headers)
+        return prepare(client, annotators, seed), dict(client.http.headers)
     finally:
         client.close()
+
+
+def run_level(
+    urls: list[str],
+    headers: dict[str, str],
+    job_ids: list[int],
+    processes: list[psutil.Process],
+    duration: float = 60.0,
+    interval: float = 2.0,
+) -> dict[str, Any]:
+    """One level: an annotator per job, spread over the servers; returns the figures."""
+    duration = max(1.0, min(duration, MAX_DURATION_S))
     stats = Stats()
-    rss_before = tree_rss(server)
-    cpu_before = tree_cpu_seconds(server)
+    rss_before = sum(tree_rss(p) for p in processes)
+    cpu_before = sum(tree_cpu_seconds(p) for p in processes)
     client_cpu_before = sum(psutil.Process().cpu_times()[:2])
+    load_before = os.getloadavg()[0]
     started = time.monotonic()
 
-    async def main() -> None:
+    async def everyone() -> None:
         stop_at = time.monotonic() + duration
         await asyncio.gather(
             *(
-                annotator(i, url, headers, job_id, stop_at, interval, stats)
+                annotator(i, urls[i % len(urls)], headers, job_id, stop_at, interval, stats)
                 for i, job_id in enumerate(job_ids)
             )
         )
 
-    with RssSampler(server) as sampler:
+    with RssSampler(processes[0]) as sampler:
         # The bound holds even if a request hangs: every request also has a 30 s timeout.
-        asyncio.run(asyncio.wait_for(main(), timeout=duration + 120))
+        asyncio.run(asyncio.wait_for(everyone(), timeout=duration + 120))
     wall = time.monotonic() - started
     all_latencies = [v for values in stats.latencies.values() for v in values]
     summary: dict[str, Any] = {}
@@ -222,43 +231,63 @@ def run_load(
         }
     return {
         "annotators": len(job_ids),
+        "servers": len(urls),
         "duration_s": wall,
         "interval_s": interval,
         "shapes_per_save": 100,
         "requests": len(all_latencies),
+        "saves_per_s": summary.get("save", {"count": 0})["count"] / wall,
         "errors": sum(stats.errors.values()),
         "error_samples": stats.error_samples,
         "latency_ms": summary,
-        "server_cpu_cores": (tree_cpu_seconds(server) - cpu_before) / wall,
+        "server_cpu_cores": (sum(tree_cpu_seconds(p) for p in processes) - cpu_before) / wall,
         "client_cpu_cores": (sum(psutil.Process().cpu_times()[:2]) - client_cpu_before) / wall,
+        # The machine may be shared: its load beside the figures says how much.
+        "load_avg_before": load_before,
+        "load_avg_after": os.getloadavg()[0],
+        "cpu_count": os.cpu_count(),
         "rss_before_mb": rss_before / 2**20,
         "rss_peak_mb": sampler.peak / 2**20,
     }
 
 
-def run_with_own_server(
-    postgres: bool, annotators: int, duration: float, seed: int = 0
+def run_load(
+    url: str,
+    username: str,
+    password: str,
+    server: psutil.Process,
+    annotators: int = 50,
+    duration: float = 60.0,
+    interval: float = 2.0,
+    seed: int = 0,
 ) -> dict[str, Any]:
-    """Start a fresh LabelVault, run the load test against it, stop it."""
+    """Run the simulated annotators against a running LabelVault; returns the figures."""
+    annotators = max(1, min(annotators, MAX_ANNOTATORS))
+    job_ids, headers = prepare_jobs(url, username, password, annotators, seed)
+    return run_level([url], headers, job_ids, [server], duration, interval)
+
+
+def run_levels_embedded(
+    levels: list[int], duration: float, postgres: bool = False, seed: int = 0
+) -> list[dict[str, Any]]:
+    """(a) One fresh `serve` with its defaults; the levels one after another."""
     work = Path(tempfile.mkdtemp(prefix="lv-load-"))
     db_name = f"labelvault_load_{psutil.Process().pid}"
     database_url = create_postgres_db(db_name) if postgres else None
     server = start_labelvault(work, database_url)
     try:
-        result = run_load(
-            server.url,
-            server.extra["username"],
-            server.extra["password"],
-            server.ps,
-            annotators,
-            duration,
-            seed=seed,
-        )
-        result["database"] = "postgresql" if postgres else "sqlite"
-        if result["errors"]:
-            # Keep the server's log: errors are what someone will want to read next.
-            result["server_log"] = str(server.log_path)
-        return result
+        user, password = server.extra["username"], server.extra["password"]
+        job_ids, headers = prepare_jobs(server.url, user, password, max(levels), seed)
+        results = []
+        for level in levels:
+            result = run_level([server.url], headers, job_ids[:level], [server.ps], duration)
+            result["setup"] = "embedded"
+            result["database"] = "postgresql" if postgres else "sqlite"
+            if result["errors"]:
+                result["server_log"] = str(server.log_path)
+            print_summary(result)
+            results.append(result)
+        return results
     finally:
         server.stop()
         if postgres:
@@ -268,12 +297,43 @@ def run_with_own_server(
                 shutil.rmtree(path, ignore_errors=True)
 
 
+def run_levels_scaled(
+    levels: list[int], duration: float, redis_url: str, seed: int = 0
+) -> list[dict[str, Any]]:
+    """(b) 2 servers + 2 workers on PostgreSQL, Redis and S3; annotators spread over both."""
+    from scaleout import PASSWORD, scale_out
+
+    work = Path(tempfile.mkdtemp(prefix="lv-load-scaled-"))
+    with scale_out(work, redis_url, f"labelvault_load_scaled_{os.getpid()}") as cluster:
+        job_ids, headers = prepare_jobs(cluster.urls[0], "admin", PASSWORD, max(levels), seed)
+        results = []
+        for level in levels:
+            result = run_level(cluster.urls, headers, job_ids[:level], cluster.processes, duration)
+            result["setup"] = "scaled (2 servers + 2 workers)"
+            result["database"] = "postgresql"
+            if result["errors"]:
+                result["server_log"] = str(work)
+            print_summary(result)
+            results.append(result)
+        return results
+
+
+def run_with_own_server(
+    postgres: bool, annotators: int, duration: float, seed: int = 0
+) -> dict[str, Any]:
+    """Start a fresh LabelVault, run one level against it, stop it."""
+    return run_levels_embedded([min(annotators, MAX_ANNOTATORS)], duration, postgres, seed)[0]
+
+
 def print_summary(result: dict[str, Any]) -> None:
     print(
-        f"load: {result['annotators']} annotators for {result['duration_s']:.0f} s on "
-        f"{result.get('database', '?')}: {result['requests']} requests, "
+        f"load: {result['annotators']} annotators for {result['duration_s']:.0f} s, "
+        f"{result.get('setup', '?')} on {result.get('database', '?')}: "
+        f"{result['requests']} requests, "
         f"{result['errors']} errors, server CPU {result['server_cpu_cores']:.2f} cores "
-        f"(client {result['client_cpu_cores']:.2f}), RSS peak {result['rss_peak_mb']:.0f} MB"
+        f"(client {result['client_cpu_cores']:.2f}), RSS peak {result['rss_peak_mb']:.0f} MB, "
+        f"load average {result.get('load_avg_before', 0):.1f} -> "
+        f"{result.get('load_avg_after', 0):.1f} on {result.get('cpu_count')} CPUs"
     )
     for kind, s in result["latency_ms"].items():
         print(
@@ -290,19 +350,32 @@ def main() -> None:
     from report import RESULTS_DIR, write_json
 
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--annotators", type=int, default=50, help=f"≤ {MAX_ANNOTATORS}")
     parser.add_argument(
-        "--duration", type=float, default=60.0, help=f"seconds, ≤ {MAX_DURATION_S:.0f}"
+        "--levels", default="50,200,500", help=f"annotators per level, each ≤ {MAX_ANNOTATORS}"
     )
-    parser.add_argument("--postgres", action="store_true", help="LabelVault on PostgreSQL")
+    parser.add_argument(
+        "--duration", type=float, default=60.0, help=f"seconds per level, ≤ {MAX_DURATION_S:.0f}"
+    )
+    parser.add_argument(
+        "--setup", choices=["embedded", "scaled", "both"], default="both", help="(a), (b) or both"
+    )
+    parser.add_argument("--postgres", action="store_true", help="(a) on PostgreSQL")
+    parser.add_argument(
+        "--redis-url",
+        default=os.environ.get("LABELVAULT_BENCH_REDIS", "redis://127.0.0.1:6379/15"),
+        help="(b)'s queue: a Redis database nobody else uses (it is flushed)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    result = run_with_own_server(args.postgres, args.annotators, args.duration, args.seed)
-    result["machine"] = machine_info()
-    print_summary(result)
-    path = write_json(result, f"load-{result['database']}-a{result['annotators']}")
+    levels = [max(1, min(int(n), MAX_ANNOTATORS)) for n in args.levels.split(",")]
+    results: list[dict[str, Any]] = []
+    if args.setup in ("embedded", "both"):
+        results += run_levels_embedded(levels, args.duration, args.postgres, args.seed)
+    if args.setup in ("scaled", "both"):
+        results += run_levels_scaled(levels, args.duration, args.redis_url, args.seed)
+    path = write_json({"levels": results, "machine": machine_info()}, f"load-{args.setup}")
     print(f"wrote {path.relative_to(RESULTS_DIR.parent.parent)}")
-    if result["errors"]:
+    if any(r["errors"] for r in results):
         sys.exit(1)
 
 

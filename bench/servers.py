@@ -22,6 +22,8 @@ import psutil
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_DIR = BENCH_DIR.parent
 LABELVAULT_BIN = REPO_DIR / ".venv" / "bin" / "labelvault"
+if not LABELVAULT_BIN.exists():  # a worktree without its own venv: the running one's
+    LABELVAULT_BIN = Path(sys.executable).parent / "labelvault"
 PEERS_DIR = BENCH_DIR / ".peers"
 LABEL_STUDIO_VENV = PEERS_DIR / "label-studio"
 POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"

@@ -21,7 +21,9 @@ from tests.conftest import POSTGRES_URL, _postgres_available
 from tests.helpers.servers import (  # noqa: F401  (fixtures reused as they are)
     S3Server,
     WebdavServer,
+    azurite_server,
     free_port,
+    gcs_server,
     s3_server,
     wait_for_port,
     webdav_server,

@@ -1,4 +1,4 @@
-"""Backups on local/WebDAV/S3 restore in place and as projects; faults leave nothing half-done."""
+"""Backups and snapshots on every storage kind restore; faults leave nothing half-done."""
 
 from __future__ import annotations
 
@@ -16,9 +16,10 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from labelvault.backups import catalog, lifecycle, periodic, restore, status
+from labelvault.backups import catalog, lifecycle, periodic, restore, snapshots, status
 from labelvault.backups.errors import BackupIntegrityError
 from labelvault.backups.models import BackupRecord
+from labelvault.config import Settings
 from labelvault.storage import Storage, StorageError
 from tests.helpers.backups import (
     annotate,
@@ -26,17 +27,25 @@ from tests.helpers.backups import (
     jobs_of,
     labels_by_name,
     make_project,
+    table_rows,
     task_ids,
 )
 from tests.helpers.servers import S3_BUCKET
 
 
-@pytest.fixture(params=["local", "webdav", "s3"])
+@pytest.fixture(params=["local", "webdav", "s3", "azure", "gcs"])
 def any_storage(request, tmp_path: Path) -> Storage:  # type: ignore[no-untyped-def]
     if request.param == "local":
         return Storage.from_url(str(tmp_path / "storage"))
     if request.param == "webdav":
         server = request.getfixturevalue("webdav_server")
+        return Storage.from_url(server.url()).sub(f"t-{uuid.uuid4().hex[:10]}")
+    if request.param == "azure":
+        server = request.getfixturevalue("azurite_server")
+        root = Storage.from_url(server.url(), connection_string=server.connection_string())
+        return root.sub(f"t-{uuid.uuid4().hex[:10]}")
+    if request.param == "gcs":
+        server = request.getfixturevalue("gcs_server")
         return Storage.from_url(server.url()).sub(f"t-{uuid.uuid4().hex[:10]}")
     server = request.getfixturevalue("s3_server")
     root = Storage.from_url(server.url(bucket=S3_BUCKET), **server.options())
@@ -85,6 +94,30 @@ def test_backups_restore_on_every_backend(
         params={"type": "frame", "number": 1, "quality": "original"},
     )
     assert frame.status_code == 200 and frame.content[:4] == b"\x89PNG"
+
+
+def test_snapshots_list_restore_and_prune_on_every_backend(
+    app, admin, task_with_data, sqlite_only, scratch_dbs, any_storage: Storage, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    make_project(admin, task_with_data, tasks=1, frames=2)
+    settings, db = app.state.settings, app.state.db
+    first = snapshots.create_snapshot(settings, db, any_storage, reason="test")
+    second = snapshots.create_snapshot(settings, db, any_storage, reason="test")
+    listed = snapshots.list_snapshots(any_storage)
+    assert {first.name, second.name} <= {s.name for s in listed}
+    assert all(s.status == "ok" for s in listed if s.name in (first.name, second.name))
+
+    target_db = scratch_dbs.new("sqlite")
+    target = Settings(data_dir=tmp_path / "restored")
+    target.ensure_dirs()
+    snapshots.restore_snapshot(target, target_db, any_storage, first.name)
+    tables = ["projects", "tasks", "jobs", "labels", "shapes"]
+    assert table_rows(target_db.engine, tables) == table_rows(db.engine, tables)
+
+    # Pruning keeps the newest and deletes the other from the storage itself.
+    snapshots.prune_snapshots(any_storage, 1)
+    assert [s.name for s in snapshots.list_snapshots(any_storage)] == [second.name]
+    assert not any_storage.exists(first.path)
 
 
 def test_full_restore_replaces_a_project_after_a_safety_backup(

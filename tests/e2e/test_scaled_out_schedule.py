@@ -1,4 +1,8 @@
-"""Three servers and two workers on PostgreSQL and Redis: each due backup is made once."""
+"""Three servers and two workers on PostgreSQL and Redis: periodic work is done once.
+
+One backup per due project and period, one rotation of each old backup, one snapshot per
+change window, however many processes run the scheduler and the snapshot watcher.
+"""
 
 from __future__ import annotations
 
@@ -22,6 +26,7 @@ PASSWORD = "scaled-out-pass-1"
 REDIS_URL = os.environ.get("LABELVAULT_TEST_REDIS", "redis://127.0.0.1:6379/7")
 # A project's annotations backup is due again this long after the last one.
 PERIOD = 4.0
+KEEP = 2
 
 
 def _fresh_database() -> str:
@@ -51,6 +56,7 @@ def _empty_redis() -> None:
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[list[int], Path]]:
+    """(server ports, root): the storage is root/storage, process logs root/p*.log."""
     """Three `serve` and two `worker` processes sharing database, queue and storage."""
     database = _fresh_database()
     _empty_redis()
@@ -66,6 +72,8 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[list[int
         "LABELVAULT_BACKUP_TICK": "0.5s",
         "LABELVAULT_BACKUP_KINDS": "annotations",
         "LABELVAULT_BACKUP_TIERS_ANNOTATIONS": f"*:{PERIOD}s",
+        # The third period's backup rotates the first away.
+        "LABELVAULT_BACKUP_KEEP_ANNOTATIONS": str(KEEP),
         "LABELVAULT_SNAPSHOT_INTERVAL": "1d",
     }
     processes: list[subprocess.Popen] = []
@@ -88,7 +96,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[list[int
         start("worker", "--workers", "1")
         for process, port in zip(processes[1:3], ports[1:], strict=True):
             _wait_up(process, port, root)
-        yield ports, storage
+        yield ports, root
     finally:
         for process in processes:
             process.send_signal(signal.SIGTERM)
@@ -138,8 +146,15 @@ def _wait_for(check: Callable[[], bool], timeout: float) -> bool:
     return False
 
 
-def test_each_due_period_gives_one_backup(cluster: tuple[list[int], Path]) -> None:
-    ports, storage = cluster
+def _logs(root: Path) -> str:
+    return "\n".join(p.read_text(errors="replace") for p in sorted(root.glob("p*.log")))
+
+
+def test_each_due_period_gives_one_backup_and_one_rotation(
+    cluster: tuple[list[int], Path],
+) -> None:
+    ports, root = cluster
+    storage = root / "storage"
     apis = [_client(port) for port in ports]
     try:
         labels = [{"name": "car", "attributes": []}]
@@ -155,17 +170,25 @@ def test_each_due_period_gives_one_backup(cluster: tuple[list[int], Path]) -> No
             assert answer.status_code == 200, answer.text
             return answer.json()["results"]
 
-        for period in (1, 2):
+        made: list[str] = []
+        for period in (1, 2, 3):
             # Due now (a new project, then a changed one): one of the workers makes it.
-            assert _wait_for(lambda n=period: len(stored()) >= n, PERIOD + 20), (
-                f"no backup in period {period}"
-            )
+            def new_one(seen: list[str] = made) -> bool:
+                return any(p.name not in seen for p in stored())
+
+            assert _wait_for(new_one, PERIOD + 20), f"no backup in period {period}"
             # Every worker ticked several times since; none made a second one.
             time.sleep(PERIOD / 2)
-            assert len(stored()) == period, [p.name for p in stored()]
+            fresh = [p.name for p in stored() if p.name not in made]
+            assert len(fresh) == 1, fresh
+            made += fresh
+            # Rotation keeps the newest KEEP: the older ones are gone from the storage.
+            assert [p.name for p in stored()] == sorted(made[-KEEP:])
             for api in apis:  # any server answers with the same catalog
-                assert len(listed(api)) == period
-            changed = apis[period].patch(f"/api/projects/{project}", json={"name": f"due {period}"})
+                assert len(listed(api)) == min(period, KEEP)
+            changed = apis[period % 3].patch(
+                f"/api/projects/{project}", json={"name": f"due {period}"}
+            )
             assert changed.status_code == 200, changed.text
         status = apis[2].get("/api/backups/status").json()["results"]
         mine = [s for s in status if s["project_id"] == project]
@@ -173,3 +196,30 @@ def test_each_due_period_gives_one_backup(cluster: tuple[list[int], Path]) -> No
     finally:
         for api in apis:
             api.close()
+    logs = _logs(root)
+    # The first backup was removed once, by the one process holding the maintenance lease.
+    removed = [line for line in logs.splitlines() if "rotation removed backup" in line]
+    assert len(removed) == 1 and made[0] in removed[0], removed
+    assert "pass failed" not in logs and "Traceback" not in logs, logs[-3000:]
+
+
+def test_a_change_window_gives_one_snapshot(cluster: tuple[list[int], Path]) -> None:
+    """Every server's watcher sees the project made above; only one snapshots it."""
+    from labelvault.backups.snapshot_policy import COALESCE
+    from labelvault.backups.snapshots import list_snapshots
+    from labelvault.storage import Storage
+
+    _, root = cluster
+    storage = Storage.from_url(str(root / "storage"))
+
+    def reasons() -> list[str]:
+        return sorted(s.reason or "" for s in list_snapshots(storage))
+
+    window = COALESCE.total_seconds()
+    assert _wait_for(lambda: "change" in reasons(), window + 40), reasons()
+    # Three watchers saw the changes of the window; the others had time to follow.
+    time.sleep(8)
+    found = reasons()
+    assert found.count("change") == 1, found
+    assert found.count("first start") == 1, found
+    assert found.count("scheduled") <= 1, found  # the workers' scheduled one, claimed

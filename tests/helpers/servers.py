@@ -190,6 +190,44 @@ def s3_server() -> Iterator[S3Server]:
         process.wait(timeout=10)
 
 
+GCS_BUCKET = "labelvault-test"
+
+
+@dataclass
+class GcsServer:
+    port: int
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def url(self, bucket: str = GCS_BUCKET) -> str:
+        # The emulator takes any caller: an anonymous token, so nothing asks for credentials.
+        return f"gs://{bucket}/labelvault?endpoint_url={self.endpoint}&token=anon&project=test"
+
+
+@pytest.fixture(scope="session")
+def gcs_server() -> Iterator[GcsServer]:
+    """gcp-storage-emulator (PyPI) in its own process on 127.0.0.1, in memory, one bucket."""
+    pytest.importorskip("gcsfs", reason="pip install labelvault[gcs]")
+    emulator = Path(sys.executable).parent / "gcp-storage-emulator"
+    if not emulator.exists():
+        pytest.skip("gcp-storage-emulator is not installed: pip install labelvault[test]")
+    server = GcsServer(port=free_port())
+    command = [str(emulator), "start", "--host", "127.0.0.1", "--port", str(server.port)]
+    process = subprocess.Popen(
+        [*command, "--in-memory", "--default-bucket", GCS_BUCKET, "--quiet"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for_port(server.port, timeout=30)
+        yield server
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
 @dataclass
 class AzuriteServer:
     port: int

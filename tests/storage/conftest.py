@@ -1,4 +1,4 @@
-"""The storage tests' backends: a folder, wsgidav, moto's S3 and Azurite, each on 127.0.0.1."""
+"""The storage tests' backends: a folder, wsgidav, moto's S3, Azurite, a GCS emulator."""
 
 from __future__ import annotations
 
@@ -19,10 +19,12 @@ from tests.helpers.servers import (  # noqa: F401  (fixtures used as they are)
     WEBDAV_PASSWORD,
     WEBDAV_USER,
     AzuriteServer,
+    GcsServer,
     S3Server,
     WebdavServer,
     azurite_server,
     closed_port,
+    gcs_server,
     s3_server,
     webdav_server,
     webdav_server_factory,
@@ -74,7 +76,13 @@ def azure_backend(azurite_server: AzuriteServer) -> Backend:  # noqa: F811
     return Backend("azure", make, AZURE_KEY, {"server": azurite_server})
 
 
-@pytest.fixture(scope="session", params=["local", "webdav", "s3", "azure"])
+@pytest.fixture(scope="session")
+def gcs_backend(gcs_server: GcsServer) -> Backend:  # noqa: F811
+    # No secret: the emulator accepts any caller, so the credential tests skip it.
+    return Backend("gcs", lambda **kw: Storage.from_url(gcs_server.url(), **kw), None)
+
+
+@pytest.fixture(scope="session", params=["local", "webdav", "s3", "azure", "gcs"])
 def backend(request: pytest.FixtureRequest) -> Backend:
     return request.getfixturevalue(f"{request.param}_backend")
 

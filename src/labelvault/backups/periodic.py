@@ -13,7 +13,7 @@ from pathlib import Path
 import orjson
 from sqlalchemy import select
 
-from labelvault.backups import archive, paths, rotation, schedule, snapshots
+from labelvault.backups import archive, leases, paths, rotation, schedule, snapshots
 from labelvault.backups import status as status_rows
 from labelvault.backups import targets as target_rows
 from labelvault.backups.catalog import existing_user, sidecar_of
@@ -145,13 +145,17 @@ def sweep_temporaries(ctx: BackupContext) -> list[str]:
 def run_due(ctx: BackupContext) -> RunReport:
     """Back up every due, changed target; one failure never stops the others."""
     report = RunReport()
-    sweep_temporaries(ctx)
     now = ctx.clock()
+    # Rotation and the sweep act on files every process sees: one process does them.
+    if leases.take(ctx, leases.MAINTENANCE, now, maintenance_ttl(ctx)):
+        sweep_temporaries(ctx)
     with ctx.db.session() as session:
         statuses = {
             (s.target_type, s.target_id, s.kind): s
             for s in session.scalars(
-                select(BackupStatus).where(BackupStatus.target_type != "instance")
+                select(BackupStatus).where(
+                    BackupStatus.target_type.notin_(("instance", leases.LEASE_TYPE))
+                )
             )
         }
         session.expunge_all()
@@ -190,6 +194,13 @@ def run_due(ctx: BackupContext) -> RunReport:
                 ctx, target.type, target.id, kind, exc, name=target.name, uid=target.uid
             )
             report.failed.append((target.type, target.id, kind, str(exc)))
-    rotated = rotation.rotate(ctx)
-    report.deleted, report.warning = rotated.delete, rotated.warning
+    # Asked again: the backups above may have taken longer than the lease.
+    if leases.take(ctx, leases.MAINTENANCE, ctx.clock(), maintenance_ttl(ctx)):
+        rotated = rotation.rotate(ctx)
+        report.deleted, report.warning = rotated.delete, rotated.warning
     return report
+
+
+def maintenance_ttl(ctx: BackupContext) -> timedelta:
+    """How long the maintenance lease holds without renewal: a few scheduler ticks."""
+    return max(timedelta(seconds=30), 3 * ctx.config.tick)

@@ -133,6 +133,7 @@ def rotate(ctx: BackupContext) -> Plan:
         ]
         result = plan(items, ctx.config)
         by_id = {r.id: r for r in records}
+        removed = []
         for record_id in result.delete:
             record = by_id[record_id]
             try:
@@ -141,7 +142,10 @@ def rotate(ctx: BackupContext) -> Plan:
                 log.warning("could not delete backup %s: %s", record.path, exc)
                 continue
             session.delete(record)
+            removed.append(record.path)
         status_rows.set_warning(session, result.warning)
         if result.warning:
             log.warning("%s", result.warning)
+    for path in removed:  # once the catalog no longer lists them
+        log.info("rotation removed backup %s", path)
     return result

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 
-from labelvault.backups import instance, periodic
+from labelvault.backups import instance, leases, periodic
 from labelvault.backups.context import BackupContext
 from labelvault.backups.periodic import RunReport
 
@@ -55,3 +55,7 @@ class Scheduler:
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
+            try:  # another process takes rotation and the sweep over at its next tick
+                leases.release(self.ctx, leases.MAINTENANCE)
+            except Exception:  # noqa: BLE001 - the lease then runs out by itself
+                log.warning("could not release the maintenance lease", exc_info=True)

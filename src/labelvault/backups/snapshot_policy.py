@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from labelvault.accounts.models import User
-from labelvault.backups import instance, schedule, snapshots
+from labelvault.backups import instance, leases, schedule, snapshots
 from labelvault.backups.config import parse_tiers
 from labelvault.backups.paths import instance_root
 from labelvault.db.base import Base
@@ -125,6 +125,9 @@ class SnapshotWatcher:
         self.last_snapshot: datetime | None = None
         self.last_size: int | None = None
         self.first_start = False
+        self._leading = False
+        self.me = leases.holder()  # who holds the lease (tests give two watchers two names)
+        self.lease_ttl = timedelta(seconds=max(15.0, 3 * every))
 
     def _now(self) -> datetime:
         return datetime.now(UTC)
@@ -145,6 +148,20 @@ class SnapshotWatcher:
 
     def check_once(self) -> snapshots.SnapshotInfo | None:
         now = self._now()
+        # Every server runs a watcher; one of them (the lease's holder) decides, so a
+        # change window gives one snapshot however many servers saw the change.
+        if not leases.take(self.service, leases.WATCHER, now, self.lease_ttl, self.me):
+            self._leading = False
+            return None
+        if not self._leading:
+            # Taking over: the storage's newest snapshot and the last holder's baseline.
+            self.prime()
+            recorded = leases.baseline(self.service, leases.WATCHER)
+            if recorded:
+                self._baseline = recorded
+            elif self._baseline is not None:
+                leases.record_baseline(self.service, leases.WATCHER, self._baseline)
+            self._leading = True
         with self.service.db.session() as session:
             fingerprint = change_fingerprint(session)
         if fingerprint != self._baseline and self.first_change is None:
@@ -157,6 +174,7 @@ class SnapshotWatcher:
         info = instance.snapshot(self.service, reason)
         # What the dump holds is at least what this fingerprint saw.
         self._baseline = fingerprint
+        leases.record_baseline(self.service, leases.WATCHER, fingerprint)
         self.first_change = None
         self.last_snapshot, self.last_size, self.first_start = now, info.size, False
         return info
@@ -190,3 +208,9 @@ class SnapshotWatcher:
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
+        if self._leading:
+            try:
+                leases.release(self.service, leases.WATCHER, self.me)
+            except Exception:  # noqa: BLE001 - the lease then runs out by itself
+                log.warning("could not release the snapshot watcher's lease", exc_info=True)
+            self._leading = False

@@ -184,9 +184,10 @@ def status_json(
     given as (target_type, uid): a row is shown only while its uid is a visible target's."""
     rows = list(
         session.scalars(
-            select(BackupStatus).order_by(
-                BackupStatus.target_type, BackupStatus.target_id, BackupStatus.kind
-            )
+            # "periodic" rows are leases on periodic work (leases.py), not a target's.
+            select(BackupStatus)
+            .where(BackupStatus.target_type != "periodic")
+            .order_by(BackupStatus.target_type, BackupStatus.target_id, BackupStatus.kind)
         )
     )
     used = session.scalar(select(func.coalesce(func.sum(BackupRecord.size), 0))) or 0

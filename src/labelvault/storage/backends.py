@@ -285,12 +285,16 @@ class GcsBackend(Backend):
 
     def _make_fs(self) -> AbstractFileSystem:
         try:
-            import gcsfs
+            # The JSON-API filesystem itself, not `gcsfs.GCSFileSystem`: that name is by
+            # default an "extended" class which first asks the gRPC storage-control API for
+            # the bucket's layout, over TLS to the endpoint, retrying for a minute; an
+            # emulator or private endpoint speaks plain HTTP, so every first call hung.
+            from gcsfs.core import GCSFileSystem
         except ImportError as exc:
             raise StorageConfigError(
                 "Google Cloud Storage needs the 'gcsfs' package: pip install gcsfs"
             ) from exc
-        return gcsfs.GCSFileSystem(**self.location.options)
+        return GCSFileSystem(**self.location.options)
 
     def makedirs(self, path: str) -> None:
         return None
