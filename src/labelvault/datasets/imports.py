@@ -264,7 +264,10 @@ def import_project_dataset(
         for item in dataset.frames():
             if not item.name:
                 continue
-            path = index.find(item.name)
+            # project exports keep each subset's images in images/<subset>/ (CVAT's layout),
+            # where one name may repeat across subsets
+            path = index.find(f"{item.subset}/{item.name}") if item.subset else None
+            path = path or index.find(item.name)
             if path is None:
                 missing.append(item.name)
                 continue
