@@ -320,3 +320,31 @@ def test_project_export_and_dataset_import(admin, task_with_data) -> None:  # ty
     meta = admin.get(f"/api/tasks/{tasks[0]['id']}/data/meta").json()
     assert [f["name"] for f in meta["frames"]] == ["img0.png", "img1.png", "img2.png"]
     json.dumps(meta)
+
+
+@pytest.mark.parametrize("fmt", ["COCO 1.0", "Datumaro 1.0"])
+def test_per_frame_formats_rebuild_tracks(fmt, admin, annotated_task, task_with_data) -> None:  # type: ignore[no-untyped-def]
+    # CVAT rebuilds tracks from the track_id/keyframe attributes of per-frame formats
+    task = annotated_task(tracks=True)
+    want = admin.get(f"/api/tasks/{task['id']}/annotations").json()["tracks"]
+    data = export(admin, f"/api/tasks/{task['id']}", fmt)
+    other = task_with_data()
+    status = tus_upload(
+        admin, f"/api/tasks/{other['id']}/annotations/", data, "ds.zip", {"format": fmt}
+    )
+    assert status["status"] == "finished", status
+    got = admin.get(f"/api/tasks/{other['id']}/annotations").json()
+    (track,) = got["tracks"]
+    names = {v: k for k, v in label_ids(admin, task, attrs=False).items()}
+    other_names = {v: k for k, v in label_ids(admin, other, attrs=False).items()}
+    assert len(want) == 1 and other_names[track["label_id"]] == names[want[0]["label_id"]]
+    # visible on 0 and 1: the last visible frame becomes a keyframe, outside on the next
+    assert [(s["frame"], s["outside"]) for s in track["shapes"]] == [
+        (0, False),
+        (1, False),
+        (2, True),
+    ]
+    assert track["shapes"][0]["points"] == [20, 20, 30, 28]
+    # the track's frames are not repeated as plain shapes
+    boxes = [s for s in got["shapes"] if s["points"] == [20, 20, 30, 28]]
+    assert boxes == []
