@@ -351,3 +351,32 @@ def test_per_frame_formats_rebuild_tracks(fmt, admin, annotated_task, task_with_
     # the track's frames are not repeated as plain shapes
     boxes = [s for s in got["shapes"] if s["points"] == [20, 20, 30, 28]]
     assert boxes == []
+
+
+def test_pose_export_without_skeletons_imports_back(admin, task_with_data) -> None:  # type: ignore[no-untyped-def]
+    labels = [lb for lb in LABELS if lb["type"] != "skeleton"]
+    task = task_with_data(labels=labels)
+    box = {"type": "rectangle", "frame": 0, "label_id": label_ids(admin, task)["person"]}
+    box |= {"points": [1, 1, 5, 5]}
+    assert admin.put(f"/api/tasks/{task['id']}/annotations", json={"shapes": [box]}).is_success
+    data = export(admin, f"/api/tasks/{task['id']}", "Ultralytics YOLO Pose 1.0")
+    status = tus_upload(
+        admin,
+        f"/api/tasks/{task['id']}/annotations/",
+        data,
+        "ds.zip",
+        {"format": "Ultralytics YOLO Pose 1.0"},
+    )
+    assert status["status"] == "finished", status
+    # the box is not a pose: replacing the annotations with the (empty) pose set clears it
+    assert admin.get(f"/api/tasks/{task['id']}/annotations").json()["shapes"] == []
+
+
+def test_classification_export_with_images_is_not_empty(admin, task_with_data) -> None:  # type: ignore[no-untyped-def]
+    task = task_with_data()  # no tags at all: every image goes to no_label/
+    data = export(admin, f"/api/tasks/{task['id']}", "Ultralytics YOLO Classification 1.0", True)
+    names = zipfile.ZipFile(io.BytesIO(data)).namelist()
+    assert sorted(n for n in names if n.endswith(".png")) == [
+        f"train/no_label/img{i}.png" for i in range(task["size"])
+    ]
+    assert "train/labels.json" in names
