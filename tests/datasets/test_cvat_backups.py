@@ -74,7 +74,7 @@ def test_cvat_made_backup_with_consensus_and_honeypots(admin) -> None:  # type: 
     assert all(sizes[name] == (w, h) for name, w, h in frames)
     annotation_jobs = [j for j in meta["jobs"] if j["type"] == "annotation"]
     jobs = admin.get("/api/jobs", params={"task_id": new_id}).json()["results"]
-    assert len(jobs) == len(annotation_jobs)
+    assert len([j for j in jobs if j["type"] == "annotation"]) == len(annotation_jobs)
     # The annotation jobs' objects come back, by label name.
     saved = json.loads(archive.read("annotations.json"))
     kinds = [j["type"] for j in meta["jobs"]]
@@ -87,3 +87,34 @@ def test_cvat_made_backup_with_consensus_and_honeypots(admin) -> None:  # type: 
     names = {lbl["id"]: lbl["name"] for lbl in labels}
     got = admin.get(f"/api/tasks/{new_id}/annotations").json()["shapes"]
     assert sorted((names[s["label_id"]], s["type"], tuple(s["points"])) for s in got) == wanted
+
+    # The ground-truth job (CVAT's validation pool) comes back over the same images, with
+    # its own annotations, as CVAT's restore recreates it.
+    (gt_meta,) = [j for j in meta["jobs"] if j["type"] == "ground_truth"]
+    (gt,) = [j for j in jobs if j["type"] == "ground_truth"]
+    frame_names = [f[0] for f in frames]
+    gt_frames = admin.get(f"/api/jobs/{gt['id']}/data/meta").json()
+    included = [
+        frame_names[i]
+        for i in range(len(frame_names))
+        if gt["start_frame"] <= i <= gt["stop_frame"]
+        and i not in set(gt_frames.get("deleted_frames") or [])
+    ]
+    assert sorted(gt_meta["files"]) == sorted(n for n in included if n in set(gt_meta["files"]))
+    assert gt["frame_count"] == len(gt_meta["files"])
+    gt_saved = saved[kinds.index("ground_truth")]
+    gt_got = admin.get(f"/api/jobs/{gt['id']}/annotations").json()
+    assert sorted(
+        (names[s["label_id"]], s["type"], tuple(s["points"])) for s in gt_got["shapes"]
+    ) == sorted((s["label"], s["type"], tuple(s["points"])) for s in gt_saved["shapes"])
+    assert len(gt_got["tags"]) == len(gt_saved["tags"])
+    # ... and goes along in a backup made here, which restores to the same again
+    again = restore(admin, "task", backup(admin, f"/api/tasks/{new_id}"))
+    (gt2,) = [
+        j
+        for j in admin.get("/api/jobs", params={"task_id": again}).json()["results"]
+        if j["type"] == "ground_truth"
+    ]
+    assert gt2["frame_count"] == gt["frame_count"]
+    gt2_got = admin.get(f"/api/jobs/{gt2['id']}/annotations").json()
+    assert len(gt2_got["shapes"]) == len(gt_got["shapes"]) and gt2_got["shapes"]
