@@ -118,3 +118,112 @@ def test_cvat_made_backup_with_consensus_and_honeypots(admin) -> None:  # type: 
     assert gt2["frame_count"] == gt["frame_count"]
     gt2_got = admin.get(f"/api/jobs/{gt2['id']}/annotations").json()
     assert len(gt2_got["shapes"]) == len(gt_got["shapes"]) and gt2_got["shapes"]
+
+
+def _clip(frames: int = 30) -> bytes:
+    import tempfile
+
+    from tests.media.test_video_edit_serving import _video
+
+    with tempfile.TemporaryDirectory() as tmp:
+        return _video(Path(tmp) / "clip.mp4", frames).read_bytes()
+
+
+def _cvat_backup(task_meta: dict, annotations: list, files: dict[str, bytes]) -> bytes:
+    """An archive laid out as CVAT's TaskExporter writes one (engine/backup.py)."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("task.json", json.dumps(task_meta))
+        zf.writestr("annotations.json", json.dumps(annotations))
+        for name, data in files.items():
+            zf.writestr(f"data/{name}", data)
+    return buf.getvalue()
+
+
+def _job(start: int, stop: int) -> dict:
+    return {"start_frame": start, "stop_frame": stop, "status": "annotation", "type": "annotation"}
+
+
+def test_cvat_video_task_backup_restores(admin) -> None:  # type: ignore[no-untyped-def]
+    manifest = "\n".join(
+        json.dumps(x)
+        for x in (
+            {"version": "1.1"},
+            {"type": "video"},
+            {"properties": {"name": "clip.mp4", "resolution": [64, 48], "length": 30}},
+            {"number": 0, "pts": 0, "checksum": "0"},
+        )
+    )
+    meta = {
+        "name": "video task",
+        "bug_tracker": "",
+        "status": "annotation",
+        "subset": "",
+        "labels": [{"name": "car", "color": "#ff0000", "attributes": [], "type": "any"}],
+        "version": "1.0",
+        "data": {
+            "chunk_size": 36,
+            "image_quality": 70,
+            "start_frame": 0,
+            "stop_frame": 29,
+            "frame_filter": "",
+            "chunk_type": "video",
+            "storage_method": "cache",
+            "storage": "local",
+            "sorting_method": "lexicographical",
+            "deleted_frames": [],
+        },
+        # CVAT's video jobs: 15 frames, neighbours share 5
+        "jobs": [_job(0, 14), _job(10, 24), _job(20, 29)],
+    }
+
+    def keyframe(frame: int, x: float, outside: bool = False) -> dict:
+        return {
+            "type": "rectangle",
+            "occluded": False,
+            "outside": outside,
+            "z_order": 0,
+            "rotation": 0.0,
+            "points": [x, 5.0, x + 10, 15.0],
+            "frame": frame,
+            "attributes": [],
+        }
+
+    track = {
+        "frame": 2,
+        "group": 0,
+        "source": "manual",
+        "attributes": [],
+        "label": "car",
+        "shapes": [keyframe(2, 1.0), keyframe(6, 9.0), keyframe(8, 9.0, True)],
+        "elements": [],
+    }
+    shape = keyframe(21, 3.0) | {"group": 0, "source": "manual", "label": "car", "elements": []}
+    shape.pop("outside")
+    empty = {"version": 0, "tags": [], "shapes": [], "tracks": []}
+    annotations = [
+        {**empty, "tracks": [track]},
+        empty,
+        {**empty, "shapes": [shape]},
+    ]
+    data = _cvat_backup(
+        meta, annotations, {"clip.mp4": _clip(), "manifest.jsonl": manifest.encode()}
+    )
+    new_id = restore(admin, "task", data)
+    task = admin.get(f"/api/tasks/{new_id}").json()
+    assert task["mode"] == "interpolation" and task["size"] == 30
+    assert task["media_type"] == "video" and task["data_original_chunk_type"] == "video"
+    jobs = admin.get("/api/jobs", params={"task_id": new_id}).json()["results"]
+    assert sorted((j["start_frame"], j["stop_frame"]) for j in jobs) == [
+        (0, 14),
+        (10, 24),
+        (20, 29),
+    ]
+    got = admin.get(f"/api/tasks/{new_id}/annotations").json()
+    (restored,) = got["tracks"]
+    assert [(s["frame"], s["points"][0], s["outside"]) for s in restored["shapes"]] == [
+        (2, 1.0, False),
+        (6, 9.0, False),
+        (8, 9.0, True),
+    ]
+    assert [(s["frame"], s["points"]) for s in got["shapes"]] == [(21, [3.0, 5.0, 13.0, 15.0])]

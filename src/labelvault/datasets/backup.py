@@ -42,6 +42,7 @@ from labelvault.media.images import is_image_name
 from labelvault.media.ingest import create_data
 from labelvault.media.models import Frame
 from labelvault.media.params import DataParams
+from labelvault.media.video import is_video_name
 from labelvault.media.sources import CloudResolver
 from labelvault.projects import service as projects
 from labelvault.projects.models import Project
@@ -354,7 +355,9 @@ def restore_task_dir(
     meta = read_meta(folder / "task.json")
     data = meta.get("data") or {}
     jobs = [j for j in meta.get("jobs") or [] if j.get("type", "annotation") == "annotation"]
-    listed = data_files(folder / "data", is_image_name)
+    listed = data_files(folder / "data", is_image_name, is_video_name)
+    # a video task: one video whose frames are the task's (CVAT writes the file as uploaded)
+    video = len(listed) == 1 and is_video_name(listed[0].name)
     # Frame names are paths under data/ (CVAT keeps an upload's folders, and one file name
     # may appear in several of them).
     cvat_names = [p.relative_to(folder / "data").as_posix() for p in listed]
@@ -374,9 +377,16 @@ def restore_task_dir(
     if match:
         step = int(match.group(1))
     chosen = flat[start : stop + 1 : step]
+    if video:
+        start = int(data.get("start_frame") or 0)
+        stop = data.get("stop_frame")
+        last = max((int(j["stop_frame"]) for j in jobs), default=0)
+        count = (int(stop) - start) // step + 1 if stop is not None else last + 1
+        stop = int(stop) if stop is not None else None
+        chosen = [flat[0]] * count  # frames of the video, for the job layout only
     segment_size, overlap, same = _segments(jobs, len(chosen))
     mapping = None
-    if not same and jobs:
+    if not same and jobs and not video:
         mapping = []
         for job in jobs:
             if job.get("files"):
