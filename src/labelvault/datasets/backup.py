@@ -42,8 +42,8 @@ from labelvault.media.images import is_image_name
 from labelvault.media.ingest import create_data
 from labelvault.media.models import Frame
 from labelvault.media.params import DataParams
-from labelvault.media.video import is_video_name
 from labelvault.media.sources import CloudResolver
+from labelvault.media.video import is_video_name
 from labelvault.projects import service as projects
 from labelvault.projects.models import Project
 from labelvault.review.ground_truth import GROUND_TRUTH, ground_truth_job
