@@ -227,3 +227,78 @@ def test_cvat_video_task_backup_restores(admin) -> None:  # type: ignore[no-unty
         (8, 9.0, True),
     ]
     assert [(s["frame"], s["points"]) for s in got["shapes"]] == [(21, [3.0, 5.0, 13.0, 15.0])]
+
+
+def test_cvat_backup_with_masks_and_every_attribute_type(admin) -> None:  # type: ignore[no-untyped-def]
+    def attr(name: str, kind: str, values: list[str], default: str, mutable: bool) -> dict:
+        return {
+            "name": name,
+            "mutable": mutable,
+            "input_type": kind,
+            "default_value": default,
+            "values": values,
+        }
+
+    specs = [
+        attr("kind", "select", ["sedan", "van"], "sedan", False),
+        attr("side", "radio", ["left", "right"], "left", False),
+        attr("parked", "checkbox", ["false"], "false", True),
+        attr("speed", "number", ["0", "100", "5"], "0", True),
+        attr("note", "text", [], "", True),
+    ]
+    meta = {
+        "name": "masks and attributes",
+        "bug_tracker": "",
+        "status": "annotation",
+        "subset": "",
+        "labels": [{"name": "car", "color": "#ff0000", "attributes": specs, "type": "any"}],
+        "version": "1.0",
+        "data": {
+            "chunk_size": 36,
+            "image_quality": 70,
+            "start_frame": 0,
+            "stop_frame": 1,
+            "frame_filter": "",
+            "chunk_type": "imageset",
+            "storage_method": "cache",
+            "storage": "local",
+            "sorting_method": "lexicographical",
+            "deleted_frames": [],
+        },
+        "jobs": [_job(0, 1)],
+    }
+    values = {"kind": "van", "side": "right", "parked": "true", "speed": "35", "note": "a, b"}
+    attrs = [{"name": k, "value": v} for k, v in values.items()]
+    # CVAT's mask: run lengths, then the inclusive box (left, top, right, bottom)
+    mask = {
+        "type": "mask",
+        "occluded": False,
+        "outside": False,
+        "z_order": 0,
+        "rotation": 0.0,
+        "points": [0.0, 6.0, 2.0, 3.0, 4.0, 4.0],
+        "frame": 0,
+        "group": 0,
+        "source": "manual",
+        "attributes": attrs,
+        "label": "car",
+        "elements": [],
+    }
+    tag = {"frame": 1, "group": 0, "source": "manual", "attributes": attrs, "label": "car"}
+    annotations = [{"version": 0, "tags": [tag], "shapes": [mask], "tracks": []}]
+    files = {"a.png": png_bytes(10, 10), "b.png": png_bytes(10, 10)}
+    new_id = restore(admin, "task", _cvat_backup(meta, annotations, files))
+    (label,) = admin.get("/api/labels", params={"task_id": new_id}).json()["results"]
+    assert [
+        (a["name"], a["input_type"], a["values"], a["default_value"], a["mutable"])
+        for a in label["attributes"]
+    ] == [
+        (a["name"], a["input_type"], a["values"], a["default_value"], a["mutable"]) for a in specs
+    ]
+    spec_names = {a["id"]: a["name"] for a in label["attributes"]}
+    got = admin.get(f"/api/tasks/{new_id}/annotations").json()
+    (shape,) = got["shapes"]
+    assert shape["type"] == "mask" and shape["points"] == mask["points"]
+    assert {spec_names[a["spec_id"]]: a["value"] for a in shape["attributes"]} == values
+    (restored_tag,) = got["tags"]
+    assert {spec_names[a["spec_id"]]: a["value"] for a in restored_tag["attributes"]} == values
