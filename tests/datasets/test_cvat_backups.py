@@ -74,7 +74,7 @@ def test_cvat_made_backup_with_consensus_and_honeypots(admin) -> None:  # type: 
     assert all(sizes[name] == (w, h) for name, w, h in frames)
     annotation_jobs = [j for j in meta["jobs"] if j["type"] == "annotation"]
     jobs = admin.get("/api/jobs", params={"task_id": new_id}).json()["results"]
-    assert len(jobs) == len(annotation_jobs)
+    assert len([j for j in jobs if j["type"] == "annotation"]) == len(annotation_jobs)
     # The annotation jobs' objects come back, by label name.
     saved = json.loads(archive.read("annotations.json"))
     kinds = [j["type"] for j in meta["jobs"]]
@@ -87,3 +87,218 @@ def test_cvat_made_backup_with_consensus_and_honeypots(admin) -> None:  # type: 
     names = {lbl["id"]: lbl["name"] for lbl in labels}
     got = admin.get(f"/api/tasks/{new_id}/annotations").json()["shapes"]
     assert sorted((names[s["label_id"]], s["type"], tuple(s["points"])) for s in got) == wanted
+
+    # The ground-truth job (CVAT's validation pool) comes back over the same images, with
+    # its own annotations, as CVAT's restore recreates it.
+    (gt_meta,) = [j for j in meta["jobs"] if j["type"] == "ground_truth"]
+    (gt,) = [j for j in jobs if j["type"] == "ground_truth"]
+    frame_names = [f[0] for f in frames]
+    gt_frames = admin.get(f"/api/jobs/{gt['id']}/data/meta").json()
+    included = [
+        frame_names[i]
+        for i in range(len(frame_names))
+        if gt["start_frame"] <= i <= gt["stop_frame"]
+        and i not in set(gt_frames.get("deleted_frames") or [])
+    ]
+    assert sorted(gt_meta["files"]) == sorted(n for n in included if n in set(gt_meta["files"]))
+    assert gt["frame_count"] == len(gt_meta["files"])
+    gt_saved = saved[kinds.index("ground_truth")]
+    gt_got = admin.get(f"/api/jobs/{gt['id']}/annotations").json()
+    assert sorted(
+        (names[s["label_id"]], s["type"], tuple(s["points"])) for s in gt_got["shapes"]
+    ) == sorted((s["label"], s["type"], tuple(s["points"])) for s in gt_saved["shapes"])
+    assert len(gt_got["tags"]) == len(gt_saved["tags"])
+    # ... and goes along in a backup made here, which restores to the same again
+    again = restore(admin, "task", backup(admin, f"/api/tasks/{new_id}"))
+    (gt2,) = [
+        j
+        for j in admin.get("/api/jobs", params={"task_id": again}).json()["results"]
+        if j["type"] == "ground_truth"
+    ]
+    assert gt2["frame_count"] == gt["frame_count"]
+    gt2_got = admin.get(f"/api/jobs/{gt2['id']}/annotations").json()
+    assert len(gt2_got["shapes"]) == len(gt_got["shapes"]) and gt2_got["shapes"]
+
+
+def _clip(frames: int = 30) -> bytes:
+    import tempfile
+
+    from tests.media.test_video_edit_serving import _video
+
+    with tempfile.TemporaryDirectory() as tmp:
+        return _video(Path(tmp) / "clip.mp4", frames).read_bytes()
+
+
+def _cvat_backup(task_meta: dict, annotations: list, files: dict[str, bytes]) -> bytes:
+    """An archive laid out as CVAT's TaskExporter writes one (engine/backup.py)."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("task.json", json.dumps(task_meta))
+        zf.writestr("annotations.json", json.dumps(annotations))
+        for name, data in files.items():
+            zf.writestr(f"data/{name}", data)
+    return buf.getvalue()
+
+
+def _job(start: int, stop: int) -> dict:
+    return {"start_frame": start, "stop_frame": stop, "status": "annotation", "type": "annotation"}
+
+
+def test_cvat_video_task_backup_restores(admin) -> None:  # type: ignore[no-untyped-def]
+    manifest = "\n".join(
+        json.dumps(x)
+        for x in (
+            {"version": "1.1"},
+            {"type": "video"},
+            {"properties": {"name": "clip.mp4", "resolution": [64, 48], "length": 30}},
+            {"number": 0, "pts": 0, "checksum": "0"},
+        )
+    )
+    meta = {
+        "name": "video task",
+        "bug_tracker": "",
+        "status": "annotation",
+        "subset": "",
+        "labels": [{"name": "car", "color": "#ff0000", "attributes": [], "type": "any"}],
+        "version": "1.0",
+        "data": {
+            "chunk_size": 36,
+            "image_quality": 70,
+            "start_frame": 0,
+            "stop_frame": 29,
+            "frame_filter": "",
+            "chunk_type": "video",
+            "storage_method": "cache",
+            "storage": "local",
+            "sorting_method": "lexicographical",
+            "deleted_frames": [],
+        },
+        # CVAT's video jobs: 15 frames, neighbours share 5
+        "jobs": [_job(0, 14), _job(10, 24), _job(20, 29)],
+    }
+
+    def keyframe(frame: int, x: float, outside: bool = False) -> dict:
+        return {
+            "type": "rectangle",
+            "occluded": False,
+            "outside": outside,
+            "z_order": 0,
+            "rotation": 0.0,
+            "points": [x, 5.0, x + 10, 15.0],
+            "frame": frame,
+            "attributes": [],
+        }
+
+    track = {
+        "frame": 2,
+        "group": 0,
+        "source": "manual",
+        "attributes": [],
+        "label": "car",
+        "shapes": [keyframe(2, 1.0), keyframe(6, 9.0), keyframe(8, 9.0, True)],
+        "elements": [],
+    }
+    shape = keyframe(21, 3.0) | {"group": 0, "source": "manual", "label": "car", "elements": []}
+    shape.pop("outside")
+    empty = {"version": 0, "tags": [], "shapes": [], "tracks": []}
+    annotations = [
+        {**empty, "tracks": [track]},
+        empty,
+        {**empty, "shapes": [shape]},
+    ]
+    data = _cvat_backup(
+        meta, annotations, {"clip.mp4": _clip(), "manifest.jsonl": manifest.encode()}
+    )
+    new_id = restore(admin, "task", data)
+    task = admin.get(f"/api/tasks/{new_id}").json()
+    assert task["mode"] == "interpolation" and task["size"] == 30
+    assert task["media_type"] == "video" and task["data_original_chunk_type"] == "video"
+    jobs = admin.get("/api/jobs", params={"task_id": new_id}).json()["results"]
+    assert sorted((j["start_frame"], j["stop_frame"]) for j in jobs) == [
+        (0, 14),
+        (10, 24),
+        (20, 29),
+    ]
+    got = admin.get(f"/api/tasks/{new_id}/annotations").json()
+    (restored,) = got["tracks"]
+    assert [(s["frame"], s["points"][0], s["outside"]) for s in restored["shapes"]] == [
+        (2, 1.0, False),
+        (6, 9.0, False),
+        (8, 9.0, True),
+    ]
+    assert [(s["frame"], s["points"]) for s in got["shapes"]] == [(21, [3.0, 5.0, 13.0, 15.0])]
+
+
+def test_cvat_backup_with_masks_and_every_attribute_type(admin) -> None:  # type: ignore[no-untyped-def]
+    def attr(name: str, kind: str, values: list[str], default: str, mutable: bool) -> dict:
+        return {
+            "name": name,
+            "mutable": mutable,
+            "input_type": kind,
+            "default_value": default,
+            "values": values,
+        }
+
+    specs = [
+        attr("kind", "select", ["sedan", "van"], "sedan", False),
+        attr("side", "radio", ["left", "right"], "left", False),
+        attr("parked", "checkbox", ["false"], "false", True),
+        attr("speed", "number", ["0", "100", "5"], "0", True),
+        attr("note", "text", [], "", True),
+    ]
+    meta = {
+        "name": "masks and attributes",
+        "bug_tracker": "",
+        "status": "annotation",
+        "subset": "",
+        "labels": [{"name": "car", "color": "#ff0000", "attributes": specs, "type": "any"}],
+        "version": "1.0",
+        "data": {
+            "chunk_size": 36,
+            "image_quality": 70,
+            "start_frame": 0,
+            "stop_frame": 1,
+            "frame_filter": "",
+            "chunk_type": "imageset",
+            "storage_method": "cache",
+            "storage": "local",
+            "sorting_method": "lexicographical",
+            "deleted_frames": [],
+        },
+        "jobs": [_job(0, 1)],
+    }
+    values = {"kind": "van", "side": "right", "parked": "true", "speed": "35", "note": "a, b"}
+    attrs = [{"name": k, "value": v} for k, v in values.items()]
+    # CVAT's mask: run lengths, then the inclusive box (left, top, right, bottom)
+    mask = {
+        "type": "mask",
+        "occluded": False,
+        "outside": False,
+        "z_order": 0,
+        "rotation": 0.0,
+        "points": [0.0, 6.0, 2.0, 3.0, 4.0, 4.0],
+        "frame": 0,
+        "group": 0,
+        "source": "manual",
+        "attributes": attrs,
+        "label": "car",
+        "elements": [],
+    }
+    tag = {"frame": 1, "group": 0, "source": "manual", "attributes": attrs, "label": "car"}
+    annotations = [{"version": 0, "tags": [tag], "shapes": [mask], "tracks": []}]
+    files = {"a.png": png_bytes(10, 10), "b.png": png_bytes(10, 10)}
+    new_id = restore(admin, "task", _cvat_backup(meta, annotations, files))
+    (label,) = admin.get("/api/labels", params={"task_id": new_id}).json()["results"]
+    assert [
+        (a["name"], a["input_type"], a["values"], a["default_value"], a["mutable"])
+        for a in label["attributes"]
+    ] == [
+        (a["name"], a["input_type"], a["values"], a["default_value"], a["mutable"]) for a in specs
+    ]
+    spec_names = {a["id"]: a["name"] for a in label["attributes"]}
+    got = admin.get(f"/api/tasks/{new_id}/annotations").json()
+    (shape,) = got["shapes"]
+    assert shape["type"] == "mask" and shape["points"] == mask["points"]
+    assert {spec_names[a["spec_id"]]: a["value"] for a in shape["attributes"]} == values
+    (restored_tag,) = got["tags"]
+    assert {spec_names[a["spec_id"]]: a["value"] for a in restored_tag["attributes"]} == values

@@ -45,6 +45,7 @@ def test_export_with_and_without_images(fmt, admin, annotated_task) -> None:  # 
             if m.filename.endswith("img0.png")
             and m.file_size > 0
             and not m.filename.startswith("Segmentation")
+            and "annot/" not in m.filename  # CamVid's class masks
         ]
         assert bool(images) == save_images, (fmt, [m.filename for m in members])
         if fmt not in ("ImageNet 1.0", "Ultralytics YOLO Classification 1.0"):
@@ -133,6 +134,8 @@ ROUNDTRIPS = [
     ),
     ("ImageNet 1.0", "ImageNet 1.0", _tags),
     ("Segmentation mask 1.1", "Segmentation mask 1.1", _mask_labels),
+    # CamVid is semantic: one mask per label per image
+    ("CamVid 1.0", "CamVid 1.0", lambda i: sorted({(k[0], k[1]) for k, _n in _mask_labels(i)})),
     ("MOT 1.1", "MOT 1.1", None),
 ]
 
@@ -142,7 +145,7 @@ def test_roundtrip_into_new_task(imp, exp, keep, admin, annotated_task, task_wit
     task = annotated_task()
     data = export(admin, f"/api/tasks/{task['id']}", exp, save_images=False)
     labels = LABELS
-    if imp == "Segmentation mask 1.1":  # masks only: the box-only label must accept them
+    if imp in ("Segmentation mask 1.1", "CamVid 1.0"):  # masks only: box-only labels take them
         labels = [dict(lb, type="any") if lb["name"] == "person" else lb for lb in LABELS]
     other = task_with_data(labels=labels)
     status = tus_upload(
@@ -157,7 +160,7 @@ def test_roundtrip_into_new_task(imp, exp, keep, admin, annotated_task, task_wit
         starts = sorted((names[t["label_id"]], t["shapes"][0]["frame"]) for t in tracks)
         assert starts == sorted((i[1], i[0]) for i in want if i[2] == "rectangle")
         return
-    if keep is _mask_labels:
+    if imp in ("Segmentation mask 1.1", "CamVid 1.0"):
         assert {i[2] for i in got} == {"mask"}
     assert keep(got) == keep(want) and keep(want), (imp, keep(got), keep(want))
 
@@ -320,3 +323,60 @@ def test_project_export_and_dataset_import(admin, task_with_data) -> None:  # ty
     meta = admin.get(f"/api/tasks/{tasks[0]['id']}/data/meta").json()
     assert [f["name"] for f in meta["frames"]] == ["img0.png", "img1.png", "img2.png"]
     json.dumps(meta)
+
+
+@pytest.mark.parametrize("fmt", ["COCO 1.0", "Datumaro 1.0"])
+def test_per_frame_formats_rebuild_tracks(fmt, admin, annotated_task, task_with_data) -> None:  # type: ignore[no-untyped-def]
+    # CVAT rebuilds tracks from the track_id/keyframe attributes of per-frame formats
+    task = annotated_task(tracks=True)
+    want = admin.get(f"/api/tasks/{task['id']}/annotations").json()["tracks"]
+    data = export(admin, f"/api/tasks/{task['id']}", fmt)
+    other = task_with_data()
+    status = tus_upload(
+        admin, f"/api/tasks/{other['id']}/annotations/", data, "ds.zip", {"format": fmt}
+    )
+    assert status["status"] == "finished", status
+    got = admin.get(f"/api/tasks/{other['id']}/annotations").json()
+    (track,) = got["tracks"]
+    names = {v: k for k, v in label_ids(admin, task, attrs=False).items()}
+    other_names = {v: k for k, v in label_ids(admin, other, attrs=False).items()}
+    assert len(want) == 1 and other_names[track["label_id"]] == names[want[0]["label_id"]]
+    # visible on 0 and 1: the last visible frame becomes a keyframe, outside on the next
+    assert [(s["frame"], s["outside"]) for s in track["shapes"]] == [
+        (0, False),
+        (1, False),
+        (2, True),
+    ]
+    assert track["shapes"][0]["points"] == [20, 20, 30, 28]
+    # the track's frames are not repeated as plain shapes
+    boxes = [s for s in got["shapes"] if s["points"] == [20, 20, 30, 28]]
+    assert boxes == []
+
+
+def test_pose_export_without_skeletons_imports_back(admin, task_with_data) -> None:  # type: ignore[no-untyped-def]
+    labels = [lb for lb in LABELS if lb["type"] != "skeleton"]
+    task = task_with_data(labels=labels)
+    box = {"type": "rectangle", "frame": 0, "label_id": label_ids(admin, task)["person"]}
+    box |= {"points": [1, 1, 5, 5]}
+    assert admin.put(f"/api/tasks/{task['id']}/annotations", json={"shapes": [box]}).is_success
+    data = export(admin, f"/api/tasks/{task['id']}", "Ultralytics YOLO Pose 1.0")
+    status = tus_upload(
+        admin,
+        f"/api/tasks/{task['id']}/annotations/",
+        data,
+        "ds.zip",
+        {"format": "Ultralytics YOLO Pose 1.0"},
+    )
+    assert status["status"] == "finished", status
+    # the box is not a pose: replacing the annotations with the (empty) pose set clears it
+    assert admin.get(f"/api/tasks/{task['id']}/annotations").json()["shapes"] == []
+
+
+def test_classification_export_with_images_is_not_empty(admin, task_with_data) -> None:  # type: ignore[no-untyped-def]
+    task = task_with_data()  # no tags at all: every image goes to no_label/
+    data = export(admin, f"/api/tasks/{task['id']}", "Ultralytics YOLO Classification 1.0", True)
+    names = zipfile.ZipFile(io.BytesIO(data)).namelist()
+    assert sorted(n for n in names if n.endswith(".png")) == [
+        f"train/no_label/img{i}.png" for i in range(task["size"])
+    ]
+    assert "train/labels.json" in names

@@ -174,7 +174,11 @@ def test_ultralytics_pose_roundtrip(source, tmp_path) -> None:
 def test_ultralytics_classification_roundtrip(source, tmp_path) -> None:
     path = export_zip("Ultralytics YOLO Classification 1.0", source, tmp_path)
     frames, _, _ = import_all("Ultralytics YOLO Classification 1.0", path)
-    assert {n: [t["label"] for t in f.tags] for n, f in frames.items()} == {"img_0.png": ["person"]}
+    assert {n: [t["label"] for t in f.tags] for n, f in frames.items()} == {
+        "img_0.png": ["person"],
+        "sub/img_1.png": [],
+        "img_2.png": [],
+    }
 
 
 def test_datumaro_roundtrip(source, tmp_path) -> None:

@@ -43,8 +43,10 @@ from labelvault.media.ingest import create_data
 from labelvault.media.models import Frame
 from labelvault.media.params import DataParams
 from labelvault.media.sources import CloudResolver
+from labelvault.media.video import is_video_name
 from labelvault.projects import service as projects
 from labelvault.projects.models import Project
+from labelvault.review.ground_truth import GROUND_TRUTH, ground_truth_job
 from labelvault.tasks import service as tasks
 from labelvault.tasks.models import Job, Task
 
@@ -81,14 +83,17 @@ def _job_status(job: Job) -> str:
 
 
 def _task_json(
-    session: Any, task: Task, schema: Schema, jobs: list[Job], frames: list[Frame]
+    session: Any,
+    task: Task,
+    schema: Schema,
+    jobs: list[Job],
+    frames: list[Frame],
+    gt: Job | None = None,
 ) -> dict[str, Any]:
     names = {f.frame: f.name for f in frames}
     custom = any(j.frames is not None for j in jobs)
-    users = {
-        u.id: u.username
-        for u in session.scalars(select(User).where(User.id.in_({j.assignee_id for j in jobs})))
-    }
+    assignees = {j.assignee_id for j in [*jobs, *([gt] if gt else [])]}
+    users = {u.id: u.username for u in session.scalars(select(User).where(User.id.in_(assignees)))}
     data: dict[str, Any] = {
         "chunk_size": task.chunk_size or 36,
         "image_quality": task.image_quality,
@@ -120,6 +125,21 @@ def _task_json(
             entry["frames"] = list(job.frames)
             entry["files"] = [names[f] for f in job.frames]
         job_list.append(entry)
+    if gt is not None:
+        # CVAT's importer recreates it from "frames" (backups without a validation_layout)
+        gt_frames = list(tasks.job_frames(gt))
+        job_list.append(
+            {
+                "start_frame": gt.start_frame,
+                "stop_frame": gt.stop_frame,
+                "status": _job_status(gt),
+                "type": GROUND_TRUTH,
+                "frames": gt_frames,
+                "stage": gt.stage,
+                "state": gt.state,
+                "assignee": users.get(gt.assignee_id),
+            }
+        )
     return {
         "name": task.name,
         "bug_tracker": task.bug_tracker or "",
@@ -185,8 +205,12 @@ def write_task(
             raise ImportFailed(f"task '{task.name}' has no data to back up")
         schema = Schema.load(session, project_id=task.project_id, task_id=task.id)
         jobs = tasks.jobs_of(session, task.id)
+        gt = ground_truth_job(session, task.id)
         frames = frames_of(session, task.id)
-        write_json(zf, f"{prefix}task.json", _task_json(session, task, schema, jobs, frames))
+        meta = _task_json(session, task, schema, jobs, frames, gt)
+        write_json(zf, f"{prefix}task.json", meta)
+        if gt is not None:
+            jobs = [*jobs, gt]  # CVAT lists the ground-truth job (and its annotations) last
         names = Names(schema)
         zi = entry(f"{prefix}annotations.json")
         conn = session.connection()
@@ -331,7 +355,9 @@ def restore_task_dir(
     meta = read_meta(folder / "task.json")
     data = meta.get("data") or {}
     jobs = [j for j in meta.get("jobs") or [] if j.get("type", "annotation") == "annotation"]
-    listed = data_files(folder / "data", is_image_name)
+    listed = data_files(folder / "data", is_image_name, is_video_name)
+    # a video task: one video whose frames are the task's (CVAT writes the file as uploaded)
+    video = len(listed) == 1 and is_video_name(listed[0].name)
     # Frame names are paths under data/ (CVAT keeps an upload's folders, and one file name
     # may appear in several of them).
     cvat_names = [p.relative_to(folder / "data").as_posix() for p in listed]
@@ -351,9 +377,16 @@ def restore_task_dir(
     if match:
         step = int(match.group(1))
     chosen = flat[start : stop + 1 : step]
+    if video:
+        start = int(data.get("start_frame") or 0)
+        stop = data.get("stop_frame")
+        last = max((int(j["stop_frame"]) for j in jobs), default=0)
+        count = (int(stop) - start) // step + 1 if stop is not None else last + 1
+        stop = int(stop) if stop is not None else None
+        chosen = [flat[0]] * count  # frames of the video, for the job layout only
     segment_size, overlap, same = _segments(jobs, len(chosen))
     mapping = None
-    if not same and jobs:
+    if not same and jobs and not video:
         mapping = []
         for job in jobs:
             if job.get("files"):
@@ -429,6 +462,9 @@ def restore_task_dir(
                     assignee = assignee.get("username")
                 if assignee in users:
                     job_row.assignee_id = users[assignee]
+            gt = next((j for j in meta.get("jobs") or [] if j.get("type") == GROUND_TRUTH), None)
+            if gt is not None:
+                _restore_ground_truth(session, task, gt, flat, frame_map, users)
         progress(0.7, "Restoring annotations")
         kinds = [j.get("type", "annotation") for j in meta.get("jobs") or []]
         _restore_annotations(db, task_id, folder / "annotations.json", kinds, frame_map)
@@ -438,6 +474,50 @@ def restore_task_dir(
     return task_id
 
 
+def _restore_ground_truth(
+    session: Session,
+    task: Task,
+    job: dict[str, Any],
+    flat: list[str],
+    frame_map: list[int] | None,
+    users: dict[str, int],
+) -> None:
+    """The backup's ground-truth job over the same images (CVAT: by file, or by frame)."""
+    position = {name: i for i, name in enumerate(flat)}
+    frames: set[int] = set()
+    for f in job.get("files") or ():
+        name = str(f).removeprefix("data/")
+        if name not in position:
+            raise ImportFailed(f"task.json: the ground-truth job lists {f!r}, not in data/")
+        frames.add(position[name])
+    if not job.get("files"):
+        for f in job.get("frames") or range(
+            int(job.get("start_frame") or 0), int(job.get("stop_frame") or 0) + 1
+        ):
+            frame = frame_map[int(f)] if frame_map is not None else int(f)
+            if 0 <= frame < task.size:
+                frames.add(frame)
+    if not frames:
+        raise ImportFailed("task.json: the ground-truth job has no frames")
+    chosen = sorted(frames)
+    stage, state = _stage_state(job)
+    assignee = job.get("assignee")
+    if isinstance(assignee, dict):
+        assignee = assignee.get("username")
+    row = Job(
+        task_id=task.id,
+        start_frame=chosen[0],
+        stop_frame=chosen[-1],
+        frames=chosen,
+        type=GROUND_TRUTH,
+        stage=stage,
+        state=state,
+        assignee_id=users.get(str(assignee)) if assignee else None,
+    )
+    session.add(row)
+    session.flush()
+
+
 def _restore_annotations(
     db: Database,
     task_id: int,
@@ -445,15 +525,17 @@ def _restore_annotations(
     kinds: list[str],
     frame_map: list[int] | None,
 ) -> None:
-    """The backup's annotation jobs' objects into our jobs (consensus replicas and the
-    ground-truth job have no counterpart here and are left out)."""
+    """The backup's annotation and ground-truth jobs' objects into ours (consensus replicas
+    have no counterpart here and are left out)."""
     if not path.is_file():
         return
     with db.session() as session, path.open(encoding="utf-8") as f:
         task = session.get(Task, task_id)
         ours = iter(tasks.jobs_of(session, task_id))
+        gt = ground_truth_job(session, task_id)
         jobs: list[Job | None] = [
-            next(ours, None) if kind == "annotation" else None for kind in kinds
+            next(ours, None) if kind == "annotation" else gt if kind == GROUND_TRUTH else None
+            for kind in kinds
         ] or tasks.jobs_of(session, task_id)
         objects = iter_job_annotations(f, path.name)
         if frame_map is not None:

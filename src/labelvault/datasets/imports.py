@@ -18,6 +18,7 @@ from labelvault.db import Database
 from labelvault.formats.base import ImportedDataset, ImportedFrame
 from labelvault.formats.registry import get_importer
 from labelvault.formats.safety import safe_extract_zip
+from labelvault.formats.track_ids import TrackCollector, is_track_part
 from labelvault.media.frames import frames_of
 from labelvault.media.images import is_image_name
 from labelvault.media.ingest import create_data
@@ -128,6 +129,7 @@ def import_into_task(
             # Staged like any save, so the journal replays the import's replace too.
             annotations.clear_jobs(session, scope.job_ids)
         writer = Writer(session, scope)
+        track_parts = TrackCollector()
         dataset_frames: dict[int, int] = {}
         unmatched: list[str] = []
         seen_frames: set[int] = set()
@@ -166,6 +168,9 @@ def import_into_task(
                 )
                 summary.tags += 1
             for shape in item.shapes:
+                if is_track_part(shape):
+                    track_parts.add(shape, frame)  # one frame of a track (track_id)
+                    continue
                 for wire in shape_wire(
                     labels, shape, frame, sizes.get(frame), options.conv_mask_to_poly
                 ):
@@ -182,6 +187,16 @@ def import_into_task(
 
         for track in dataset.tracks():
             wire = track_wire(labels, track, frame_of, None)
+            if wire is not None:
+                writer.add("tracks", wire, f"track of '{track.get('label')}'")
+                summary.tracks += 1
+        try:
+            rebuilt = track_parts.tracks(stop_frame=task.size - 1)
+        except ValueError as exc:
+            raise ImportFailed(str(exc)) from exc
+        for track in rebuilt:
+            # frames are the task's already; the collector worked on matched frames
+            wire = track_wire(labels, track, lambda f: f if scope.has_frame(f) else None, None)
             if wire is not None:
                 writer.add("tracks", wire, f"track of '{track.get('label')}'")
                 summary.tracks += 1
@@ -264,7 +279,10 @@ def import_project_dataset(
         for item in dataset.frames():
             if not item.name:
                 continue
-            path = index.find(item.name)
+            # project exports keep each subset's images in images/<subset>/ (CVAT's layout),
+            # where one name may repeat across subsets
+            path = index.find(f"{item.subset}/{item.name}") if item.subset else None
+            path = path or index.find(item.name)
             if path is None:
                 missing.append(item.name)
                 continue

@@ -154,6 +154,7 @@ class DbExportSource:
                             height=row.height,
                             subset=subset,
                             open_image=_frame_opener(self.settings, row, self.clouds),
+                            task_id=part.task.id,
                         )
                         yield info, tags.get(row.frame, []), shapes.get(row.frame, [])
                         done += 1
@@ -183,7 +184,10 @@ class DbExportSource:
         with self.db.session() as session:
             conn = session.connection()
             for part in self.parts:
-                yield from read_tracks(conn, part.job_ids, self._names, part.offset, part.frames)
+                for track in read_tracks(conn, part.job_ids, self._names, part.offset, part.frames):
+                    # project exports say which task (and subset) a track belongs to
+                    track.update(task_id=part.task.id, subset=part.task.subset or "")
+                    yield track
 
 
 def read_tracks(
@@ -235,6 +239,20 @@ def _frame_opener(settings: Any, frame: Frame, clouds: CloudResolver) -> Callabl
     return lambda: frame_file(settings, frame, clouds).open("rb")
 
 
+def _task_meta(task: Task, size: int | None = None) -> SourceMeta:
+    return SourceMeta(
+        name=task.name,
+        id=task.id,
+        mode=task.mode or "annotation",
+        size=task.size if size is None else size,
+        created=iso(task.created_date) or "",
+        updated=iso(task.updated_date) or "",
+        kind="task",
+        subset=task.subset or "",
+        overlap=int(task.overlap or 0),
+    )
+
+
 def task_source(
     db: Database, settings: Settings, task_id: int, job_id: int | None = None
 ) -> DbExportSource:
@@ -252,15 +270,7 @@ def task_source(
             job = next(j for j in jobs if j.id == job_id)
             frames = list(tasks.job_frames(job))
             job_ids = [job_id]
-        meta = SourceMeta(
-            name=task.name,
-            id=task.id,
-            mode=task.mode or "annotation",
-            size=len(frames) if frames is not None else task.size,
-            created=iso(task.created_date) or "",
-            updated=iso(task.updated_date) or "",
-            kind="task",
-        )
+        meta = _task_meta(task, len(frames) if frames is not None else None)
         session.expunge(task)
     return DbExportSource(db, settings, meta, schema, [_Part(task, job_ids, frames, 0)])
 
@@ -290,6 +300,7 @@ def project_source(db: Database, settings: Settings, project_id: int) -> DbExpor
             created=iso(project.created_date) or "",
             updated=iso(project.updated_date) or "",
             kind="project",
+            tasks=[_task_meta(p.task) for p in parts],
         )
     return DbExportSource(db, settings, meta, schema, parts)
 

@@ -56,6 +56,7 @@ class FrameInfo:
     height: int
     subset: str = ""
     open_image: Callable[[], BinaryIO] | None = None
+    task_id: int | None = None  # project exports: the task the frame belongs to
 
 
 @dataclass
@@ -67,6 +68,9 @@ class SourceMeta:
     created: str = ""
     updated: str = ""
     kind: str = "task"  # "task" or "project"
+    subset: str = ""  # a task's subset ("" when it has none)
+    overlap: int = 0
+    tasks: list[SourceMeta] = field(default_factory=list)  # project exports: its tasks
 
 
 class ExportSource(Protocol):
@@ -434,3 +438,55 @@ class SpooledMember:
             while chunk := self.file.read(1 << 20):
                 dst.write(chunk)
         self.file.close()
+
+
+# ---------------------------------------------------------------- project subsets (CVAT's rules)
+
+DEFAULT_SUBSET = "default"
+
+
+def defaulted_subset(subset: str, subsets: Iterable[str]) -> str:
+    """A task's subset in a project export; CVAT's ``get_defaulted_subset``.
+
+    A task without a subset goes to "default", or "default_N" when a task already uses that.
+    """
+    if subset:
+        return subset
+    taken = set(subsets)
+    if DEFAULT_SUBSET not in taken:
+        return DEFAULT_SUBSET
+    n = 1
+    while f"{DEFAULT_SUBSET}_{n}" in taken:
+        n += 1
+    return f"{DEFAULT_SUBSET}_{n}"
+
+
+class NameMangler:
+    """Unique image names per subset across a project's tasks; CVAT's ``mangle_image_name``.
+
+    The second "a.jpg" of a subset becomes "a_1.jpg", the third "a_2.jpg" (skipping names
+    that are taken), so every image of a subset has its own file in ``images/<subset>/``.
+    """
+
+    def __init__(self) -> None:
+        self.counts: dict[tuple[str, str], int] = {}
+
+    def __call__(self, name: str, subset: str) -> str:
+        stem, dot, ext = name.rpartition(".")
+        if not dot:
+            stem, ext = name, ""
+        tail = f".{ext}" if dot else ""
+        seen = self.counts.get((subset, stem), 0)
+        if not seen:
+            self.counts[(subset, stem)] = 1
+            return name
+        candidate = f"{stem}_{seen}"
+        i = 1
+        while self.counts.get((subset, candidate)):
+            candidate = f"{stem}_{seen}_{i}"
+            i += 1
+        self.counts[(subset, stem)] = seen + 1
+        # CVAT leaves the new name unrecorded, so a later real "a_1.jpg" would overwrite
+        # the renamed file; recording it keeps every file (names CVAT writes are unchanged)
+        self.counts[(subset, candidate)] = 1
+        return candidate + tail

@@ -39,6 +39,7 @@ from .base import (
     shape_bbox,
     zip_write_image,
 )
+from .track_ids import mark_track_part
 
 INFO = {
     "contributor": "",
@@ -263,7 +264,7 @@ def export_keypoints(source: ExportSource, out: IO[bytes], save_images: bool) ->
 # ---------------------------------------------------------------- import
 
 
-RESERVED_ATTRS = ("occluded", "rotation", "track_id", "keyframe", "z_order")
+RESERVED_ATTRS = ("occluded", "rotation", "track_id", "keyframe", "outside", "z_order")
 
 
 class CocoDataset(ImportedDataset):
@@ -368,7 +369,9 @@ class CocoDataset(ImportedDataset):
         cat = cats.get(int(ann.get("category_id", -1)))
         if cat is None:
             raise FormatError(f"{path.name}: annotation {ann.get('id')} has an unknown category_id")
+        raw_attrs = ann.get("attributes") or {}
         for shape in self._shapes(ann, cat, item, group, path):
+            mark_track_part(shape, raw_attrs if isinstance(raw_attrs, dict) else {})
             self.see_shape(shape)
             item.shapes.append(shape)
 

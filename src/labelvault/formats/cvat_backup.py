@@ -243,11 +243,20 @@ def read_meta(path: Path) -> dict[str, Any]:
     return data
 
 
-def data_files(data_dir: Path, is_image: Callable[[str], bool]) -> list[Path]:
-    """The task's media in frame order: from manifest.jsonl, else sorted image files."""
+def data_files(
+    data_dir: Path,
+    is_image: Callable[[str], bool],
+    is_video: Callable[[str], bool] = lambda name: False,
+) -> list[Path]:
+    """The task's media in frame order: from manifest.jsonl, else sorted image files.
+
+    A video task's backup holds one video (CVAT's video manifest names it in its
+    "properties" line): the list is that one file.
+    """
     manifest = data_dir / MANIFEST
     files: list[Path] = []
     if manifest.is_file():
+        video = False
         for number, line in enumerate(manifest.read_text("utf-8").splitlines(), 1):
             if not line.strip():
                 continue
@@ -256,11 +265,18 @@ def data_files(data_dir: Path, is_image: Callable[[str], bool]) -> list[Path]:
             except ValueError as exc:
                 raise FormatError(f"{MANIFEST}:{number}: malformed JSON") from exc
             if item.get("type") == "video":
-                raise FormatError("video tasks cannot be restored yet; only images")
-            if "name" in item:
+                video = True
+            elif video and isinstance(item.get("properties"), dict):
+                files = [data_dir / str(item["properties"].get("name") or "")]
+                break
+            elif not video and "name" in item:
                 files.append(data_dir / f"{item['name']}{item.get('extension', '')}")
+        if video and not files:
+            files = [p for p in sorted(data_dir.rglob("*")) if p.is_file() and is_video(p.name)]
     else:
         files = sorted(p for p in data_dir.rglob("*") if p.is_file() and is_image(p.name))
+        if not files:
+            files = [p for p in sorted(data_dir.rglob("*")) if p.is_file() and is_video(p.name)]
     missing = [p.name for p in files if not p.is_file()]
     if missing:
         raise FormatError(f"data/ lacks images listed in its manifest: {missing[:5]}")

@@ -16,6 +16,7 @@ from typing import IO, Any
 from xml.sax.saxutils import XMLGenerator
 
 from .base import (
+    DEFAULT_SUBSET,
     ExportSource,
     FormatError,
     FrameInfo,
@@ -23,9 +24,12 @@ from .base import (
     ImportedDataset,
     ImportedFrame,
     LabelDef,
+    NameMangler,
     Shape,
+    SourceMeta,
     SpooledMember,
     Track,
+    defaulted_subset,
     find_files,
     iter_frames_with_tracks,
     make_shape,
@@ -119,27 +123,54 @@ def _write_labels(w: _Writer, labels: list[LabelDef]) -> None:
     w.close("labels")
 
 
-def _write_meta(w: _Writer, source: ExportSource) -> None:
-    m = source.meta
-    w.open("meta")
-    kind = "project" if m.kind == "project" else "task"
-    w.open(kind)
+def _task_fields(w: _Writer, m: SourceMeta, subset: str) -> None:
     w.leaf("id", str(m.id))
     w.leaf("name", m.name)
-    if kind == "task":
-        w.leaf("size", str(m.size))
-        w.leaf("mode", m.mode)
-        w.leaf("overlap", "0")
+    w.leaf("size", str(m.size))
+    w.leaf("mode", m.mode)
+    w.leaf("overlap", str(m.overlap))
     w.leaf("bugtracker", "")
     w.leaf("created", m.created)
     w.leaf("updated", m.updated)
-    if kind == "task":
-        w.leaf("subset", "default")
-        w.leaf("start_frame", "0")
-        w.leaf("stop_frame", str(max(m.size - 1, 0)))
-        w.leaf("frame_filter", "")
-    _write_labels(w, source.labels)
-    w.close(kind)
+    w.leaf("subset", subset)
+    w.leaf("start_frame", "0")
+    w.leaf("stop_frame", str(max(m.size - 1, 0)))
+    w.leaf("frame_filter", "")
+
+
+def project_subsets(source: ExportSource) -> list[str]:
+    """The defaulted subsets of a project's tasks, in task order, each once."""
+    raw = list(dict.fromkeys(t.subset for t in source.meta.tasks))
+    return list(dict.fromkeys(defaulted_subset(s, raw) for s in raw))
+
+
+def _write_meta(w: _Writer, source: ExportSource) -> None:
+    m = source.meta
+    w.open("meta")
+    if m.kind == "project":
+        # CVAT's ProjectData meta: its tasks (each with its subset) and the subset list;
+        # datumaro's reader finds the subsets from <subset>, CVAT's own from <subsets>
+        raw = list(dict.fromkeys(t.subset for t in m.tasks))
+        w.open("project")
+        w.leaf("id", str(m.id))
+        w.leaf("name", m.name)
+        w.leaf("bugtracker", "")
+        w.leaf("created", m.created)
+        w.leaf("updated", m.updated)
+        w.open("tasks")
+        for task in m.tasks:
+            w.open("task")
+            _task_fields(w, task, defaulted_subset(task.subset, raw))
+            w.close("task")
+        w.close("tasks")
+        w.leaf("subsets", "\n".join(defaulted_subset(s, raw) for s in raw))
+        _write_labels(w, source.labels)
+        w.close("project")
+    else:
+        w.open("task")
+        _task_fields(w, m, m.subset or DEFAULT_SUBSET)
+        _write_labels(w, source.labels)
+        w.close("task")
     w.leaf("dumped", datetime.now(UTC).isoformat())
     w.close("meta")
 
@@ -197,11 +228,18 @@ def _write_image_shape(w: _Writer, shape: Shape, element: bool = False) -> None:
     w.close(tag)
 
 
-def _write_image_tag(w: _Writer, tag: dict[str, Any], frame: int | None = None) -> None:
+def _write_image_tag(
+    w: _Writer, tag: dict[str, Any], frame: int | None = None, subset: str | None = None
+) -> None:
     d = {}
     if frame is not None:
         d["frame"] = str(frame)
     d.update({"label": tag["label"], "source": tag.get("source") or "manual"})
+    if subset is not None:
+        # CVAT's project reader takes the subset of every element it opens, so a <tag>
+        # without one moves the rest of its <image> to no subset (CVAT's own exports lose
+        # the image's shapes that way); repeating the image's subset keeps them together
+        d["subset"] = subset
     if tag.get("group"):
         d["group_id"] = str(tag["group"])
     w.open("tag", d)
@@ -209,13 +247,35 @@ def _write_image_tag(w: _Writer, tag: dict[str, Any], frame: int | None = None) 
     w.close("tag")
 
 
-def _image_name(info: FrameInfo) -> str:
-    return info.name
+class ProjectFrames:
+    """Where a project export puts each frame, as CVAT does: ``images/<subset>/<name>``.
+
+    The subset is the task's (defaulted) one; repeated names within a subset are mangled.
+    Task exports keep ``images/<name>``.
+    """
+
+    def __init__(self, source: ExportSource) -> None:
+        self.project = source.meta.kind == "project"
+        raw = list(dict.fromkeys(t.subset for t in source.meta.tasks))
+        self.raw = raw
+        self.mangle = NameMangler()
+
+    def subset(self, info: FrameInfo) -> str:
+        return defaulted_subset(info.subset, self.raw)
+
+    def place(self, info: FrameInfo) -> tuple[str, str]:
+        """(name written in the annotations, path of the image in the archive)."""
+        if not self.project:
+            return info.name, f"images/{info.name}"
+        subset = self.subset(info)
+        name = self.mangle(info.name, subset)
+        return name, f"images/{subset}/{name}"
 
 
 def export_images(source: ExportSource, out: IO[bytes], save_images: bool) -> None:
     """Write "CVAT for images 1.1": annotations.xml plus images/ when asked."""
     xml = SpooledMember()
+    places = ProjectFrames(source)
     with open_zip_out(out) as zf:
         w = _Writer(xml.file)
         w.gen.startElement("annotations", {})
@@ -223,18 +283,21 @@ def export_images(source: ExportSource, out: IO[bytes], save_images: bool) -> No
         w.leaf("version", "1.1")
         _write_meta(w, source)
         for info, tags, shapes in iter_frames_with_tracks(source):
-            attrs = {"id": str(info.frame), "name": _image_name(info)}
-            if source.meta.kind == "project" and info.subset:
-                attrs["subset"] = info.subset
+            name, arcname = places.place(info)
+            attrs = {"id": str(info.frame), "name": name}
+            if places.project:
+                attrs["subset"] = places.subset(info)
+                if info.task_id is not None:
+                    attrs["task_id"] = str(info.task_id)
             attrs.update({"width": str(info.width), "height": str(info.height)})
             w.open("image", attrs)
             for shape in shapes:
                 _write_image_shape(w, shape)
             for tag in tags:
-                _write_image_tag(w, tag)
+                _write_image_tag(w, tag, subset=attrs.get("subset"))
             w.close("image")
             if save_images:
-                zip_write_image(zf, f"images/{info.name}", info)
+                zip_write_image(zf, arcname, info)
         w.close("annotations")
         w.end()
         xml.write_to(zf, "annotations.xml")
@@ -263,8 +326,14 @@ def _write_tracked(
     w.close(tag)
 
 
-def _write_track(w: _Writer, track_id: int, track: Track, stop_frame: int) -> None:
+def _write_track(
+    w: _Writer, track_id: int, track: Track, stop_frame: int, places: ProjectFrames | None = None
+) -> None:
     d = {"id": str(track_id), "label": track["label"], "source": track.get("source") or "manual"}
+    if places is not None and places.project and track.get("task_id") is not None:
+        # CVAT's project dump says which task (and subset) a track belongs to
+        d["task_id"] = str(track["task_id"])
+        d["subset"] = defaulted_subset(track.get("subset") or "", places.raw)
     if track.get("group"):
         d["group_id"] = str(track["group"])
     w.open("track", d)
@@ -318,6 +387,7 @@ def export_video(source: ExportSource, out: IO[bytes], save_images: bool) -> Non
     """Write "CVAT for video 1.1": every annotation as a <track>; shapes become 1-frame tracks."""
     xml = SpooledMember()
     stop = max(source.meta.size - 1, 0)
+    places = ProjectFrames(source)
     with open_zip_out(out) as zf:
         w = _Writer(xml.file)
         w.gen.startElement("annotations", {})
@@ -326,16 +396,19 @@ def export_video(source: ExportSource, out: IO[bytes], save_images: bool) -> Non
         _write_meta(w, source)
         track_id = 0
         for track in source.tracks():
-            _write_track(w, track_id, track, stop)
+            _write_track(w, track_id, track, stop, places)
             track_id += 1
         pending_tags: list[tuple[int, dict[str, Any]]] = []
         for info, tags, shapes in source.frames():
             for shape in shapes:
-                _write_track(w, track_id, _shape_as_track(shape, info.frame, stop), stop)
+                as_track = _shape_as_track(shape, info.frame, stop)
+                as_track.update(task_id=info.task_id, subset=info.subset)
+                _write_track(w, track_id, as_track, stop, places)
                 track_id += 1
             pending_tags += [(info.frame, t) for t in tags]
+            _name, arcname = places.place(info)
             if save_images:
-                zip_write_image(zf, f"images/{info.name}", info)
+                zip_write_image(zf, arcname, info)
         for frame, tag in pending_tags:
             _write_image_tag(w, tag, frame=frame)
         w.close("annotations")

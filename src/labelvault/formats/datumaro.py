@@ -3,9 +3,9 @@
 Expresses boxes (with rotation as an attribute), polygons, polylines, points, ellipses,
 2D cuboids, masks (compressed COCO RLE), tags, skeletons (CVAT's ``skeleton`` type with
 ``elements``, which upstream datumaro readers do not know), attributes, groups, z_order
-and occlusion. Cannot express: tracks (exported per frame with ``track_id``/``keyframe``
-attributes; imported as shapes), shape ``source``, label colours and attribute specs
-(only attribute names are kept in the label categories).
+and occlusion. Tracks are written per frame with ``track_id``/``keyframe`` attributes and
+rebuilt on import by CVAT's rules (``track_ids``). Cannot express: shape ``source``, label
+colours and attribute specs (only attribute names are kept in the label categories).
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from .base import (
     strip_ext,
     zip_write_image,
 )
+from .track_ids import mark_track_part
 
 DM_TYPES = {
     "rectangle": "bbox",
@@ -234,6 +235,8 @@ class DatumaroDataset(ImportedDataset):
                 continue
             shape = self._shape(ann, label, frame, path)
             if shape is not None:
+                raw = ann.get("attributes") or {}
+                mark_track_part(shape, raw if isinstance(raw, dict) else {})
                 self.see_shape(shape)
                 frame.shapes.append(shape)
         return frame

@@ -50,7 +50,15 @@ def _optional_formats() -> list[Format]:
     import importlib
 
     out: list[Format] = []
-    for mod_name in ("voc", "datumaro", "labelme", "imagenet", "segmentation_mask", "mot"):
+    for mod_name in (
+        "voc",
+        "datumaro",
+        "labelme",
+        "imagenet",
+        "segmentation_mask",
+        "camvid",
+        "mot",
+    ):
         try:
             mod = importlib.import_module(f"{__package__}.{mod_name}")
         except ModuleNotFoundError as e:

@@ -3,7 +3,8 @@
 Layout per docs.ultralytics.com/datasets: ``data.yaml`` (``path``, one key per subset
 pointing at ``images/<subset>``, ``names`` as an index→name map, ``kpt_shape`` for pose),
 ``images/<subset>/<name>`` and ``labels/<subset>/<stem>.txt`` with normalised coordinates.
-Classification instead uses ``<subset>/<class>/<image>`` folders and no label files.
+Classification instead uses ``<subset>/<class>/<image>`` folders (``no_label/`` for untagged
+images) and ``<subset>/labels.json``, as CVAT writes it.
 The default (unnamed) subset is written as ``train``.
 
 Cannot express: attributes, occlusion (except pose visibility), z_order, groups, tracks
@@ -11,7 +12,7 @@ Cannot express: attributes, occlusion (except pose visibility), z_order, groups,
 Segmentation keeps polygons and masks (masks become outer polygons, holes lost);
 OBB keeps boxes as four corners (re-imported as polygons unless axis-aligned, which
 come back as boxes); Pose keeps skeletons (visibility 0/1/2, element attributes lost);
-Classification keeps one tag per image and needs the images (``save_images``).
+Classification keeps the tags of each image.
 Importing needs image sizes: from the archive's images or the ``frame_size`` callback.
 """
 
@@ -33,6 +34,7 @@ from .base import (
     LabelDef,
     Shape,
     iter_frames_with_tracks,
+    load_json,
     make_shape,
     make_tag,
     open_zip_out,
@@ -104,7 +106,8 @@ def _data_yaml(names: list[str], subsets: list[str], extra: list[str]) -> str:
     lines = ["path: ."]
     lines += [f"{s}: images/{s}" for s in subsets]
     lines += extra
-    lines.append("names:")
+    # an empty map stays a map ("names: {}", as CVAT's yaml.dump writes it), not null
+    lines.append("names:" if names else "names: {}")
     lines += [f"  {i}: {_yaml_str(n)}" for i, n in enumerate(names)]
     return "\n".join(lines) + "\n"
 
@@ -162,18 +165,43 @@ def export_pose(source: ExportSource, out: IO[bytes], save_images: bool) -> None
     _export(source, out, save_images, lines, labels, [f"kpt_shape: [{kpt}, 3]"])
 
 
+NO_LABEL = "no_label"  # the folder of images without a tag (datumaro's convention)
+LABELS_JSON = "labels.json"  # CVAT's extension: each item's id, tags and image path
+
+
 def export_classification(source: ExportSource, out: IO[bytes], save_images: bool) -> None:
-    """One folder per class; an image with several tags is copied into each class folder."""
+    """CVAT's layout: ``<subset>/<class>/<image>``, untagged images in ``no_label/``.
+
+    Every frame is written (an image with several tags into each class folder, with
+    ``name.0.ext``... when a folder already has that name) and ``<subset>/labels.json``
+    maps each item id to its tags and image path, so the export says the same without
+    images.
+    """
     names = {lb.name for lb in source.labels}
+    infos: dict[str, dict[str, dict[str, object]]] = {}
+    used: dict[str, set[str]] = {}
     with open_zip_out(out) as zf:
         for info, tags, _shapes in source.frames():
             subset = yolo_subset(info.subset)
-            for label in dict.fromkeys(t["label"] for t in tags if t["label"] in names):
+            item_id = strip_ext(info.name)
+            labels = list(dict.fromkeys(t["label"] for t in tags if t["label"] in names))
+            entry: dict[str, object] = {"labels": labels}
+            base = PurePosixPath(item_id).name
+            ext = PurePosixPath(info.name).suffix
+            for label in labels or [NO_LABEL]:
+                folder = f"{subset}/{label}"
+                taken = used.setdefault(folder, set())
+                name, index = base, 0
+                while name in taken:
+                    name = f"{base}.{index}"
+                    index += 1
+                taken.add(name)
+                entry["path"] = f"{label}/{name}{ext}"
                 if save_images:
-                    zip_write_image(zf, f"{subset}/{label}/{info.name}", info)
-                else:
-                    # keep the assignment visible even without pixels
-                    zip_write_text(zf, f"{subset}/{label}/{info.name}.txt", "")
+                    zip_write_image(zf, f"{folder}/{name}{ext}", info)
+            infos.setdefault(subset, {})[item_id] = entry
+        for subset, items in infos.items():
+            zip_write_text(zf, f"{subset}/{LABELS_JSON}", json.dumps(items, ensure_ascii=False))
 
 
 # ---------------------------------------------------------------- import
@@ -193,6 +221,8 @@ def _load_yaml(path: Path) -> dict:
 
 def _names(data: dict, path: Path) -> list[str]:
     names = data.get("names")
+    if names is None and "names" in data:
+        return []  # "names:" with no classes (a task without labels of the kind)
     if isinstance(names, dict):
         try:
             return [str(names[k]) for k in sorted(names, key=int)]
@@ -313,19 +343,44 @@ class ClassificationDataset(ImportedDataset):
         self.root = root
 
     def frames(self) -> Iterator[ImportedFrame]:
-        items: dict[tuple[str, str], ImportedFrame] = {}
         for subset_dir in sorted(p for p in self.root.iterdir() if p.is_dir()):
-            for class_dir in sorted(p for p in subset_dir.iterdir() if p.is_dir()):
-                for f in sorted(class_dir.rglob("*")):
-                    if not f.is_file():
-                        continue
-                    rel = f.relative_to(class_dir).as_posix()
-                    if rel.endswith(".txt") and rel[:-4].lower().endswith(IMAGE_EXTS):
-                        rel = rel[:-4]
-                    elif not rel.lower().endswith(IMAGE_EXTS):
-                        continue
-                    subset = "" if subset_dir.name == "train" else subset_dir.name
-                    item = items.setdefault((subset, rel), ImportedFrame(name=rel, subset=subset))
+            subset = "" if subset_dir.name == "train" else subset_dir.name
+            labels_file = subset_dir / LABELS_JSON
+            if labels_file.is_file():
+                yield from self._from_labels_json(labels_file, subset)
+            else:
+                yield from self._from_folders(subset_dir, subset)
+
+    def _from_labels_json(self, path: Path, subset: str) -> Iterator[ImportedFrame]:
+        # CVAT's reader takes an item's tags from labels.json when the file is there
+        items = load_json(path)
+        if not isinstance(items, dict):
+            raise FormatError(f"{path.parent.name}/{path.name}: expected an object of items")
+        for item_id, entry in items.items():
+            labels = entry.get("labels") if isinstance(entry, dict) else None
+            if not isinstance(labels, list):
+                raise FormatError(f"{path.name}: item {item_id!r} has no 'labels' list")
+            image = str(entry.get("path") or "")
+            suffix = PurePosixPath(image).suffix
+            item = ImportedFrame(name=f"{item_id}{suffix}", subset=subset)
+            for label in labels:
+                self.see_label(str(label), "tag")
+                item.tags.append(make_tag(str(label), 0))
+            yield item
+
+    def _from_folders(self, subset_dir: Path, subset: str) -> Iterator[ImportedFrame]:
+        items: dict[str, ImportedFrame] = {}
+        for class_dir in sorted(p for p in subset_dir.iterdir() if p.is_dir()):
+            for f in sorted(class_dir.rglob("*")):
+                if not f.is_file():
+                    continue
+                rel = f.relative_to(class_dir).as_posix()
+                if rel.endswith(".txt") and rel[:-4].lower().endswith(IMAGE_EXTS):
+                    rel = rel[:-4]  # earlier LabelVault exports without images
+                elif not rel.lower().endswith(IMAGE_EXTS):
+                    continue
+                item = items.setdefault(rel, ImportedFrame(name=rel, subset=subset))
+                if class_dir.name != NO_LABEL:
                     self.see_label(class_dir.name, "tag")
                     item.tags.append(make_tag(class_dir.name, 0))
         # an image may sit in several class folders, so items are emitted after the walk
