@@ -19,6 +19,7 @@ from labelvault.accounts import service as account_service
 from labelvault.accounts.api import router as accounts_router
 from labelvault.accounts.auth import current_user
 from labelvault.accounts.oidc_api import router as oidc_router
+from labelvault.accounts.recovery_api import router as recovery_router
 from labelvault.annotations.api import router as annotations_router
 from labelvault.background import service as background_service
 from labelvault.background.api import router as requests_router
@@ -55,9 +56,11 @@ from labelvault.projects.api import router as projects_router
 from labelvault.review import handlers as _review_handlers  # noqa: F401  (registers handlers)
 from labelvault.review.activity_api import router as activity_router
 from labelvault.review.api import router as review_router
+from labelvault.review.layout_api import router as layout_router
 from labelvault.review.quality_api import router as quality_router
 from labelvault.server_api import router as server_router
 from labelvault.tasks.api import router as tasks_router
+from labelvault.tasks.status_api import router as task_status_router
 from labelvault.webhooks import dispatch as webhook_dispatch
 from labelvault.webhooks.api import router as webhooks_router
 
@@ -193,12 +196,15 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         accounts_router,
         organizations_router,
         oidc_router,
+        recovery_router,
         projects_router,
         tasks_router,
+        task_status_router,
         media_router,
         cloudstorages_router,
         annotations_router,
         review_router,
+        layout_router,
         quality_router,
         activity_router,
         requests_router,

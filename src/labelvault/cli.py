@@ -584,6 +584,104 @@ def adopt(overrides: dict[str, Any], url: str, owner: str | None, dry_run: bool)
         sys.exit(1)
 
 
+@main.command("migrate-from-cvat")
+@storage_options
+@click.option("--url", required=True, help="The CVAT server, e.g. https://cvat.example.org")
+@click.option("--token", envvar="CVAT_ACCESS_TOKEN", default=None, help="A CVAT access token")
+@click.option("--username", default=None, help="Or sign in to CVAT with a user name ...")
+@click.option("--password", envvar="CVAT_PASSWORD", default=None, help="... and its password")
+@click.option("--owner", default=None, help="User who owns what comes in [default the admin]")
+@click.option("--dry-run", is_flag=True, help="Only say what would come in")
+def migrate_from_cvat(
+    overrides: dict[str, Any],
+    url: str,
+    token: str | None,
+    username: str | None,
+    password: str | None,
+    owner: str | None,
+    dry_run: bool,
+) -> None:
+    """Bring every project and task of a running CVAT in through its REST API.
+
+    Each project (and each task outside a project) comes from a backup CVAT makes of it,
+    with its labels, annotations and jobs; owners and assignees are kept by user name
+    (users missing here are made, without a password). What came in is recorded, so an
+    interrupted run is resumed by running it again, and nothing comes in twice.
+    """
+    from labelvault.accounts import service
+    from labelvault.datasets import migrate_cvat as migrating
+    from labelvault.datasets.cvat_client import CvatClient
+    from labelvault.errors import LabelVaultError
+
+    if username and password is None:
+        password = click.prompt("CVAT password", hide_input=True)
+    settings = make_settings(overrides)
+    try:
+        client = CvatClient(url, token=token, username=username, password=password)
+        about = client.about()
+    except LabelVaultError as exc:
+        _fail(str(exc))
+    click.echo(f"{about.get('name') or 'CVAT'} {about.get('version') or ''} at {client.url}")
+    db = open_db(overrides)
+    outcomes: list[Any] = []
+    try:
+        with db.session() as session:
+            user = service.get_by_username(session, owner or settings.admin_user)
+            if user is None:
+                _fail(f"no user named '{owner or settings.admin_user}'; create it or pass --owner")
+            owner_id = user.id
+        try:
+            items = migrating.survey(db, client)
+        except LabelVaultError as exc:
+            _fail(str(exc))
+        work = [i for i in items if i.local_id is None and not i.note]
+        if dry_run:
+            for i in items:
+                state = i.note or ("already here" if i.local_id else "would come in")
+                click.echo(f"{i.kind} {i.source_id} {i.name}: {len(i.tasks)} task(s), {state}")
+            return
+        with (
+            client,
+            click.progressbar(
+                length=1000 * max(len(work), 1), label="Migrating", show_percent=True
+            ) as bar,
+        ):
+            for number, item in enumerate(work):
+
+                def progress(fraction: float, _message: str, base: int = number * 1000) -> None:
+                    bar.update(max(0, base + int(1000 * fraction) - bar.pos))
+
+                try:
+                    outcomes.append(
+                        migrating.migrate_one(db, settings, client, item, owner_id, progress)
+                    )
+                except LabelVaultError as exc:
+                    outcomes.append(migrating.Outcome(item, error=str(exc)))
+        done = {(o.item.kind, o.item.source_id): o for o in outcomes}
+        for i in items:
+            head = f"{i.kind} '{i.name}' (CVAT {i.source_id})"
+            o = done.get((i.kind, i.source_id))
+            if o is None:
+                click.echo(f"{head}: {i.note or f'already here as {i.kind} {i.local_id}'}")
+            elif o.error:
+                click.echo(f"{head}: FAILED: {o.error}")
+            else:
+                line = (
+                    f"{head}: now {i.kind} {o.local_id} with {o.tasks} task(s), "
+                    f"{o.frames} frame(s), {o.objects} object(s), {o.assigned} assignment(s)"
+                )
+                if o.users_created:
+                    line += f"; users made: {', '.join(o.users_created)}"
+                click.echo(line)
+        ok = sum(1 for o in outcomes if not o.error)
+        before = len(items) - len(work)
+        click.echo(f"{ok} of {len(work)} item(s) brought in; {before} there before.")
+    finally:
+        db.dispose()
+    if any(o.error for o in outcomes):
+        sys.exit(1)
+
+
 def _register_backup_commands() -> None:
     from labelvault.backups.cli import backup, instance, snapshot
 

@@ -112,6 +112,8 @@ class Settings(BaseSettings):
     snapshot_interval: str | None = None
     snapshot_on_exit: bool = True
     restore_snapshot: str | None = None
+    # POST /api/auth/register: off unless an admin opens sign-up (CVAT's is on by default).
+    allow_registration: bool = False
     # Outgoing mail (organization invitations): off until smtp_host is set; without it an
     # invitation is shared by its link.
     smtp_host: str | None = None

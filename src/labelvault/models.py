@@ -12,7 +12,7 @@ from labelvault.annotations.models import LabeledImage, LabeledShape, LabeledTra
 from labelvault.background.models import Request
 from labelvault.backups.models import BackupRecord, BackupStatus
 from labelvault.cloudstorages.models import CloudStorage
-from labelvault.datasets.models import AdoptedArchive
+from labelvault.datasets.models import AdoptedArchive, MigratedItem
 from labelvault.media.models import Frame
 from labelvault.models_ai.models import Model
 from labelvault.observability.models import AuditEvent
@@ -31,6 +31,7 @@ from labelvault.webhooks.models import Webhook, WebhookDelivery
 
 __all__ = [
     "AdoptedArchive",
+    "MigratedItem",
     "WebhookDelivery",
     "Webhook",
     "Organization",

@@ -24,6 +24,10 @@ PUBLIC = {
     ("GET", "/api/auth/oidc"),
     ("GET", "/api/auth/oidc/login"),
     ("GET", "/api/auth/oidc/callback"),
+    # Sign-up (off unless enabled) and the forgotten-password flow come before any login.
+    ("POST", "/api/auth/register"),
+    ("POST", "/api/auth/password/reset"),
+    ("POST", "/api/auth/password/reset/confirm"),
 }
 
 

@@ -18,6 +18,7 @@ from labelvault.media.params import DataError
 
 from . import backup, imports, sources
 from .base import ImportFailed
+from .cloud_export import upload_result
 
 
 @contextmanager
@@ -63,6 +64,8 @@ def _result_file(ctx: JobContext) -> tuple[Path, Path]:
 
 def _finish_export(ctx: JobContext, tmp: Path, final: Path, what: str) -> None:
     tmp.rename(final)  # atomic: a download never sees a half-written archive
+    if upload_result(ctx, final):
+        return
     kind, target_id = _target(ctx)
     ctx.result["result_path"] = str(final)
     ctx.result["result_url"] = f"/api/{kind}/{target_id}/{what}/download?rq_id={ctx.request_id}"

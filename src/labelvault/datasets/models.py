@@ -26,3 +26,21 @@ class AdoptedArchive(Base):
         ForeignKey("projects.id", ondelete="SET NULL"), nullable=True, index=True
     )
     adopted_date: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class MigratedItem(Base):
+    """One project or task `labelvault migrate-from-cvat` brought in from a CVAT server,
+    keyed by that server's address and the item's id there: re-running adds nothing twice."""
+
+    __tablename__ = "migrated_items"
+    __table_args__ = (
+        UniqueConstraint("source", "kind", "source_id", name="uq_migrated_items_source"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(String(512))  # the CVAT server's base URL
+    kind: Mapped[str] = mapped_column(String(16))  # "project" or "task"
+    source_id: Mapped[int] = mapped_column(Integer)  # its id on that server
+    name: Mapped[str] = mapped_column(String(256), default="")
+    local_id: Mapped[int | None] = mapped_column(Integer, nullable=True)  # its id here
+    migrated_date: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)

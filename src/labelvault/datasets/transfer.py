@@ -29,6 +29,8 @@ from labelvault.media.uploads import UploadArea, safe_relative, upload_kind
 from labelvault.projects.models import Project
 from labelvault.tasks.models import Task
 
+from .cloud_export import export_target
+
 # Small work runs inside the request, so the SDK's first poll already sees "finished"
 # and it never sleeps; bigger work goes to the queue.
 INLINE_FRAMES = 300
@@ -55,12 +57,6 @@ async def _run(request: Request, rq_id: str, inline: bool) -> Response:
     return _accepted(rq_id)
 
 
-def _check_location(request: Request) -> None:
-    location = request.query_params.get("location") or "local"
-    if location != "local":
-        raise Invalid("only location=local is supported; download the file instead")
-
-
 # ---- export ---------------------------------------------------------------------------------
 
 
@@ -85,7 +81,7 @@ async def start_export(
     backup: bool,
 ) -> Response:
     """Queue (or run inline, if small) a dataset or backup export; answers 202 with rq_id."""
-    _check_location(request)
+    where = export_target(request, session, user)
     if backup:
         operation, fmt, save_images = "export:backup", None, True
         filename = download_name(target, str(ids[f"{target}_id"]), name, "backup")
@@ -103,7 +99,7 @@ async def start_export(
         operation=operation,
         target=target,
         owner_id=user.id,
-        params={"format": fmt, "save_images": save_images, "filename": filename},
+        params={"format": fmt, "save_images": save_images, "filename": filename, **where},
         format=fmt,
         **ids,
     )
