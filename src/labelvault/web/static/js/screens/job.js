@@ -323,13 +323,15 @@ class Workspace {
       // The label's template placed in the drawn box: one point element per skeleton point.
       const { box, ...rest } = partial;
       partial = { ...rest, elements: placeSkeleton(this.templates.get(label.id), box, this.frame) };
-      if (this.trackMode) toast('Skeleton tracks are not drawn here yet: this one is a shape.', 'info', 2500);
     }
+    // CVAT draws masks as shapes only (it has no mask tracks: its server refuses to interpolate them).
+    const asTrack = this.trackMode && partial.type !== 'mask';
+    if (this.trackMode && !asTrack) toast('Masks are shapes, as in CVAT: there are no mask tracks.', 'info', 2500);
     const z = this.store.topZ(this.frame);
     const shape = { kind: 'shape', frame: this.frame, label_id: label.id, occluded: false, outside: false, z_order: z, rotation: 0,
       attributes: this.labels.defaults(label), group: 0, source: 'manual', elements: [], ...partial };
     let after = shape;
-    if (this.trackMode && partial.type !== 'skeleton') {
+    if (asTrack) {
       // Mutable attributes belong to the keyframes of a track, the others to the whole track (as in CVAT).
       const attrs = splitAttributes(shape.attributes, this.store.mutable);
       after = newTrack({ ...shape, attributes: attrs.track });
