@@ -67,6 +67,8 @@ class Workspace {
     this.imageMenu.append(...imageAdjustments(this.renderer.imageCanvas),
       h('label', { class: 'adjust' }, 'Shape opacity', h('input', { type: 'range', min: 0, max: 100, value: 20, 'aria-label': 'Shape opacity', oninput: (e) => { this.renderer.opacity = e.target.value / 100; this.renderer.invalidate('statics'); } })),
       h('label', {}, h('input', { type: 'checkbox', checked: true, 'aria-label': 'Show label names', onchange: (e) => { this.renderer.showText = e.target.checked; this.renderer.invalidate('statics'); } }), ' Label names'));
+    // An adjusted image is drawn on its own layer again (merged with the shapes, the filter would tint them too).
+    this.imageMenu.addEventListener('input', () => this.renderer.invalidate('view'));
     for (const l of labels) this.renderer.colors.set(l.id, l.color);
     this.renderer.labelText = (o) => this.labels.byId.get(o.label_id)?.name;
     this.templates = new Map(labels.filter((l) => l.type === 'skeleton').map((l) => [l.id, parseTemplate(l)]));
@@ -88,7 +90,7 @@ class Workspace {
     this.lastDrawTool = 'rectangle';
     this.trackMode = false;
     this.trackCtx = { store: this.store, frames: this.frames, frame: () => this.frame, goTo: (f) => this.goTo(f), selected: () => this.selectedObject(),
-      reselect: (cid) => this.select(cid), onState: (on) => { this.playButton?.setAttribute('aria-pressed', String(on)); if (!on) this.showPlace(); } };
+      reselect: (cid) => this.select(cid), onState: (on) => { this.playButton?.setAttribute('aria-pressed', String(on)); this.renderer.merge = on; if (!on) { this.renderer.invalidate('view'); this.showPlace(); } } };
     this.player = new Player(this.trackCtx);
     this.grouping = new Grouping({ store: this.store, view, selected: () => this.selectedObject() });
     this.merging = new Merging({ store: this.store, view, selected: () => this.selectedObject(), select });
@@ -275,7 +277,7 @@ class Workspace {
     try {
       const img = await this.loadImage(frame);
       if (this.frame !== frame) return;
-      this.renderer.setImage(img, info.width || img.naturalWidth, info.height || img.naturalHeight);
+      this.renderer.setImage(img, info.width || img.naturalWidth || img.width, info.height || img.naturalHeight || img.height);
     } catch {
       toast(`Frame ${frame} could not be loaded.`, 'error');
       this.renderer.setImage(null, info.width, info.height);

@@ -80,17 +80,26 @@ export function propagate(sel, ctx) {
 
 /** Play/pause: step through frames, waiting for each image, at most `fps` frames a second. */
 export class Player {
-  constructor(ctx, fps = 10) { this.ctx = ctx; this.fps = fps; this.playing = false; }
+  constructor(ctx, fps = 10) { this.ctx = ctx; this.fps = fps; this.playing = false; this.paced = true; }
 
   toggle() { if (this.playing) this.stop(); else this.play(); }
 
   async play() {
     this.playing = true;
     this.ctx.onState?.(true);
+    const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+    let due = performance.now();
     while (this.playing) {
       const i = this.ctx.frames.indexOf(this.ctx.frame());
       if (i >= this.ctx.frames.length - 1) break;
-      await Promise.all([this.ctx.goTo(this.ctx.frames[i + 1]), new Promise((r) => setTimeout(r, 1000 / this.fps))]);
+      const period = 1000 / this.fps;
+      if (!this.paced) { await Promise.all([this.ctx.goTo(this.ctx.frames[i + 1]), sleep(period)]); continue; }
+      // Frames fall due on a fixed schedule, so timer lateness and frame work do not add up frame after frame.
+      due += period;
+      await this.ctx.goTo(this.ctx.frames[i + 1]);
+      const wait = due - performance.now();
+      if (wait > 1) await sleep(wait);
+      else if (wait < -period) due = performance.now(); // fell far behind (a slow image): do not rush to catch up
     }
     this.stop();
   }
