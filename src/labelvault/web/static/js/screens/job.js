@@ -90,7 +90,7 @@ class Workspace {
     this.lastDrawTool = 'rectangle';
     this.trackMode = false;
     this.trackCtx = { store: this.store, frames: this.frames, frame: () => this.frame, goTo: (f) => this.goTo(f), selected: () => this.selectedObject(),
-      reselect: (cid) => this.select(cid), onState: (on) => { this.playButton?.setAttribute('aria-pressed', String(on)); this.renderer.merge = on; if (!on) { this.renderer.invalidate('view'); this.showPlace(); } } };
+      reselect: (cid) => this.select(cid), onState: (on) => { this.playButton?.setAttribute('aria-pressed', String(on)); this.renderer.setMerge(on); if (!on) this.showPlace(); } };
     this.player = new Player(this.trackCtx);
     this.grouping = new Grouping({ store: this.store, view, selected: () => this.selectedObject() });
     this.merging = new Merging({ store: this.store, view, selected: () => this.selectedObject(), select });

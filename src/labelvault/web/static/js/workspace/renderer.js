@@ -65,7 +65,17 @@ export class Renderer {
   }
 
   /** How far the shown layers reach past the viewport (none when they are redrawn on every view change). */
-  get layerMargin() { return this.fast ? LAYER_MARGIN : 0; }
+  get layerMargin() { return this.fast && !this.merge ? LAYER_MARGIN : 0; }
+
+  /**
+   * Playing (on) or not: while playing the shapes are drawn onto the image layer, and the layers are only as
+   * large as the viewport, so each frame copies one viewport-sized layer to the compositor instead of two.
+   */
+  setMerge(on) {
+    if (this.merge === on) return;
+    this.merge = on;
+    this.resize();
+  }
 
   /** Move layers during pan and zoom (true) or redraw them every frame (false: the benchmark's "before"). */
   setFast(on) { this.fast = on; this.drawnView = null; this.imageCanvas.style.transform = ''; this.shapesCanvas.style.transform = ''; this.resize(); }
