@@ -98,7 +98,9 @@ def test_a_skeleton_track_keys_its_points_and_interpolates_each(
             lid = int(e["label"])
             assert ours[lid]["points"] == pytest.approx(e["points"], abs=1e-6), frame
             assert ours[lid]["outside"] == e["outside"], frame
+    # For the README: frame 3, the left point about to go outside; toasts gone.
     go_to(page, 3)
+    page.wait_for_function("!document.querySelector('#toasts .toast')", timeout=10000)
     shot(page, "workspace-skeleton-track")
 
 

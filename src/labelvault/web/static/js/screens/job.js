@@ -134,7 +134,7 @@ class Workspace {
         h('label', {}, h('input', { type: 'checkbox', checked: true, 'aria-label': 'Autosave', onchange: (e) => { this.autosave.enabled = e.target.checked; } }), ' Autosave')));
     const top = h('header', { class: 'ws-top' },
       h('a', { href: `/tasks/${this.job.task_id}`, class: 'back', 'aria-label': 'Back to the task' }, icon('back')),
-      h('strong', {}, `Job #${this.job.id}`), h('span', { class: 'muted small' }, this.job.task_name || ''),
+      h('strong', {}, `Job #${this.job.id}`), h('span', { class: 'muted small task-name', title: this.job.task_name || '' }, this.job.task_name || ''),
       h('span', { class: 'group frames' },
         btn('First frame', () => this.goTo(this.frames[0]), icon('first')), btn('Back 10 frames', () => this.action('backward-step'), icon('back10')),
         btn('Previous frame', () => this.action('prev-frame'), icon('prev')), this.frameInput,
