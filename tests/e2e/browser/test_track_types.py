@@ -14,7 +14,7 @@ from labelvault.formats.base import track_shape_at
 from tests.e2e.browser.conftest import first_job, make_task, shot
 from tests.e2e.browser.test_skeleton_cuboid import LABELS, cvat_cuboid
 from tests.e2e.browser.test_tracks import go_to, tracks
-from tests.e2e.browser.test_workspace import drag, open_job, save
+from tests.e2e.browser.test_workspace import click, drag, open_job, save
 
 TYPES = [*LABELS, {"name": "blob", "color": "#aa44ff", "type": "mask", "attributes": []}]
 
@@ -143,3 +143,65 @@ def test_a_cuboid_track_moves_its_8_points_linearly_and_masks_stay_shapes(
     data = api.get(f"/api/jobs/{job['id']}/annotations").json()
     assert [s["type"] for s in data["shapes"]] == ["mask"]
     assert [t["shapes"][0]["type"] for t in data["tracks"]] == ["cuboid"]
+
+
+def test_keyframe_outside_and_split_of_a_skeleton_track_key_its_points_too(
+    page: Any, api: httpx.Client, job: dict
+) -> None:
+    labels = api.get("/api/labels", params={"job_id": job["id"]}).json()["results"]
+    person = next(x for x in labels if x["name"] == "person")
+    at = {"head": (200, 100), "left": (100, 300), "right": (300, 300)}
+
+    def key(name: str) -> dict:
+        return {"frame": 0, "type": "points", "points": list(at[name]), "outside": False}
+
+    body = {
+        "tracks": [
+            {
+                "frame": 0,
+                "label_id": person["id"],
+                "shapes": [{"frame": 0, "type": "skeleton", "points": [], "outside": False}],
+                "elements": [
+                    {"frame": 0, "label_id": s["id"], "shapes": [key(s["name"])]}
+                    for s in person["sublabels"]
+                ],
+            }
+        ]
+    }
+    api.put(f"/api/jobs/{job['id']}/annotations", json=body).raise_for_status()
+    open_job(page, job)
+    go_to(page, 2)
+    click(page, 300, 300)  # a person clicks a point: the skeleton is selected
+    page.wait_for_function("window.labelvault.renderer.selected != null")
+    page.keyboard.press("k")  # a keyframe here, for the skeleton and each point
+    go_to(page, 4)
+    page.get_by_label("Annotation canvas").focus()  # back from the frame number box
+    page.keyboard.press("o")  # the whole skeleton leaves the view from frame 4
+    save(page)
+    [track] = tracks(api, job)
+    assert [(k["frame"], k["outside"]) for k in track["shapes"]] == [
+        (0, False),
+        (2, False),
+        (4, True),
+    ]
+    assert all([k["frame"] for k in e["shapes"]] == [0, 2] for e in track["elements"])
+    assert exported(track, 4) is None and exported(track, 3) is not None
+
+    go_to(page, 3)
+    page.get_by_label("Annotation canvas").focus()
+    page.keyboard.press("Alt+m")  # split here
+    save(page)
+    first, second = sorted(tracks(api, job), key=lambda t: t["frame"])
+    assert [(k["frame"], k["outside"]) for k in first["shapes"]] == [
+        (0, False),
+        (2, False),
+        (3, True),
+    ]
+    assert all(
+        e["shapes"][-1]["frame"] == 3 and e["shapes"][-1]["outside"] for e in first["elements"]
+    )
+    assert second["frame"] == 3 and [k["frame"] for k in second["shapes"]] == [3, 4]
+    by = {e["label_id"]: e["shapes"] for e in second["elements"]}
+    left = next(s["id"] for s in person["sublabels"] if s["name"] == "left")
+    assert by[left][0]["frame"] == 3 and by[left][0]["points"] == pytest.approx([100, 300])
+    assert exported(first, 3) is None and exported(second, 3) is not None
