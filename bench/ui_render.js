@@ -1,5 +1,14 @@
 // Page side of bench/ui_render.py: measurements run inside the workspace (window.labelvault).
 window.lvBench = {
+  /** The workspace as it is (true), or as it was before layers moved by transform, bitmaps and paced playback (false). */
+  setFast(on) {
+    const ws = window.labelvault;
+    ws.renderer.setFast(on);
+    ws.frameCache.bitmaps = on;
+    ws.frameCache.images.clear();
+    ws.player.paced = on;
+  },
+
   /** Each single edit timed from the store commit to its frame drawn and the object list refreshed. */
   async edits(n) {
     const ws = window.labelvault; const r = ws.renderer; const st = ws.store;

@@ -114,6 +114,39 @@ def upload(api: httpx.Client, name: str, labels: list[dict], files: dict) -> tup
     return job, {"label_ids": label_ids, "task": task}
 
 
+def hot_functions(profile: dict, top: int = 12) -> list[str]:
+    """The functions with the most self time in a CDP CPU profile: 'ms  name  file:line'."""
+    nodes = {n["id"]: n for n in profile["nodes"]}
+    deltas = profile.get("timeDeltas") or []
+    self_us: dict[int, float] = {}
+    for sample, dt in zip(profile.get("samples") or [], deltas[1:] + [0], strict=False):
+        self_us[sample] = self_us.get(sample, 0) + dt
+    by_fn: dict[str, float] = {}
+    for nid, us in self_us.items():
+        f = nodes[nid]["callFrame"]
+        where = f"{f['url'].rsplit('/', 1)[-1]}:{f['lineNumber'] + 1}" if f["url"] else ""
+        key = f"{f['functionName'] or '(anonymous)'}  {where}".strip()
+        by_fn[key] = by_fn.get(key, 0) + us
+    ranked = sorted(by_fn.items(), key=lambda kv: -kv[1])[:top]
+    return [f"{us / 1000:8.1f} ms  {name}" for name, us in ranked]
+
+
+def profiled(page, expression: str, trace: Path | None = None) -> tuple[dict, list[str]]:
+    """Evaluate `expression` under the CPU profiler (and a performance trace when `trace`)."""
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Profiler.enable")
+    cdp.send("Profiler.setSamplingInterval", {"interval": 250})
+    cdp.send("Profiler.start")
+    if trace is not None:
+        page.context.browser.start_tracing(page=page, path=str(trace))
+    result = page.evaluate(expression)
+    if trace is not None:
+        page.context.browser.stop_tracing()
+    profile = cdp.send("Profiler.stop")["profile"]
+    cdp.detach()
+    return result, hot_functions(profile)
+
+
 def open_job(page, url: str, job: dict) -> float:
     t0 = time.perf_counter()
     page.goto(f"{url}/tasks/{job['task_id']}/jobs/{job['id']}")
@@ -131,6 +164,11 @@ def main() -> None:
     parser.add_argument("--play-frames", type=int, default=200)
     parser.add_argument("--tracks", type=int, default=50)
     parser.add_argument("--speed", type=int, default=30, help="chosen playback speed (fps)")
+    parser.add_argument(
+        "--profile",
+        metavar="DIR",
+        help="also profile zoom and playback (CPU profile summary printed, traces saved in DIR)",
+    )
     opts = parser.parse_args()
     counts = [int(c) for c in opts.shapes.split(",")]
     if not Path(CHROMIUM).exists():
@@ -196,12 +234,12 @@ def main() -> None:
             print()
             head = (
                 f"{'shapes':>7} | {'edit ms (median / max)':^47} | {'before':>7} |"
-                f" {'zoom fps':>8} {'pan fps':>8} {'worst frame ms':>14}"
+                f" {'zoom fps':>13} {'pan fps':>13} {'worst frame ms':>15}"
             )
             print(head)
             print(
                 f"{'':>7} | {'create':>11} {'move':>11} {'attribute':>11} {'delete':>11} |"
-                f" {'':>7} | {'':>8} {'':>8} {'':>14}"
+                f" {'':>7} | {'before/after':>13} {'before/after':>13} {'before/after':>15}"
             )
             for frame, n in enumerate(counts):
                 page.evaluate(
@@ -209,32 +247,58 @@ def main() -> None:
                 )
                 page.wait_for_function("!window.labelvault.renderer.job", timeout=60000)
                 edits = page.evaluate("window.lvBench.edits(20)")
-                zoom = page.evaluate("window.lvBench.gesture('zoom', 3000)")
-                pan = page.evaluate("window.lvBench.gesture('pan', 3000)")
+                runs = {}
+                for fast in (False, True):
+                    page.evaluate(f"window.lvBench.setFast({str(fast).lower()})")
+                    page.wait_for_function("!window.labelvault.renderer.job", timeout=60000)
+                    runs[fast] = (
+                        page.evaluate("window.lvBench.gesture('zoom', 3000)"),
+                        page.evaluate("window.lvBench.gesture('pan', 3000)"),
+                    )
                 cells = " ".join(
                     f"{edits[k]['median']:>5.1f}/{edits[k]['max']:<5.1f}"
                     for k in ("create", "move", "attribute", "delete")
                 )
                 before = f"{BEFORE[n]:.0f}" if n in BEFORE else "-"
-                worst = max(zoom["worst"], pan["worst"])
-                print(
-                    f"{n:>7} | {cells} | {before:>7} |"
-                    f" {zoom['fps']:>8.1f} {pan['fps']:>8.1f} {worst:>14.1f}"
+                zoom = f"{runs[False][0]['fps']:.1f}/{runs[True][0]['fps']:.1f}"
+                pan = f"{runs[False][1]['fps']:.1f}/{runs[True][1]['fps']:.1f}"
+                worst = "/".join(
+                    f"{max(runs[f][0]['worst'], runs[f][1]['worst']):.1f}" for f in (False, True)
                 )
+                print(f"{n:>7} | {cells} | {before:>7} | {zoom:>13} {pan:>13} {worst:>15}")
+                if opts.profile:
+                    trace = Path(opts.profile) / f"zoom-{n}.json"
+                    _, hot = profiled(page, "window.lvBench.gesture('zoom', 3000)", trace)
+                    print(f"  zoom at {n} shapes, most self time (trace: {trace}):")
+                    print("\n".join(f"    {line}" for line in hot))
             ms = open_job(page, url, seq)
-            play = page.evaluate(f"window.lvBench.play({opts.speed}, {nf - 1})")
+            play = {}
+            for fast in (False, True):
+                page.evaluate(f"window.lvBench.setFast({str(fast).lower()})")
+                play[fast] = page.evaluate(f"window.lvBench.play({opts.speed}, {nf - 1})")
+            if opts.profile:
+                trace = Path(opts.profile) / "playback.json"
+                _, hot = profiled(page, f"window.lvBench.play({opts.speed}, {nf - 1})", trace)
+                print(f"  playback, most self time (trace: {trace}):")
+                print("\n".join(f"    {line}" for line in hot))
             print()
             print(
-                f"playback: {play['shown']} frames of {nf} with {opts.tracks} tracks at a chosen"
-                f" {opts.speed} fps: {play['fps']:.1f} frames per second shown (target >= 25)"
+                f"playback: {play[True]['shown']} frames of {nf} with {opts.tracks} tracks at a"
+                f" chosen {opts.speed} fps: {play[False]['fps']:.1f} before /"
+                f" {play[True]['fps']:.1f} after frames per second shown (target >= 25)"
             )
+            load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+            print(f"machine at the end: load average {load}")
             browser.close()
         print(
             "edit = one commit (create, drag commit, attribute change, delete) until its frame is "
             "drawn and the object list refreshed (target <= 16 ms; 'before' = the issue's full "
             "redraw); zoom/pan fps = animation frames per second while the view changes every "
             "frame, with 200 ms pauses every 40 frames when the sharp layer is redrawn in slices "
-            "(target >= 55); worst frame = the longest drawing work of one frame."
+            "(target >= 55); worst frame = the longest drawing work of one frame. before = "
+            "layers redrawn on every view change, <img> frames, playback paced frame by frame; "
+            "after = drawn layers moved by a transform until the gesture pauses, decoded "
+            "ImageBitmaps, playback on a fixed schedule."
         )
     finally:
         proc.terminate()

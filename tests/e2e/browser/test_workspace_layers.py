@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from tests.e2e.browser.conftest import first_job, job_shapes, make_task
-from tests.e2e.browser.test_workspace import drag, open_job, save
+from tests.e2e.browser.test_workspace import click, drag, open_job, save
 
 # Compares the cached layer with a full render of the same view, pixel by pixel (in the page).
 SAME_AS_FULL = """async () => {
@@ -100,3 +100,81 @@ def test_edits_repaint_only_their_region_and_match_a_full_render(
     moved = after[target["id"]]["points"]
     assert moved[0] - p[0] == pytest.approx(25, abs=1.5)
     assert moved[1] - p[1] == pytest.approx(15, abs=1.5)
+
+
+# One wheel step and one pan step dispatched in the page, and the layers' state right after them
+# (before the pause that draws them again).
+GESTURE = """() => {
+  const r = window.labelvault.renderer;
+  const o = r.overlay; const b = o.getBoundingClientRect();
+  const at = { clientX: b.left + b.width / 2, clientY: b.top + b.height / 2, bubbles: true,
+               cancelable: true };
+  o.dispatchEvent(new WheelEvent('wheel', { ...at, deltaY: -120 }));
+  r.panBy(12, 7);
+  return { transform: r.imageCanvas.style.transform, shapes: r.shapesCanvas.style.visibility };
+}"""
+IDLE = """() => { const r = window.labelvault.renderer;
+  return !r.job && !r.imageCanvas.style.transform && r.shapesCanvas.style.visibility === ''
+    && r.cacheView && r.cacheView.scale === r.view.scale && r.cacheView.x === r.view.x; }"""
+
+
+def test_pan_and_zoom_move_the_drawn_layers_then_draw_them_sharp(
+    page: Any, api: httpx.Client, crowded_job: dict
+) -> None:
+    open_job(page, crowded_job)
+    page.evaluate("window.labelvault.renderer.showText = false")
+    page.wait_for_function(IDLE)
+    during = page.evaluate(GESTURE)
+    # Mid-gesture nothing is redrawn: the image layer (with the shapes drawn onto it) moves.
+    assert during["transform"].startswith("translate(") and "scale(" in during["transform"]
+    assert during["shapes"] == "hidden"
+    # A person's wheel and drag; once they pause, both layers are drawn again for the new view.
+    box = page.get_by_label("Annotation canvas").bounding_box()
+    page.mouse.move(box["x"] + 300, box["y"] + 300)
+    for _ in range(3):
+        page.mouse.wheel(0, -100)
+    page.wait_for_function(IDLE)
+    result = page.evaluate(SAME_AS_FULL)
+    assert result["painted"] > 10000 and result["differ"] == 0, result
+    # The shapes are where the pointer finds them: a click on one selects it.
+    cx, cy = page.evaluate(
+        """() => { const ws = window.labelvault; const r = ws.renderer;
+           const o = ws.store.onFrame(ws.frame).find((s) => { const [x, y] = r.toScreen(
+             (s.points[0] + s.points[2]) / 2, (s.points[1] + s.points[3]) / 2);
+             return x > 50 && y > 50 && x < r.width - 50 && y < r.height - 50; });
+           return [(o.points[0] + o.points[2]) / 2, (o.points[1] + o.points[3]) / 2]; }"""
+    )
+    click(page, cx, cy)
+    chosen = page.evaluate("window.labelvault.selectedObject().points")
+    assert chosen[0] <= cx <= chosen[2] and chosen[1] <= cy <= chosen[3]
+
+
+def test_playback_draws_shapes_onto_the_image_and_splits_them_again_at_the_pause(
+    page: Any, api: httpx.Client
+) -> None:
+    task = make_task(api, f"Playback {random.randrange(10**6)}", frames=6)
+    job = first_job(api, task["id"])
+    label = api.get("/api/labels", params={"job_id": job["id"]}).json()["results"][0]["id"]
+    keys = [
+        {"frame": f, "type": "rectangle", "points": [10 + 40 * f, 10, 60 + 40 * f, 50]}
+        for f in (0, 5)
+    ]
+    body = {"tracks": [{"frame": 0, "label_id": label, "shapes": keys}]}
+    api.put(f"/api/jobs/{job['id']}/annotations", json=body).raise_for_status()
+    open_job(page, job)
+    page.get_by_label("Playback speed").select_option("5")
+    page.get_by_label("Annotation canvas").focus()
+    page.keyboard.press("Space")
+    page.wait_for_function(
+        "window.labelvault.player.playing && window.labelvault.renderer.merge"
+        " && window.labelvault.renderer.shapesCanvas.style.visibility === 'hidden'"
+    )
+    page.wait_for_function("!window.labelvault.player.playing && window.labelvault.frame === 5")
+    page.wait_for_function(IDLE)
+    assert page.evaluate("window.labelvault.renderer.image instanceof ImageBitmap")
+    # On the last frame the track is at its second keyframe, drawn in the shapes layer again.
+    assert page.evaluate("window.labelvault.store.onFrame(5).map((o) => o.points)") == [
+        [210, 10, 260, 50]
+    ]
+    result = page.evaluate(SAME_AS_FULL)
+    assert result["painted"] > 100 and result["differ"] == 0, result

@@ -67,6 +67,8 @@ class Workspace {
     this.imageMenu.append(...imageAdjustments(this.renderer.imageCanvas),
       h('label', { class: 'adjust' }, 'Shape opacity', h('input', { type: 'range', min: 0, max: 100, value: 20, 'aria-label': 'Shape opacity', oninput: (e) => { this.renderer.opacity = e.target.value / 100; this.renderer.invalidate('statics'); } })),
       h('label', {}, h('input', { type: 'checkbox', checked: true, 'aria-label': 'Show label names', onchange: (e) => { this.renderer.showText = e.target.checked; this.renderer.invalidate('statics'); } }), ' Label names'));
+    // An adjusted image is drawn on its own layer again (merged with the shapes, the filter would tint them too).
+    this.imageMenu.addEventListener('input', () => this.renderer.invalidate('view'));
     for (const l of labels) this.renderer.colors.set(l.id, l.color);
     this.renderer.labelText = (o) => this.labels.byId.get(o.label_id)?.name;
     this.templates = new Map(labels.filter((l) => l.type === 'skeleton').map((l) => [l.id, parseTemplate(l)]));
@@ -88,7 +90,7 @@ class Workspace {
     this.lastDrawTool = 'rectangle';
     this.trackMode = false;
     this.trackCtx = { store: this.store, frames: this.frames, frame: () => this.frame, goTo: (f) => this.goTo(f), selected: () => this.selectedObject(),
-      reselect: (cid) => this.select(cid), onState: (on) => { this.playButton?.setAttribute('aria-pressed', String(on)); if (!on) this.showPlace(); } };
+      reselect: (cid) => this.select(cid), onState: (on) => { this.playButton?.setAttribute('aria-pressed', String(on)); this.renderer.setMerge(on); if (!on) this.showPlace(); } };
     this.player = new Player(this.trackCtx);
     this.grouping = new Grouping({ store: this.store, view, selected: () => this.selectedObject() });
     this.merging = new Merging({ store: this.store, view, selected: () => this.selectedObject(), select });
@@ -132,7 +134,7 @@ class Workspace {
         h('label', {}, h('input', { type: 'checkbox', checked: true, 'aria-label': 'Autosave', onchange: (e) => { this.autosave.enabled = e.target.checked; } }), ' Autosave')));
     const top = h('header', { class: 'ws-top' },
       h('a', { href: `/tasks/${this.job.task_id}`, class: 'back', 'aria-label': 'Back to the task' }, icon('back')),
-      h('strong', {}, `Job #${this.job.id}`), h('span', { class: 'muted small' }, this.job.task_name || ''),
+      h('strong', {}, `Job #${this.job.id}`), h('span', { class: 'muted small task-name', title: this.job.task_name || '' }, this.job.task_name || ''),
       h('span', { class: 'group frames' },
         btn('First frame', () => this.goTo(this.frames[0]), icon('first')), btn('Back 10 frames', () => this.action('backward-step'), icon('back10')),
         btn('Previous frame', () => this.action('prev-frame'), icon('prev')), this.frameInput,
@@ -275,7 +277,7 @@ class Workspace {
     try {
       const img = await this.loadImage(frame);
       if (this.frame !== frame) return;
-      this.renderer.setImage(img, info.width || img.naturalWidth, info.height || img.naturalHeight);
+      this.renderer.setImage(img, info.width || img.naturalWidth || img.width, info.height || img.naturalHeight || img.height);
     } catch {
       toast(`Frame ${frame} could not be loaded.`, 'error');
       this.renderer.setImage(null, info.width, info.height);
@@ -323,13 +325,15 @@ class Workspace {
       // The label's template placed in the drawn box: one point element per skeleton point.
       const { box, ...rest } = partial;
       partial = { ...rest, elements: placeSkeleton(this.templates.get(label.id), box, this.frame) };
-      if (this.trackMode) toast('Skeleton tracks are not drawn here yet: this one is a shape.', 'info', 2500);
     }
+    // CVAT draws masks as shapes only (it has no mask tracks: its server refuses to interpolate them).
+    const asTrack = this.trackMode && partial.type !== 'mask';
+    if (this.trackMode && !asTrack) toast('Masks are shapes, as in CVAT: there are no mask tracks.', 'info', 2500);
     const z = this.store.topZ(this.frame);
     const shape = { kind: 'shape', frame: this.frame, label_id: label.id, occluded: false, outside: false, z_order: z, rotation: 0,
       attributes: this.labels.defaults(label), group: 0, source: 'manual', elements: [], ...partial };
     let after = shape;
-    if (this.trackMode && partial.type !== 'skeleton') {
+    if (asTrack) {
       // Mutable attributes belong to the keyframes of a track, the others to the whole track (as in CVAT).
       const attrs = splitAttributes(shape.attributes, this.store.mutable);
       after = newTrack({ ...shape, attributes: attrs.track });

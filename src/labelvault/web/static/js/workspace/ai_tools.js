@@ -13,7 +13,7 @@ export function mountAiTools(ws) {
   const btn = (label, onclick, text) => h('button', { type: 'button', 'aria-label': label, title: label, class: 'ai-tool', onclick }, text);
   tools.append(h('hr'), btn('Detect objects', () => detectDialog(ws), 'AI'), btn('Interactive segmentation', () => interactive(ws), 'Cut'));
   top?.after(btn('Automatic annotation', () => autoAnnotateDialog({ taskId: ws.job.task_id, jobId: ws.job.id,
-    onDone: () => { if (!ws.store.hasUnsaved) location.reload(); else toast('Save and reload the job to see the new objects', 'info'); } }), 'Automatic annotation'));
+    onDone: () => { if (!ws.store.hasUnsaved) location.reload(); else toast('Save and reload the job to see the new objects', 'info'); } }), 'Auto-annotate'));
 }
 
 function describe(shape, labels) {

@@ -5,7 +5,9 @@
 // earlier keyframe; polygons and polylines match points by their relative position along the outline, move
 // each matched pair linearly and then drop points that crowd together. Nothing is drawn after an outside
 // keyframe until the next keyframe; after the last keyframe the shape stays as it is. Attributes a keyframe
-// does not set are carried over from the keyframes before it.
+// does not set are carried over from the keyframes before it. Skeletons interpolate each element as a track of
+// one point (see skeletonAt). CVAT has no mask tracks (its server refuses to interpolate them): the workspace
+// draws masks as shapes only, and a mask track from elsewhere holds each keyframe until the next one, as the exporter does.
 
 const mod = (a, n) => ((a % n) + n) % n;
 
@@ -127,21 +129,67 @@ function carryAttributes(keys, upTo) {
 }
 
 /**
- * The track's shape on `frame` (wire form: {frame, type, points, rotation, outside, occluded, keyframe,
- * z_order, attributes}), or null when the track has not started, or is outside there.
+ * The tracked shape on `frame` as CVAT lists it (the exporter's tracked_at): keyframes as they are (outside
+ * ones too), null before the first keyframe and, unless `includeOutside`, after an outside keyframe; with
+ * `includeOutside` (CVAT's rule for skeleton elements) the outside state carries on, moving toward the next keyframe.
  */
-export function shapeAt(track, frame) {
-  const keys = byFrame(track);
+export function trackedAt(keys, frame, includeOutside = false) {
+  keys = [...(keys || [])].sort((a, b) => a.frame - b.frame);
   let i = -1;
   while (i + 1 < keys.length && keys[i + 1].frame <= frame) i++;
   if (i < 0) return null;
   const k0 = keys[i];
   const attributes = carryAttributes(keys, frame);
-  if (k0.frame === frame) return k0.outside ? null : { ...structuredClone(k0), attributes, keyframe: true };
-  if (k0.outside) return null;
+  if (k0.frame === frame) return { ...structuredClone(k0), rotation: k0.rotation || 0, outside: !!k0.outside, attributes, keyframe: true };
+  if (k0.outside && !includeOutside) return null;
   const k1 = keys[i + 1];
   const geometry = k1 ? between(k0, k1, (frame - k0.frame) / (k1.frame - k0.frame)) : { points: k0.points.slice(), rotation: k0.rotation || 0 };
-  return { ...structuredClone(k0), ...geometry, frame, attributes, keyframe: false, outside: false };
+  return { ...structuredClone(k0), ...geometry, frame, attributes, keyframe: false, outside: !!k0.outside };
+}
+
+/**
+ * The track's shape on `frame` (wire form: {frame, type, points, rotation, outside, occluded, keyframe,
+ * z_order, attributes}), or null when the track has not started, or is outside there.
+ */
+export function shapeAt(track, frame) {
+  const s = trackedAt(track.shapes, frame);
+  return s && !s.outside ? s : null;
+}
+
+/**
+ * A skeleton track's shape on `frame` with its `elements` (the exporter's track_shape_at): the skeleton shows
+ * where its own keyframes say so; each element is a track of one point interpolated on its own, its outside
+ * state carrying on; an element not started yet is outside there; hidden when every element is outside.
+ */
+export function skeletonAt(track, frame) {
+  const s = shapeAt(track, frame);
+  if (!s || frame < (track.frame ?? 0)) return null;
+  const elements = [];
+  for (const el of track.elements || []) {
+    const keys = el.shapes || [];
+    let e = trackedAt(keys, frame, true);
+    if (!e) {
+      if (!keys.length) continue;
+      e = { ...structuredClone(byFrame(el)[0]), outside: true, keyframe: false };
+    }
+    elements.push({ ...e, type: 'points', frame, label_id: el.label_id });
+  }
+  if (elements.length && elements.every((e) => e.outside)) return null;
+  return { ...s, type: 'skeleton', points: [], elements };
+}
+
+/** A skeleton track with keyframes on `frame` for the skeleton and for each element, from `elements` (as shown, edited). */
+export function withSkeletonKeyframe(track, frame, elements, patch = {}) {
+  const next = withKeyframe(track, frame, { type: 'skeleton', points: [], ...patch });
+  next.elements = (track.elements || []).map((el) => {
+    const e = elements.find((x) => x.label_id === el.label_id);
+    if (!e) return el;
+    const key = { frame, type: 'points', points: e.points.slice(), rotation: 0, outside: !!e.outside, occluded: !!e.occluded,
+      z_order: e.z_order ?? 0, attributes: e.attributes || [], keyframe: true };
+    const shapes = (el.shapes || []).filter((k) => k.frame !== frame).concat([key]).sort((a, b) => a.frame - b.frame);
+    return { ...el, shapes, frame: shapes[0].frame };
+  });
+  return next;
 }
 
 /** Every visible shape of the track on frames [start, stop), keyframes included (as CVAT's exporter lists them). */

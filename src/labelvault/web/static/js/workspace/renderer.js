@@ -1,8 +1,13 @@
 // Canvas 2D renderer: image layer, cached layer of unselected shapes (culled by the grid index), overlay for the selection.
+// During pan and zoom the image and shapes layers are not redrawn: they move as bitmaps (a CSS transform the compositor
+// applies, off the main thread), drawn with a margin round the viewport; they are drawn again sharp once the gesture pauses.
 import { EDGES as CUBOID_EDGES } from './cuboid.js';
-import { DEG, boxHandles, decodeMask, ellipseParams, ellipseToBox, rectCorners } from './geometry.js';
+import { DEG, bbox, boxHandles, decodeMask, ellipseParams, ellipseToBox, rectCorners } from './geometry.js';
 
 const MARGIN = 0.25; // the cached shapes layer extends this share of the viewport on each side
+// The shown image and shapes layers reach this far past the viewport, so moved they still cover it; small, as
+// every redraw (each frame of playback) copies the whole layer to the compositor.
+const LAYER_MARGIN = 0.1;
 const RERENDER_MS = 90; // idle time after pan/zoom before the cached layer is redrawn sharp
 const SLICE = 1500; // shapes painted between two checks of the frame budget
 const BUDGET_MS = 9; // drawing time per animation frame for a full render, so pan and zoom stay smooth
@@ -42,12 +47,38 @@ export class Renderer {
     this.masks = new Map();
     this.dirty = { image: true, blit: true, statics: true, overlay: true };
     this.stats = { staticMs: 0, staticCount: 0, frameMs: 0 };
+    this.fast = true; // pan/zoom by moving the drawn layers (false: redraw them every frame, for the benchmark's "before")
+    this.drawnView = null; // the view the image and shapes layers were drawn for (they are moved from it by a transform)
+    this.layersMerged = false; // the shapes are drawn over the image on the image layer (the shapes layer hidden)
+    this.merge = false; // draw the shapes onto the image layer on every frame (set while playing)
+    this.overlayBlank = false; // the overlay is clear: clearing it again would only cost a copy to the compositor
     this.raf = 0;
     this.rerenderTimer = 0;
+    // The frame's shapes in paint order, kept up to date edit by edit: a sharp redraw after a pause then only
+    // picks those in view instead of sorting 20,000 shapes again (that was a 50 ms frame).
+    this.orderCache = null;
+    store.addEventListener('change', (e) => this.patchOrder(e.detail.cid));
+    store.addEventListener('reset', () => { this.orderCache = null; });
     this.ro = new ResizeObserver(() => this.resize());
     this.ro.observe(container);
     this.resize();
   }
+
+  /** How far the shown layers reach past the viewport (none when they are redrawn on every view change). */
+  get layerMargin() { return this.fast && !this.merge ? LAYER_MARGIN : 0; }
+
+  /**
+   * Playing (on) or not: while playing the shapes are drawn onto the image layer, and the layers are only as
+   * large as the viewport, so each frame copies one viewport-sized layer to the compositor instead of two.
+   */
+  setMerge(on) {
+    if (this.merge === on) return;
+    this.merge = on;
+    this.resize();
+  }
+
+  /** Move layers during pan and zoom (true) or redraw them every frame (false: the benchmark's "before"). */
+  setFast(on) { this.fast = on; this.drawnView = null; this.imageCanvas.style.transform = ''; this.shapesCanvas.style.transform = ''; this.resize(); }
 
   destroy() { this.ro.disconnect(); cancelAnimationFrame(this.raf); clearTimeout(this.rerenderTimer); }
 
@@ -55,13 +86,20 @@ export class Renderer {
     const r = this.container.getBoundingClientRect();
     this.width = Math.max(1, r.width);
     this.height = Math.max(1, r.height);
-    for (const c of [this.imageCanvas, this.shapesCanvas, this.overlay]) {
-      c.width = Math.round(this.width * this.dpr);
-      c.height = Math.round(this.height * this.dpr);
-      c.style.width = `${this.width}px`;
-      c.style.height = `${this.height}px`;
-    }
     const m = MARGIN * 2 + 1;
+    // The image and shapes layers reach MARGIN past the viewport on each side, so a moved layer still covers it.
+    const lm = this.layerMargin * 2 + 1;
+    const sizes = [[this.imageCanvas, lm, this.layerMargin], [this.shapesCanvas, lm, this.layerMargin], [this.overlay, 1, 0]];
+    for (const [c, k, off] of sizes) {
+      c.width = Math.round(this.width * k * this.dpr);
+      c.height = Math.round(this.height * k * this.dpr);
+      c.style.width = `${this.width * k}px`;
+      c.style.height = `${this.height * k}px`;
+      c.style.left = `${-this.width * off}px`;
+      c.style.top = `${-this.height * off}px`;
+      c.style.transformOrigin = `${this.width * off}px ${this.height * off}px`;
+    }
+    this.overlayBlank = false;
     for (const c of [this.cache, this.back]) {
       c.width = Math.round(this.width * m * this.dpr);
       c.height = Math.round(this.height * m * this.dpr);
@@ -124,12 +162,46 @@ export class Renderer {
 
   setView(v) {
     this.view = v;
-    // Pan/zoom only re-blits the cached layer; the sharp redraw waits for the gesture to pause.
+    // Pan/zoom only moves the drawn layers (or re-blits the cached one); the sharp redraw waits for the gesture to pause.
     if (this.job?.swap) this.job = null; // a sharp render for a view we already left
-    this.invalidate('view');
+    if (!this.moveLayers()) this.invalidate('view');
+    else if (!this.overlayBlank) this.invalidate('overlay'); // the selection and handles follow the view
     clearTimeout(this.rerenderTimer);
-    this.rerenderTimer = setTimeout(() => this.invalidate('statics', 'view'), RERENDER_MS);
+    this.rerenderTimer = setTimeout(() => { this.invalidate('view'); this.invalidate('statics', 'view'); }, RERENDER_MS);
     this.container.dispatchEvent(new CustomEvent('viewchange', { detail: v }));
+  }
+
+  /**
+   * Show the image and shapes layers, drawn for drawnView, at the current view by a CSS transform; false when they
+   * cannot (nothing drawn yet, a change is pending, or the moved layers would not cover the viewport).
+   */
+  moveLayers() {
+    const d = this.drawnView;
+    if (!this.fast || !d || this.dirty.image || this.dirty.blit) return false;
+    const v = this.view;
+    const s = v.scale / d.scale;
+    const tx = v.x - d.x * s; const ty = v.y - d.y * s;
+    const W = this.width; const H = this.height; const m = this.layerMargin;
+    const covers = tx - s * m * W <= 0 && tx + s * (1 + m) * W >= W && ty - s * m * H <= 0 && ty + s * (1 + m) * H >= H;
+    if (!covers || s > 4) return false; // beyond 4x the moved bitmaps look too coarse: draw them again
+    if (!this.layersMerged && this.mergeable()) {
+      // The gesture moves one layer: the shapes as they are drawn now, over the image.
+      this.blit(d, true);
+      this.shapesCanvas.style.visibility = 'hidden';
+      this.layersMerged = true;
+    }
+    const t = `translate(${tx}px, ${ty}px) scale(${s})`;
+    this.imageCanvas.style.transform = t;
+    this.shapesCanvas.style.transform = t;
+    return true;
+  }
+
+  /** The image and shapes layers are drawn for the current view (the shapes over the image when `merged`): no transform. */
+  layersDrawn(merged) {
+    this.drawnView = { ...this.view };
+    if (this.imageCanvas.style.transform) { this.imageCanvas.style.transform = ''; this.shapesCanvas.style.transform = ''; }
+    if (merged !== this.layersMerged) this.shapesCanvas.style.visibility = merged ? 'hidden' : '';
+    this.layersMerged = merged;
   }
 
   invalidate(what, reason = what) {
@@ -151,11 +223,17 @@ export class Renderer {
     const job = d.job && !d.statics;
     const regions = d.regions && !d.statics;
     d.job = d.regions = false;
+    // A moved (transformed) pair of layers is drawn again together, so they never disagree.
+    const moved = this.drawnView && (this.drawnView.scale !== this.view.scale || this.drawnView.x !== this.view.x || this.drawnView.y !== this.view.y);
+    // While playing, shapes are drawn onto the image layer: one layer copied to the compositor per frame, not two.
+    const merge = !!this.merge && this.mergeable();
+    if ((moved || merge || this.layersMerged) && (d.image || d.blit || d.statics || regions || job)) d.image = d.blit = true;
     if (d.image) this.drawImage();
     if (d.statics) this.renderStatic();
     else if (job) this.stepJob(t0);
     if (regions) this.repaintRegions();
-    if (d.blit || d.statics || regions || job) this.blit();
+    if (d.blit || d.statics || regions || job) this.blit(this.view, merge);
+    if (d.image || d.blit) this.layersDrawn(merge);
     if (d.overlay) this.drawOverlay();
     d.image = d.statics = d.blit = d.overlay = false;
     this.stats.frameMs = performance.now() - t0;
@@ -168,16 +246,54 @@ export class Renderer {
     ctx.clearRect(0, 0, this.imageCanvas.width, this.imageCanvas.height);
     if (!this.image) return;
     ctx.imageSmoothingEnabled = scale < 2; // show pixels when zoomed in, as annotators expect
-    ctx.setTransform(this.dpr * scale, 0, 0, this.dpr * scale, this.dpr * x, this.dpr * y);
+    const ox = this.width * this.layerMargin; const oy = this.height * this.layerMargin; // the layer starts left of and above the viewport
+    ctx.setTransform(this.dpr * scale, 0, 0, this.dpr * scale, this.dpr * (x + ox), this.dpr * (y + oy));
     ctx.drawImage(this.imageSource(scale), 0, 0, this.imageSize.width, this.imageSize.height);
   }
 
-  /** Shapes visible in (or near) the viewport, excluding the selected one, hidden ones and filtered ones. */
+  /** Shapes visible in (or near) the viewport in paint order, excluding the one being dragged, hidden ones and filtered ones. */
   visibleShapes() {
     const m = MARGIN;
     const [x1, y1] = this.toImage(-this.width * m, -this.height * m);
     const [x2, y2] = this.toImage(this.width * (1 + m), this.height * (1 + m));
-    return this.shapesIn([x1, y1, x2, y2]);
+    if (!this.fast) return this.ordered(this.shapesIn([x1, y1, x2, y2]));
+    const ui = this.store.ui;
+    const out = [];
+    for (const e of this.frameOrder()) {
+      const b = e.box;
+      if (b[2] < x1 || b[0] > x2 || b[3] < y1 || b[1] > y2 || e.o.cid === this.editing || ui.get(e.o.cid)?.hidden) continue;
+      out.push(e.o);
+    }
+    return out;
+  }
+
+  orderEntry(o) { return { o, z: o.z_order ?? 0, key: this.styleKey(o), box: bbox(o) }; }
+
+  static byPaint(a, b) { return a.z - b.z || (a.key < b.key ? -1 : a.key > b.key ? 1 : a.o.cid - b.o.cid); }
+
+  /** Every shown shape of the frame in paint order (built once per frame and filter, then patched per edit). */
+  frameOrder() {
+    const c = this.orderCache;
+    if (c && c.frame === this.frame && c.filter === this.filter && c.colors === this.colors.size) return c.entries;
+    const entries = this.store.onFrame(this.frame).filter((o) => !o.outside && this.filter(o)).map((o) => this.orderEntry(o));
+    entries.sort(Renderer.byPaint);
+    this.orderCache = { frame: this.frame, filter: this.filter, colors: this.colors.size, entries };
+    return entries;
+  }
+
+  /** Object `cid` changed: move its entry in the paint order (or drop the order when it is for another frame). */
+  patchOrder(cid) {
+    const c = this.orderCache;
+    if (!c) return;
+    if (c.frame !== this.frame || this.store.currentFrame !== this.frame) { this.orderCache = null; return; }
+    const i = c.entries.findIndex((e) => e.o.cid === cid);
+    if (i >= 0) c.entries.splice(i, 1);
+    const o = this.store.get(cid);
+    if (!o || o.kind !== 'shape' || o.frame !== this.frame || o.outside || !this.filter(o)) return;
+    const e = this.orderEntry(o);
+    let lo = 0; let hi = c.entries.length;
+    while (lo < hi) { const mid = (lo + hi) >> 1; if (Renderer.byPaint(c.entries[mid], e) < 0) lo = mid + 1; else hi = mid; }
+    c.entries.splice(lo, 0, e);
   }
 
   /** Shapes drawn in the cached layer whose boxes meet `rect` (image space). */
@@ -196,7 +312,7 @@ export class Renderer {
   /** The cached layer's shapes again: progressively (a slice per animation frame) when there are many. */
   renderStatic() {
     const t0 = performance.now();
-    const shapes = this.ordered(this.visibleShapes());
+    const shapes = this.visibleShapes();
     const view = { ...this.view };
     const text = this.showText && shapes.length <= 300;
     // A view change keeps showing the old (scaled) layer until the new one is complete; any other
@@ -352,15 +468,29 @@ export class Renderer {
     }
   }
 
-  blit() {
-    const ctx = this.shapesCanvas.getContext('2d');
+  /** The cached shapes onto the shapes layer at `view`; onto the image layer, over the image, when `merged`. */
+  blit(view = this.view, merged = false) {
+    const canvas = merged ? this.imageCanvas : this.shapesCanvas;
+    const ctx = canvas.getContext('2d');
     ctx.setTransform(1, 0, 0, 1, 0, 0);
-    ctx.clearRect(0, 0, this.shapesCanvas.width, this.shapesCanvas.height);
+    if (!merged) ctx.clearRect(0, 0, canvas.width, canvas.height);
     if (!this.cacheView) return;
-    const s = this.view.scale / this.cacheView.scale;
+    const s = view.scale / this.cacheView.scale;
     const mx = this.width * MARGIN; const my = this.height * MARGIN;
-    ctx.setTransform(s, 0, 0, s, (this.view.x - (mx + this.cacheView.x) * s) * this.dpr, (this.view.y - (my + this.cacheView.y) * s) * this.dpr);
+    const lx = this.width * this.layerMargin; const ly = this.height * this.layerMargin;
+    // The cache starts MARGIN before the viewport, this layer LAYER_MARGIN before it.
+    ctx.setTransform(s, 0, 0, s, (lx + view.x - (mx + this.cacheView.x) * s) * this.dpr, (ly + view.y - (my + this.cacheView.y) * s) * this.dpr);
     ctx.drawImage(this.cache, 0, 0);
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+  }
+
+  /**
+   * Whether shapes may be drawn onto the image layer (one layer for the compositor to move and copy instead of
+   * two): not while image adjustments filter that layer, which must not tint the shapes.
+   */
+  mergeable() {
+    const f = this.imageCanvas.style.filter;
+    return this.fast && (!f || f === 'brightness(100%) contrast(100%) saturate(100%)');
   }
 
   /** Add the outline of one shape to the current path, in screen coordinates of the view. */
@@ -458,11 +588,17 @@ export class Renderer {
   }
 
   drawOverlay() {
+    const hover = this.hover != null && this.hover !== this.selected ? this.store.get(this.hover) : null;
+    const sel = this.selectedState();
+    const blank = !(hover && hover.frame === this.frame) && !this.groupMembers && !sel && !this.toolOverlay;
+    if (blank && this.overlayBlank && this.fast) return; // already clear: leave the canvas alone
+    this.overlayBlank = blank;
+    // A clear overlay is not composited (opacity 0; it still takes the pointer): one full-size layer less per frame.
+    if (this.fast) this.overlay.style.opacity = blank ? '0' : '';
     const ctx = this.overlay.getContext('2d');
     ctx.setTransform(1, 0, 0, 1, 0, 0);
     ctx.clearRect(0, 0, this.overlay.width, this.overlay.height);
     ctx.setTransform(this.dpr, 0, 0, this.dpr, 0, 0);
-    const hover = this.hover != null && this.hover !== this.selected ? this.store.get(this.hover) : null;
     if (hover && hover.frame === this.frame) {
       ctx.beginPath();
       this.tracePath(ctx, hover);
@@ -474,7 +610,6 @@ export class Renderer {
       for (const cid of this.groupMembers) { const o = this.store.get(cid); if (o && o.frame === this.frame && !o.outside) this.tracePath(ctx, o); }
       ctx.lineWidth = 2; ctx.strokeStyle = '#fff'; ctx.setLineDash([4, 3]); ctx.stroke(); ctx.setLineDash([]);
     }
-    const sel = this.selectedState();
     if (sel) this.drawSelected(ctx, sel);
     if (this.toolOverlay) this.toolOverlay(ctx, this);
   }

@@ -177,7 +177,10 @@ class Review {
 
   paintList() {
     const open = this.issues.filter((x) => !x.resolved).length;
-    this.count.textContent = `${open} open · ${this.issues.length - open} resolved`;
+    const text = `${open} open · ${this.issues.length - open} resolved`;
+    // Called on every frame shown (playback too): touch the DOM only when something is to change.
+    if (this.count.textContent !== text) this.count.textContent = text;
+    if (!this.issues.length && !this.list.childElementCount) return;
     this.list.replaceChildren(...this.issues.map((x) => h('li', {},
       h('button', { type: 'button', class: `issue-row${x.resolved ? ' resolved' : ''}${x.frame === this.ws.frame ? ' here' : ''}`,
         'aria-current': String(this.current?.id === x.id), onclick: () => this.choose(x) },
@@ -205,11 +208,17 @@ class Review {
   }
 
   paint() {
-    const box = this.ws.canvasBox;
     const r = this.ws.renderer;
     const dpr = window.devicePixelRatio || 1;
-    const w = box.clientWidth; const hgt = box.clientHeight;
-    if (this.layer.width !== Math.round(w * dpr) || this.layer.height !== Math.round(hgt * dpr)) {
+    // The renderer's size, not the box's: reading clientWidth on every frame of playback forced a layout each time.
+    const w = r.width; const hgt = r.height;
+    const here = this.issues.filter((i) => i.frame === this.ws.frame);
+    const resized = this.layer.width !== Math.round(w * dpr) || this.layer.height !== Math.round(hgt * dpr);
+    // No issue here and nothing drawn: leave the layer alone (clearing it still costs a copy to the compositor).
+    if (!here.length && this.blank && !resized && r.fast) return;
+    this.blank = !here.length;
+    this.layer.hidden = this.blank && r.fast; // an empty layer is not composited
+    if (resized) {
       this.layer.width = Math.round(w * dpr); this.layer.height = Math.round(hgt * dpr);
       this.layer.style.width = `${w}px`; this.layer.style.height = `${hgt}px`;
     }
@@ -217,8 +226,7 @@ class Review {
     ctx.setTransform(1, 0, 0, 1, 0, 0);
     ctx.clearRect(0, 0, this.layer.width, this.layer.height);
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-    for (const issue of this.issues) {
-      if (issue.frame !== this.ws.frame) continue;
+    for (const issue of here) {
       const pts = [];
       for (let i = 0; i + 1 < issue.position.length; i += 2) pts.push(r.toScreen(issue.position[i], issue.position[i + 1]));
       ctx.beginPath();

@@ -1,6 +1,6 @@
 // Annotation state of one job: objects by client id, per-frame index, what the server has confirmed, undo.
 import { bbox } from './geometry.js';
-import { shapeAt, withKeyframe } from './interpolation.js';
+import { shapeAt, skeletonAt, withKeyframe, withSkeletonKeyframe } from './interpolation.js';
 import { GridIndex } from './spatial.js';
 import { keyframeAttributes } from './track_edit.js';
 import { UndoStack } from './undo.js';
@@ -89,11 +89,15 @@ export class AnnotationStore extends EventTarget {
   view(cid, frame) {
     const t = this.objects.get(cid);
     if (!t) return undefined;
-    const s = shapeAt(t, frame);
+    const skeleton = t.elements?.length > 0;
+    const s = skeleton ? skeletonAt(t, frame) : shapeAt(t, frame);
     const k = s || t.shapes.filter((x) => x.frame <= frame).at(-1) || t.shapes[0];
-    return { kind: 'shape', track: true, keyframe: !!s?.keyframe, cid, frame, label_id: t.label_id, type: k.type, points: k.points,
+    // A skeleton's points as shape elements, so the renderer, tools and panel treat them as a skeleton shape's.
+    const elements = skeleton && s ? s.elements.map((e) => ({ type: 'points', frame, label_id: e.label_id, points: e.points, outside: !!e.outside,
+      occluded: !!e.occluded, z_order: 0, rotation: 0, group: 0, source: t.source, attributes: e.attributes || [] })) : [];
+    return { kind: 'shape', track: true, keyframe: !!s?.keyframe, cid, frame, label_id: t.label_id, type: skeleton ? 'skeleton' : k.type, points: k.points,
       rotation: k.rotation || 0, occluded: !!k.occluded, outside: !s, z_order: k.z_order ?? 0,
-      attributes: { ...t.attributes, ...attrsIn(k.attributes) }, group: t.group ?? 0, source: t.source, elements: [] };
+      attributes: { ...t.attributes, ...attrsIn(k.attributes) }, group: t.group ?? 0, source: t.source, elements };
   }
 
   /** A track with an edited view of it applied: geometry into a keyframe on that frame, the rest to the track. */
@@ -105,6 +109,16 @@ export class AnnotationStore extends EventTarget {
     for (const [k, v] of Object.entries(view.attributes || {})) if (this.mutable.has(Number(k)) && String(shown.attributes[k] ?? '') !== String(v)) perFrame[k] = v;
     let next = { ...snapshot(track), label_id: view.label_id, attributes: mine(view.attributes), group: view.group ?? track.group };
     const moved = GEOMETRY.some((k) => JSON.stringify(view[k]) !== JSON.stringify(shown[k]));
+    if (track.elements?.length) {
+      // A skeleton edited on a frame: a keyframe there for it and for every one of its points (as CVAT keys them all).
+      const pointsMoved = JSON.stringify(elementStates(view.elements)) !== JSON.stringify(elementStates(shown.elements));
+      if (moved || pointsMoved || Object.keys(perFrame).length) {
+        const own = (track.shapes || []).find((k) => k.frame === view.frame)?.attributes || [];
+        next = withSkeletonKeyframe(next, view.frame, view.elements || [], { outside: !!view.outside, occluded: !!view.occluded,
+          z_order: view.z_order ?? 0, attributes: keyframeAttributes(own, perFrame) });
+      }
+      return next;
+    }
     if (moved || Object.keys(perFrame).length) {
       const patch = {};
       for (const k of GEOMETRY) patch[k] = structuredClone(view[k]);
@@ -302,6 +316,8 @@ export class AnnotationStore extends EventTarget {
   emit(type, detail) { this.dispatchEvent(new CustomEvent(type, { detail })); }
 }
 
+const elementStates = (els) => (els || []).map((e) => [e.label_id, e.points, !!e.outside, !!e.occluded]);
+
 const KINDS = ['shapes', 'tags', 'tracks'];
 const emptyKinds = () => ({ shapes: [], tags: [], tracks: [] });
 export const kindKey = (o) => (o?.kind === 'tag' ? 'tags' : o?.kind === 'track' ? 'tracks' : 'shapes');
@@ -314,8 +330,10 @@ export function* changeEntries(changes) {
 /** A server (wire) object as a store state. */
 export function fromWire(o, kind) {
   if (kind === 'track') {
-    const shapes = (o.shapes || []).map(({ id, ...k }) => ({ ...k, attributes: k.attributes || [] })).sort((a, b) => a.frame - b.frame); // eslint-disable-line no-unused-vars
-    return { ...o, kind: 'track', type: 'track', attributes: attrsIn(o.attributes), shapes, elements: o.elements || [] };
+    const keys = (list) => (list || []).map(({ id, ...k }) => ({ ...k, attributes: k.attributes || [] })).sort((a, b) => a.frame - b.frame); // eslint-disable-line no-unused-vars
+    // A skeleton track's points are tracks of their own (CVAT's sub-tracks), kept in wire form.
+    const elements = (o.elements || []).map(({ id, ...e }) => ({ ...e, attributes: e.attributes || [], shapes: keys(e.shapes) })); // eslint-disable-line no-unused-vars
+    return { ...o, kind: 'track', type: 'track', attributes: attrsIn(o.attributes), shapes: keys(o.shapes), elements };
   }
   return kind === 'tag' ? { ...o, kind: 'tag', type: 'tag', attributes: attrsIn(o.attributes) } : { ...o, kind: 'shape', attributes: attrsIn(o.attributes) };
 }
@@ -347,12 +365,18 @@ export function toWire(o, id) {
   if (o.kind === 'tag') return base;
   if (o.kind === 'track') {
     // CVAT's track wire format; keyframes only (the frames between are computed, never stored).
-    const shapes = [...(o.shapes || [])].sort((a, b) => a.frame - b.frame).map((k) => ({
+    const keys = (list) => [...(list || [])].sort((a, b) => a.frame - b.frame).map((k) => ({
       frame: k.frame, type: k.type, points: k.points, outside: !!k.outside, occluded: !!k.occluded, keyframe: true,
       rotation: ((k.rotation || 0) % 360 + 360) % 360, z_order: k.z_order ?? 0,
       attributes: (k.attributes || []).map((a) => ({ spec_id: Number(a.spec_id), value: String(a.value) })).sort((a, b) => a.spec_id - b.spec_id),
     }));
-    return { ...base, frame: shapes[0]?.frame ?? o.frame, shapes, elements: [] };
+    const shapes = keys(o.shapes);
+    const elements = (o.elements || []).map((e) => {
+      const ks = keys(e.shapes);
+      return { frame: ks[0]?.frame ?? e.frame, label_id: e.label_id, group: e.group ?? 0, source: e.source || o.source || 'manual',
+        attributes: (e.attributes || []).map((a) => ({ spec_id: Number(a.spec_id), value: String(a.value) })), shapes: ks };
+    });
+    return { ...base, frame: shapes[0]?.frame ?? o.frame, shapes, elements };
   }
   return {
     ...base, type: o.type, points: o.points, occluded: !!o.occluded, outside: !!o.outside,

@@ -1,6 +1,6 @@
 // Merging (M) objects into one track, splitting a track at the current frame, and per-frame (mutable) attributes of tracks.
 import { toast } from '../ui.js';
-import { shapeAt } from './interpolation.js';
+import { shapeAt, skeletonAt, trackedAt } from './interpolation.js';
 import { attrsOut, snapshot } from './store.js';
 
 /** A keyframe (wire form) from a shape or a track's view. */
@@ -31,11 +31,27 @@ export function mergedTrack(objects) {
 
 /** The two tracks a track becomes when split at `frame`: the first goes outside there, the second starts there. */
 export function splitTrack(track, frame) {
-  const now = shapeAt(track, frame);
+  const skeleton = track.elements?.length > 0;
+  const now = skeleton ? skeletonAt(track, frame) : shapeAt(track, frame);
   const before = track.shapes.filter((k) => k.frame < frame);
   if (!now || !before.length) return null;
   const first = { ...snapshot(track), shapes: [...structuredClone(before), { ...keyOf(now, frame), attributes: [], outside: true }] };
   const second = { ...snapshot(track), frame, shapes: [{ ...keyOf(now, frame), attributes: now.attributes || [] }, ...structuredClone(track.shapes.filter((k) => k.frame > frame))] };
+  if (skeleton) {
+    // Each point splits too: the first part's points go outside there, the second's start from where they are.
+    first.elements = track.elements.map((el) => {
+      const at = trackedAt(el.shapes, frame, true);
+      const keys = structuredClone(el.shapes.filter((k) => k.frame < frame));
+      if (at) keys.push({ ...keyOf(at, frame), attributes: [], outside: true });
+      return { ...structuredClone(el), shapes: keys };
+    }).filter((el) => el.shapes.length);
+    second.elements = track.elements.map((el) => {
+      const at = trackedAt(el.shapes, frame, true);
+      const later = structuredClone(el.shapes.filter((k) => k.frame > frame));
+      const keys = at ? [{ ...keyOf(at, frame, { outside: !!at.outside }), attributes: at.attributes || [] }, ...later] : later;
+      return { ...structuredClone(el), frame: keys[0]?.frame ?? frame, shapes: keys };
+    }).filter((el) => el.shapes.length);
+  }
   return [first, second];
 }
 
@@ -73,6 +89,7 @@ export class Merging {
     if (cids.length < 2) return;
     const objects = cids.map((cid) => store.objects.get(cid)).filter(Boolean);
     if (new Set(objects.map((o) => o.label_id)).size > 1) { toast('Only objects of one label can be merged', 'error'); return; }
+    if (objects.some((o) => o.type === 'skeleton' || o.elements?.length)) { toast('Skeletons are not merged into tracks here yet: draw a skeleton track instead', 'error', 3000); return; }
     const [cid] = store.commit('Merge', [{ after: mergedTrack(objects) }, ...cids.map((c) => ({ cid: c, after: null }))]);
     this.ctx.select(cid);
     toast(`Merged ${objects.length} objects into a track`, 'success', 1500);

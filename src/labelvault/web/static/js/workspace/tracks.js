@@ -1,16 +1,33 @@
 // Track actions of the workspace: the Track toggle's new tracks, keyframe/outside per frame, keyframe jumps, play, propagate.
 import { h, modal, toast } from '../ui.js';
-import { keyframeAt, nextKeyframe, withKeyframe, withoutKeyframe } from './interpolation.js';
+import { keyframeAt, nextKeyframe, withKeyframe, withSkeletonKeyframe, withoutKeyframe } from './interpolation.js';
 import { snapshot } from './store.js';
 
 /** A new track with its first keyframe on `frame` from a drawn shape state (as the Track toggle makes them). */
 export function newTrack(shape) {
+  const key = (s, type = s.type) => ({ frame: shape.frame, type, points: type === 'skeleton' ? [] : s.points, rotation: s.rotation || 0,
+    outside: !!s.outside, occluded: !!s.occluded, z_order: s.z_order ?? 0, attributes: [], keyframe: true });
   return {
     kind: 'track', type: 'track', frame: shape.frame, label_id: shape.label_id, attributes: shape.attributes, group: shape.group ?? 0,
-    source: shape.source || 'manual', elements: [],
-    shapes: [{ frame: shape.frame, type: shape.type, points: shape.points, rotation: shape.rotation || 0, outside: false,
-      occluded: !!shape.occluded, z_order: shape.z_order ?? 0, attributes: [], keyframe: true }],
+    source: shape.source || 'manual',
+    // A skeleton track: one track of a point per skeleton point (CVAT's sub-tracks), keyed with the skeleton.
+    elements: (shape.type === 'skeleton' ? shape.elements || [] : []).map((e) => ({
+      frame: shape.frame, label_id: e.label_id, attributes: e.attributes || [], group: 0, source: shape.source || 'manual', shapes: [key(e, 'points')] })),
+    shapes: [{ ...key(shape), outside: false }],
   };
+}
+
+/** `track` with a keyframe on `frame` holding `view` (its shown or edited state): a skeleton keys its points too. */
+export function keyedAt(track, frame, view, patch = {}) {
+  if (track.elements?.length) return withSkeletonKeyframe(track, frame, view.elements || [], patch);
+  return withKeyframe(track, frame, patch);
+}
+
+/** `track` without its keyframe on `frame`, on the skeleton's points too. */
+function unkeyedAt(track, frame) {
+  const t = withoutKeyframe(track, frame);
+  if (!t.elements?.length) return t;
+  return { ...t, elements: t.elements.map((el) => withoutKeyframe(el, frame)) };
 }
 
 /**
@@ -25,8 +42,8 @@ export function trackAction(name, ctx) {
     case 'keyframe':
       if (!track) return true;
       if (keyframeAt(track, frame)) {
-        if (track.shapes.length > 1) ctx.store.commit('Remove keyframe', [{ cid: track.cid, after: withoutKeyframe(snapshot(track), frame) }]);
-      } else ctx.store.commit('Keyframe', [{ cid: track.cid, after: withKeyframe(snapshot(track), frame, {}) }]);
+        if (track.shapes.length > 1) ctx.store.commit('Remove keyframe', [{ cid: track.cid, after: unkeyedAt(snapshot(track), frame) }]);
+      } else ctx.store.commit('Keyframe', [{ cid: track.cid, after: keyedAt(snapshot(track), frame, sel, {}) }]);
       return true;
     case 'outside':
       if (track) ctx.store.commit(sel.outside ? 'Inside' : 'Outside', [{ cid: track.cid, after: withKeyframe(snapshot(track), frame, { outside: !sel.outside }) }]);
@@ -52,7 +69,7 @@ export function propagate(sel, ctx) {
       if (sel.track) {
         let t = snapshot(ctx.store.objects.get(sel.cid));
         const keep = { type: sel.type, points: sel.points, rotation: sel.rotation, occluded: sel.occluded, outside: false, z_order: sel.z_order };
-        for (const f of targets) t = withKeyframe(t, f, keep);
+        for (const f of targets) t = keyedAt(t, f, sel, keep);
         ctx.store.commit('Propagate', [{ cid: sel.cid, after: t }]);
       } else ctx.store.commit('Propagate', targets.map((f) => ({ after: { ...snapshot(sel), frame: f } })));
       toast(`${sel.track ? 'Keyframes on' : 'Copied to'} ${targets.length} frame(s)`, 'success');
@@ -63,17 +80,26 @@ export function propagate(sel, ctx) {
 
 /** Play/pause: step through frames, waiting for each image, at most `fps` frames a second. */
 export class Player {
-  constructor(ctx, fps = 10) { this.ctx = ctx; this.fps = fps; this.playing = false; }
+  constructor(ctx, fps = 10) { this.ctx = ctx; this.fps = fps; this.playing = false; this.paced = true; }
 
   toggle() { if (this.playing) this.stop(); else this.play(); }
 
   async play() {
     this.playing = true;
     this.ctx.onState?.(true);
+    const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+    let due = performance.now();
     while (this.playing) {
       const i = this.ctx.frames.indexOf(this.ctx.frame());
       if (i >= this.ctx.frames.length - 1) break;
-      await Promise.all([this.ctx.goTo(this.ctx.frames[i + 1]), new Promise((r) => setTimeout(r, 1000 / this.fps))]);
+      const period = 1000 / this.fps;
+      if (!this.paced) { await Promise.all([this.ctx.goTo(this.ctx.frames[i + 1]), sleep(period)]); continue; }
+      // Frames fall due on a fixed schedule, so timer lateness and frame work do not add up frame after frame.
+      due += period;
+      await this.ctx.goTo(this.ctx.frames[i + 1]);
+      const wait = due - performance.now();
+      if (wait > 1) await sleep(wait);
+      else if (wait < -period) due = performance.now(); // fell far behind (a slow image): do not rush to catch up
     }
     this.stop();
   }
