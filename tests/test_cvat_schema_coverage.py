@@ -26,6 +26,7 @@ AREAS = {
     "requests",
     "server",
     "guides",
+    "assets",
 }
 METHODS = ("get", "post", "put", "patch", "delete")
 
@@ -34,12 +35,6 @@ MISSING = {
     "auth": [
         "PATCH /api/auth/access_tokens/{}",
         "GET /api/auth/rules",
-    ],
-    "guides": [
-        "POST /api/guides",
-        "GET /api/guides/{}",
-        "PATCH /api/guides/{}",
-        "DELETE /api/guides/{}",
     ],
 }
 

@@ -38,6 +38,7 @@ from labelvault.datasets.api import router as formats_router
 from labelvault.db import Database
 from labelvault.db.migrate import upgrade
 from labelvault.errors import LabelVaultError, disk_full_of, out_of_range_of
+from labelvault.guides.api import router as guides_router
 from labelvault.http import ForwardedHeaders, ids_in_range
 from labelvault.limits import BodyLimits
 from labelvault.media import handlers as media_handlers
@@ -60,7 +61,6 @@ from labelvault.review.layout_api import router as layout_router
 from labelvault.review.quality_api import router as quality_router
 from labelvault.server_api import router as server_router
 from labelvault.tasks.api import router as tasks_router
-from labelvault.tasks.status_api import router as task_status_router
 from labelvault.webhooks import dispatch as webhook_dispatch
 from labelvault.webhooks.api import router as webhooks_router
 
@@ -199,11 +199,11 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         recovery_router,
         projects_router,
         tasks_router,
-        task_status_router,
         media_router,
         cloudstorages_router,
         annotations_router,
         review_router,
+        guides_router,
         layout_router,
         quality_router,
         activity_router,

@@ -13,6 +13,7 @@ from labelvault.background.models import Request
 from labelvault.backups.models import BackupRecord, BackupStatus
 from labelvault.cloudstorages.models import CloudStorage
 from labelvault.datasets.models import AdoptedArchive, MigratedItem
+from labelvault.guides.models import Guide, GuideAsset
 from labelvault.media.models import Frame
 from labelvault.models_ai.models import Model
 from labelvault.observability.models import AuditEvent
@@ -32,6 +33,8 @@ from labelvault.webhooks.models import Webhook, WebhookDelivery
 __all__ = [
     "AdoptedArchive",
     "MigratedItem",
+    "Guide",
+    "GuideAsset",
     "WebhookDelivery",
     "Webhook",
     "Organization",

@@ -41,6 +41,9 @@ COMPARED = [
     "webhooks",
     "webhook_deliveries",
     "models",
+    "guides",
+    "guide_assets",
+    "migrated_items",
     # Review: issues, comments, ground truth (a job), quality, activity.
     "issues",
     "comments",

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Engine, MetaData, select
 
-from tests.conftest import LABELS
+from tests.conftest import LABELS, png_bytes
 
 
 def labels_by_name(client: Any, project_id: int) -> dict[str, dict]:
@@ -78,6 +78,15 @@ def make_project(
         task = task_with_data(client, frames=frames, name=f"{name}-t{i}", project_id=project["id"])
         for job in jobs_of(client, task["id"]):
             annotate(client, job["id"], labels, frame=job["start_frame"], x=1.0 + i)
+    # An annotation guide with an image: user data that snapshots carry too.
+    guide = client.post("/api/guides", json={"project_id": project["id"], "markdown": "# How"})
+    assert guide.status_code == 201, guide.text
+    asset = client.post(
+        "/api/assets",
+        data={"guide_id": str(guide.json()["id"])},
+        files={"file": ("how.png", png_bytes(5, 5), "image/png")},
+    )
+    assert asset.status_code == 201, asset.text
     return project
 
 

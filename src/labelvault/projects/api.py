@@ -24,6 +24,7 @@ from labelvault.accounts.models import User
 from labelvault.accounts.replies import basic_user, users_by_id
 from labelvault.db.base import utcnow
 from labelvault.errors import Invalid, NotFound
+from labelvault.guides.service import guide_ids
 from labelvault.http import absolute, apply_sort, db_session, paginate
 from labelvault.observability import audit
 from labelvault.projects import service
@@ -46,6 +47,7 @@ PROJECT_SORT = {
 def projects_json(request: Request, session: Session, projects: list[Project]) -> list[dict]:
     counts, subsets = project_task_summaries(session, [p.id for p in projects])
     users = users_by_id(session, {p.owner_id for p in projects} | {p.assignee_id for p in projects})
+    guides = guide_ids(session, [], [p.id for p in projects])
     return [
         {
             "url": absolute(request, f"/api/projects/{p.id}"),
@@ -58,7 +60,7 @@ def projects_json(request: Request, session: Session, projects: list[Project]) -
             },
             "owner": basic_user(request, users.get(p.owner_id)),
             "assignee": basic_user(request, users.get(p.assignee_id)),
-            "guide_id": None,
+            "guide_id": guides.get(f"project:{p.id}"),
             "bug_tracker": p.bug_tracker,
             "task_subsets": sorted(subsets.get(p.id, set())),
             "created_date": p.created_date,

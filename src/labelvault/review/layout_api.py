@@ -1,4 +1,4 @@
-"""CVAT's validation layout of tasks and jobs: which frames validate (the ground-truth job's)."""
+"""CVAT's validation layouts (the ground-truth job's frames) and the task status endpoint."""
 
 from __future__ import annotations
 
@@ -6,8 +6,10 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
+from sqlalchemy import select
 
 from labelvault.access.deps import DbSession, ManagedTask, VisibleJob, VisibleTask
+from labelvault.background.models import Request as BgRequest
 from labelvault.errors import Invalid
 from labelvault.review.ground_truth import ground_truth_job
 from labelvault.tasks.service import job_frames
@@ -110,3 +112,36 @@ def patch_job_layout(job: VisibleJob, body: JobLayoutWrite) -> Any:
             ]
         }
     )
+
+
+# ---- task status ---------------------------------------------------------------------------
+STATES = {"queued": "Queued", "started": "Started", "finished": "Finished", "failed": "Failed"}
+
+
+class RqStatus(BaseModel):
+    state: str
+    message: str = ""
+    progress: float = Field(0.0, ge=0, le=100)
+
+
+@router.get("/api/tasks/{task_id}/status", response_model=RqStatus, tags=["tasks"])
+def task_status(task: VisibleTask, session: DbSession) -> dict[str, Any]:
+    """The newest data upload of the task; CVAT deprecates this for /api/requests, and
+    2.80's SDK does not call it, but older scripts poll it after creating a task."""
+    request = session.scalars(
+        select(BgRequest)
+        .where(BgRequest.operation == "create:task", BgRequest.task_id == task.id)
+        .order_by(BgRequest.created_date.desc())
+    ).first()
+    if request is None:
+        # CVAT answers "Unknown" here, which its own schema's enum lacks (the SDK would
+        # refuse it): a task with data is done, one without never got any.
+        if task.data_state == "ready":
+            return {"state": "Finished", "message": "", "progress": 100.0}
+        return {"state": "Failed", "message": "No data was uploaded to this task.", "progress": 0}
+    progress = 100.0 if request.status == "finished" else 100.0 * float(request.progress or 0)
+    return {
+        "state": STATES.get(request.status, "Queued"),
+        "message": request.message or "",
+        "progress": min(100.0, max(0.0, progress)),
+    }

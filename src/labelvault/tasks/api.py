@@ -24,6 +24,7 @@ from labelvault.accounts.models import User
 from labelvault.accounts.replies import basic_user, users_by_id
 from labelvault.db.base import utcnow
 from labelvault.errors import Forbidden, Invalid
+from labelvault.guides.service import guide_ids
 from labelvault.http import absolute, apply_sort, db_session, paginate
 from labelvault.observability import audit
 from labelvault.projects import service as project_service
@@ -58,6 +59,7 @@ def tasks_json(request: Request, session: Session, tasks: list[Task]) -> list[di
     statuses = _job_statuses(session, [t.id for t in tasks])
     users = users_by_id(session, {t.owner_id for t in tasks} | {t.assignee_id for t in tasks})
     project_ids = {t.project_id for t in tasks if t.project_id}
+    guides = guide_ids(session, [t.id for t in tasks], [])
     projects = (
         {p.id: p for p in session.scalars(select(Project).where(Project.id.in_(project_ids)))}
         if project_ids
@@ -91,7 +93,7 @@ def tasks_json(request: Request, session: Session, tasks: list[Task]) -> list[di
                 "data_original_chunk_type": (
                     ("video" if t.mode == "interpolation" else "imageset") if has_data else None
                 ),
-                "guide_id": None,
+                "guide_id": guides.get(f"task:{t.id}"),
                 "size": t.size,
                 "image_quality": t.image_quality,
                 "data": t.id if has_data else None,
@@ -386,6 +388,8 @@ def jobs_json(request: Request, session: Session, jobs: list[Job]) -> list[dict[
     users = users_by_id(session, {j.assignee_id for j in jobs})
     issue_counts = review_service.issue_counts(session, [j.id for j in jobs])
     project_ids = {t.project_id for t in tasks.values() if t.project_id}
+    # A job shows its task's guide, else its project's (CVAT's Job.get_guide).
+    guides = guide_ids(session, task_ids, project_ids)
     projects = (
         dict(
             session.execute(
@@ -402,7 +406,8 @@ def jobs_json(request: Request, session: Session, jobs: list[Job]) -> list[dict[
             "task_id": j.task_id,
             "project_id": tasks[j.task_id].project_id,
             "assignee": basic_user(request, users.get(j.assignee_id)),
-            "guide_id": None,
+            "guide_id": guides.get(f"task:{j.task_id}")
+            or guides.get(f"project:{tasks[j.task_id].project_id}"),
             "dimension": tasks[j.task_id].dimension,
             "bug_tracker": tasks[j.task_id].bug_tracker or None,
             "status": service.job_status(j.stage, j.state),
