@@ -361,6 +361,19 @@ def _rows(w: dict[str, Any]) -> list[Row]:
         Row("GET", "/api/lambda/functions/lab-det", (200, 200, 200, 200, 200, 404)),
         Row("GET", "/api/lambda/functions/global-det", (200, 200, 200, 200, 200, 200)),
         Row("GET", f"/api/lambda/requests/{LR}", (200, 404, 404, 404, 200, 404)),
+        # An organization's model never runs on data outside it (here: a sandbox task).
+        Row(
+            "POST",
+            "/api/lambda/requests",
+            (404, None, None, None, None, 404),
+            {"function": "lab-det", "task": w["ST"]},
+        ),
+        Row(
+            "POST",
+            "/api/lambda/functions/lab-det",
+            (404, None, None, None, None, 404),
+            {"task": w["ST"], "frame": 0},
+        ),
         Row("GET", "/api/lambda/requests", (200, 200, 200, 200, 200, 403), headers=LAB),
         # --- audit and activity (events.rego) --------------------------------------------
         Row("GET", "/api/audit", (200, 403, 403, 403, 403, 403)),
