@@ -5,7 +5,9 @@ task S, a cloud storage, a backup, a token, and a member of group G); `other` (a
 nothing); `worker` (a worker assigned job J1 of T only). CVAT's sandbox rules
 (cvat-reference.md §4): admins see all, owners manage theirs, others see nothing (404, never
 403), a job's assignee sees its job, the task and project around it, reads only its job's
-frames and annotations, and exports nothing bigger than its job.
+frames and annotations, and exports nothing bigger than its job. Issues and comments are
+for job and issue staff; quality data and webhooks for the task's or project's owners (not
+a job's assignee); a lambda request for its owner; the audit log and models for admins.
 
 A row's answers are in role order (admin, owner, other, worker); None = not tried (a delete
 that would take the fixture away from the rows after it). A leak is a 2xx where the row
@@ -19,9 +21,12 @@ from typing import Any
 
 import pytest
 
+from labelvault.background.models import Request as BgRequest
 from labelvault.backups.models import BackupRecord
 from labelvault.cloudstorages.models import CloudStorage
+from labelvault.models_ai.handlers import OPERATION
 from labelvault.projects.models import Project
+from labelvault.webhooks.models import Webhook
 from tests.conftest import LABELS
 
 ROLES = ("admin", "owner", "other", "worker")
@@ -131,9 +136,51 @@ def _rows(w: dict[str, Any]) -> list[Row]:
         Row("GET", "/api/snapshots", (None, 403, 403, 403)),
         Row("POST", "/api/snapshots", (None, 403, 403, 403)),
         Row("POST", f"/api/projects/{P}/rollback", (None, None, 404, 403), {"to": "2020-01-01"}),
+        # --- review, quality, webhooks, lambda, audit, activity (CVAT's .rego rules) ---
+        Row("GET", f"/api/issues/{w['I1']}", (200, 200, 404, 200)),
+        Row("GET", f"/api/issues/{w['I2']}", (200, 200, 404, 404)),
+        Row("PATCH", f"/api/issues/{w['I1']}", (200, 200, 404, 200), {"resolved": False}),
+        Row("PATCH", f"/api/issues/{w['I2']}", (200, 200, 404, 404), {"resolved": False}),
+        Row("GET", f"/api/comments/{w['C2']}", (200, 200, 404, 404)),
+        Row("PATCH", f"/api/comments/{w['C2']}", (200, 200, 404, 404), {"message": "m"}),
+        Row(
+            "POST",
+            "/api/issues",
+            (201, 201, 400, 201),
+            {"job": J1, "frame": 0, "position": [1, 1, 2, 2], "message": "m"},
+        ),
+        Row("POST", "/api/comments", (201, 201, 400, 400), {"issue": w["I2"], "message": "c"}),
+        Row("GET", f"/api/quality/settings/{w['QS']}", (200, 200, 404, 404)),
+        Row(
+            "PATCH",
+            f"/api/quality/settings/{w['QS']}",
+            (200, 200, 404, 404),
+            {"iou_threshold": 0.5},
+        ),
+        Row("POST", "/api/quality/reports", (400, 400, 404, 403), {"task_id": T}),
+        Row("GET", "/api/quality/settings", (200, 200, 404, 200), params={"task_id": T}),
+        Row("GET", f"/api/webhooks/{w['W']}", (200, 200, 404, 404)),
+        Row("PATCH", f"/api/webhooks/{w['W']}", (200, 200, 404, 404), {"description": "d"}),
+        Row("GET", f"/api/webhooks/{w['W']}/deliveries", (200, 200, 404, 404)),
+        Row(
+            "POST",
+            "/api/webhooks",
+            (None, None, 404, 403),
+            {"target_url": "http://127.0.0.1:9/h", "type": "project", "project_id": P},
+        ),
+        Row("GET", f"/api/lambda/requests/{w['LR']}", (200, 404, 404, 200)),
+        Row("GET", "/api/models", (200, 403, 403, 403)),
+        Row("GET", "/api/audit", (200, 403, 403, 403)),
+        Row("GET", f"/api/projects/{P}/activity", (200, 200, 404, 200)),
+        Row("GET", f"/api/tasks/{T}/activity", (200, 200, 404, 200)),
+        Row("GET", "/api/events", (200, 200, 200, 200), params={"task_id": T}),
         # --- the share ---------------------------------------------------------------
         Row("GET", "/api/server/share", (200, 200, 200, 200)),
         # --- deletes last: each by a role that may not, then its owner ---------------
+        Row("DELETE", f"/api/comments/{w['C2']}", (None, 204, 404, 404)),
+        Row("DELETE", f"/api/issues/{w['I1']}", (None, 204, 404, 403)),
+        Row("DELETE", f"/api/webhooks/{w['W']}", (None, 204, 404, 404)),
+        Row("DELETE", f"/api/lambda/requests/{w['LR']}", (None, 404, 404, 204)),
         Row("DELETE", f"/api/labels/{L}", (None, 204, 404, 403)),
         Row("DELETE", f"/api/tasks/{S}", (None, 204, 404, 404)),
         Row("DELETE", f"/api/auth/access_tokens/{K}", (None, 204, 404, 404)),
@@ -151,6 +198,13 @@ LISTS = {
     "/api/cloudstorages": ("C", {"admin": True, "owner": True, "other": False, "worker": False}),
     "/api/backups": ("B", {"admin": True, "owner": True, "other": False, "worker": False}),
     "/api/requests": ("RQ", {"admin": True, "owner": True, "other": False, "worker": False}),
+    "/api/issues": ("I2", {"admin": True, "owner": True, "other": False, "worker": False}),
+    "/api/comments": ("C2", {"admin": True, "owner": True, "other": False, "worker": False}),
+    "/api/quality/settings": (
+        "QS",
+        {"admin": True, "owner": True, "other": False, "worker": False},
+    ),
+    "/api/webhooks": ("W", {"admin": True, "owner": True, "other": False, "worker": False}),
 }
 
 
@@ -171,6 +225,15 @@ def world(app, admin, make_user, task_with_data):  # type: ignore[no-untyped-def
     assert group.status_code == 201, group.text
     token = owner.post("/api/auth/access_tokens", json={"name": "k"})
     assert token.status_code == 201, token.text
+    issues = {}
+    for key, job, frame in (("I1", J1, 0), ("I2", J2, 2)):
+        body = {"job": job, "frame": frame, "position": [1, 1, 5, 5], "message": key}
+        made = owner.post("/api/issues", json=body)
+        assert made.status_code == 201, made.text
+        issues[key] = made.json()["id"]
+    comments = owner.get("/api/comments", params={"issue_id": issues["I2"]}).json()
+    settings = owner.get("/api/quality/settings", params={"task_id": T})
+    assert settings.status_code == 200, settings.text
     export = owner.post(f"/api/tasks/{T}/dataset/export", params={"format": CVAT_XML})
     assert export.status_code == 202, export.text
     with app.state.db.session() as session:
@@ -195,9 +258,27 @@ def world(app, admin, make_user, task_with_data):  # type: ignore[no-untyped-def
             path="project-x/annotations/x.zip",
             sha256="0" * 64,
         )
-        session.add_all([cloud, backup])
+        # A webhook to a receiver the URL guard would refuse, and a model run of the worker.
+        hook = Webhook(
+            target_url="http://127.0.0.1:9/h",
+            type="project",
+            project_id=P,
+            owner_id=owner.user_id,
+            events="update:job",
+        )
+        run = BgRequest(
+            id="lambda-rq-1",
+            operation=OPERATION,
+            target="job",
+            owner_id=worker.user_id,
+            task_id=T,
+            job_id=J1,
+            status="finished",
+            params={},
+        )
+        session.add_all([cloud, backup, hook, run])
         session.flush()
-        ids = {"C": cloud.id, "B": backup.id}
+        ids = {"C": cloud.id, "B": backup.id, "W": hook.id, "LR": run.id}
     return {
         "clients": {"admin": admin, "owner": owner, "other": other, "worker": worker},
         "ids": {
@@ -212,6 +293,9 @@ def world(app, admin, make_user, task_with_data):  # type: ignore[no-untyped-def
             "RQ": export.json()["rq_id"],
             "owner_id": owner.user_id,
             "n": 0,
+            **issues,
+            "C2": comments["results"][0]["id"],
+            "QS": settings.json()["results"][0]["id"],
             **ids,
         },
     }

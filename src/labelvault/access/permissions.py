@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, or_, select, true
+from sqlalchemy.orm import aliased
 
 from labelvault.access.context import context_of, role_in, roles_of
 from labelvault.accounts.models import User
@@ -64,6 +65,22 @@ def scoped(
     return or_(owned, org_column.in_(staff)) if staff else owned
 
 
+def in_context(user: User, org_column: Any) -> ColumnElement[bool]:
+    """Rows of the selected context only (no ownership rule): an organization's, the
+    sandbox's, or, unspecified, the sandbox's and those of the user's organizations."""
+    context = context_of(user)
+    if context.selected:
+        if context.organization is None:
+            return org_column.is_(None)
+        return org_column == context.organization.id
+    if user.is_admin:
+        return true()
+    member_of = list(roles_of(user))
+    if not member_of:
+        return org_column.is_(None)
+    return or_(org_column.is_(None), org_column.in_(member_of))
+
+
 def project_filter(user: User) -> ColumnElement[bool]:
     task_projects = select(Task.project_id).where(
         Task.project_id.is_not(None),
@@ -94,6 +111,29 @@ def job_filter(user: User) -> ColumnElement[bool]:
     org = select(Task.organization_id).where(Task.id == Job.task_id).scalar_subquery()
     ownership = or_(Job.assignee_id == user.id, Job.task_id.in_(_managed_task_ids(user)))
     return scoped(user, org, ownership)
+
+
+def staff_task_filter(user: User) -> ColumnElement[bool]:
+    """Tasks whose whole content the user may read: task staff (the task's or its project's
+    owner/assignee) and the organization's maintainers, not a job's assignee (CVAT's
+    quality and export rules)."""
+    return scoped(user, Task.organization_id, Task.id.in_(_managed_task_ids(user)))
+
+
+def staff_task_ids(user: User) -> Select[tuple[int]]:
+    return select(Task.id).where(staff_task_filter(user))
+
+
+def job_org(job_id: Any) -> Any:
+    """The organization of a job (its task's), as a scalar subquery over a job id column."""
+    # Aliases: the outer query may hold jobs or tasks itself, which must not correlate here.
+    job, task = aliased(Job), aliased(Task)
+    return (
+        select(task.organization_id)
+        .join(job, job.task_id == task.id)
+        .where(job.id == job_id)
+        .scalar_subquery()
+    )
 
 
 def visible_project_ids(user: User) -> Select[tuple[int]]:

@@ -9,6 +9,7 @@ from sqlalchemy import or_, select, true
 from sqlalchemy.orm import Session as DbSession
 
 from labelvault import filters
+from labelvault.access.context import context_of
 from labelvault.accounts import service, throttle
 from labelvault.accounts.auth import (
     CSRF_COOKIE,
@@ -37,6 +38,7 @@ from labelvault.errors import Forbidden, Invalid, NotFound
 from labelvault.http import apply_sort, db_session, paginate, settings_of
 from labelvault.observability import audit
 from labelvault.observability.audit import address_of
+from labelvault.organizations.models import Membership
 
 router = APIRouter(tags=["auth", "users"])
 
@@ -168,6 +170,13 @@ def list_users(
     role: str | None = None,
 ) -> dict[str, Any]:
     query = select(User)
+    organization = context_of(user).organization
+    if organization is not None:
+        # In an organization the list is its members (CVAT's users rule), for admins too.
+        members = select(Membership.user_id).where(
+            Membership.organization_id == organization.id, Membership.is_active.is_(True)
+        )
+        query = query.where(User.id.in_(members))
     if search:
         like = f"%{search}%"
         query = query.where(

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
+from labelvault.access import permissions
 from labelvault.access.deps import (
     CurrentUser,
     DbSession,
@@ -25,6 +26,7 @@ from labelvault.errors import Invalid, NotFound
 from labelvault.media.frames import frames_of
 from labelvault.models_ai import interactive, interactors, lambda_json, runs, service
 from labelvault.models_ai.handlers import CANCELLED, OPERATION
+from labelvault.models_ai.models import Model
 from labelvault.models_ai.schemas import HealthRead, LambdaCall, ModelPatch, ModelRead, ModelWrite
 from labelvault.tasks.models import Task
 
@@ -37,35 +39,37 @@ Admin = Depends(admin_user)
 
 @router.get("/api/models")
 def list_models(session: DbSession, user: User = Admin) -> list[ModelRead]:
-    return [service.as_read(m) for m in service.list_models(session)]
+    return [service.as_read(m) for m in service.list_models(session, service.registry_filter(user))]
 
 
 @router.post("/api/models", status_code=201)
 def create_model(data: ModelWrite, session: DbSession, user: User = Admin) -> ModelRead:
-    return service.as_read(service.create(session, data, user.id))
+    return service.as_read(
+        service.create(session, data, user.id, permissions.creation_org_id(user))
+    )
 
 
 @router.get("/api/models/{model_id}")
 def get_model(model_id: int, session: DbSession, user: User = Admin) -> ModelRead:
-    return service.as_read(service.get(session, model_id))
+    return service.as_read(service.get(session, user, model_id))
 
 
 @router.patch("/api/models/{model_id}")
 def update_model(
     model_id: int, data: ModelPatch, session: DbSession, user: User = Admin
 ) -> ModelRead:
-    return service.as_read(service.update(session, service.get(session, model_id), data))
+    return service.as_read(service.update(session, service.get(session, user, model_id), data))
 
 
 @router.delete("/api/models/{model_id}", status_code=204)
 def delete_model(model_id: int, session: DbSession, user: User = Admin) -> Response:
-    service.delete(session, service.get(session, model_id))
+    service.delete(session, service.get(session, user, model_id))
     return Response(status_code=204)
 
 
 @router.post("/api/models/{model_id}/check")
 def check_model(model_id: int, session: DbSession, user: User = Admin) -> HealthRead:
-    ok, message, latency = service.check(service.get(session, model_id))
+    ok, message, latency = service.check(service.get(session, user, model_id))
     return HealthRead(ok=ok, message=message, latency_ms=latency)
 
 
@@ -74,7 +78,7 @@ def check_model(model_id: int, session: DbSession, user: User = Admin) -> Health
 
 @router.get("/api/lambda/functions")
 def list_functions(session: DbSession, user: CurrentUser) -> list[dict[str, Any]]:
-    models = service.list_models(session, enabled_only=True)
+    models = service.list_models(session, service.usable_filter(user), enabled_only=True)
     return [lambda_json.function(m) for m in models] + [interactive.function_json()]
 
 
@@ -82,7 +86,7 @@ def list_functions(session: DbSession, user: CurrentUser) -> list[dict[str, Any]
 def get_function(func_id: str, session: DbSession, user: CurrentUser) -> dict[str, Any]:
     if func_id == interactive.GRABCUT_ID:
         return interactive.function_json()
-    return lambda_json.function(service.by_name(session, func_id))
+    return lambda_json.function(service.by_name(session, func_id, service.usable_filter(user)))
 
 
 def _call_target(session: DbSession, user: User, data: dict[str, Any]) -> tuple[Task, int | None]:
@@ -99,6 +103,15 @@ def _call_target(session: DbSession, user: User, data: dict[str, Any]) -> tuple[
     task = visible_task(session, user, int(data["task"]))
     require_task_manager(session, user, task)
     return task, None
+
+
+def _model_for(session: DbSession, user: User, name: str, task: Task) -> Model:
+    """A function of the user's context that may run on this task: an instance-wide one or
+    one of the task's organization (never another organization's model on this data)."""
+    model = service.by_name(session, name, service.usable_filter(user))
+    if model.organization_id not in (None, task.organization_id):
+        raise NotFound(f"No model (function) named '{name}'; see /api/lambda/functions")
+    return model
 
 
 @router.post("/api/lambda/functions/{func_id}")
@@ -124,7 +137,7 @@ async def call_function(
     image = await run_in_threadpool(reader.read, frame)
     if func_id == interactive.GRABCUT_ID:
         return await run_in_threadpool(interactive.segment, image, data)
-    model = service.by_name(session, func_id)
+    model = _model_for(session, user, func_id, task)
     adapter = runs.adapter_of(model)
     if model.function_kind == "interactor":
         return await run_in_threadpool(interactors.interact, model, adapter, frame, image, data)
@@ -142,7 +155,7 @@ def create_request(
 ) -> dict[str, Any]:
     data = call.model_dump()
     task, job_id = _call_target(session, user, data)
-    model = service.by_name(session, call.function)
+    model = _model_for(session, user, call.function, task)
     if model.function_kind != "detector":
         raise Invalid(f"'{model.name}' is an interactor; call it one frame at a time")
     runs.adapter_of(model)  # a disabled model or a broken module: a 4xx now, not a failed run
@@ -178,7 +191,11 @@ def _visible_request(session: DbSession, user: User, rq_id: str) -> BgRequest:
 
 @router.get("/api/lambda/requests")
 def list_requests(session: DbSession, user: CurrentUser) -> list[dict[str, Any]]:
-    query = select(BgRequest).where(BgRequest.operation == OPERATION)
+    # The caller's own requests, on tasks of the selected organization context.
+    in_context = select(Task.id).where(permissions.in_context(user, Task.organization_id))
+    query = select(BgRequest).where(
+        BgRequest.operation == OPERATION, BgRequest.task_id.in_(in_context)
+    )
     if not user.is_admin:
         query = query.where(BgRequest.owner_id == user.id)
     rows = session.scalars(query.order_by(BgRequest.created_date.desc()).limit(500))

@@ -29,5 +29,10 @@ class Model(Base):
     owner_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), nullable=True
     )
+    # The organization the model serves (registered in its context); None: every user.
+    # Deleting the organization deletes its models, never hands them to everyone.
+    organization_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), nullable=True, index=True
+    )
     created_date: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     updated_date: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)

@@ -6,9 +6,11 @@ import threading
 import time
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, or_, select, true
 from sqlalchemy.orm import Session
 
+from labelvault.access import permissions
+from labelvault.accounts.models import User
 from labelvault.db.base import utcnow
 from labelvault.errors import Conflict, Invalid, NotFound
 from labelvault.models_ai.adapters import Adapter, ModelError, adapter_for
@@ -55,22 +57,40 @@ def as_read(model: Model) -> ModelRead:
     )
 
 
-def list_models(session: Session, enabled_only: bool = False) -> list[Model]:
-    query = select(Model).order_by(Model.id)
+def registry_filter(user: User) -> ColumnElement[bool]:
+    """The registry an admin manages in this context: the organization's models, or the
+    instance-wide ones in the sandbox (X-Organization / org / org_id, as for projects)."""
+    return permissions.in_context(user, Model.organization_id)
+
+
+def usable_filter(user: User) -> ColumnElement[bool]:
+    """The functions a user may call: instance-wide ones and those of their context."""
+    return or_(Model.organization_id.is_(None), registry_filter(user))
+
+
+def list_models(
+    session: Session, where: ColumnElement[bool] | None = None, enabled_only: bool = False
+) -> list[Model]:
+    """The models `where` lets through (None: all of them, for the command line)."""
+    query = select(Model).where(true() if where is None else where).order_by(Model.id)
     if enabled_only:
         query = query.where(Model.enabled.is_(True))
     return list(session.scalars(query))
 
 
-def get(session: Session, model_id: int) -> Model:
-    model = session.get(Model, model_id)
+def get(session: Session, user: User, model_id: int) -> Model:
+    model = session.scalars(
+        select(Model).where(Model.id == model_id, registry_filter(user))
+    ).first()
     if model is None:
         raise NotFound.of("Model")
     return model
 
 
-def by_name(session: Session, name: str) -> Model:
-    model = session.scalars(select(Model).where(Model.name == name)).first()
+def by_name(session: Session, name: str, where: ColumnElement[bool] | None = None) -> Model:
+    """The model of that name among those `where` lets through (None: any, for the CLI)."""
+    query = select(Model).where(Model.name == name)
+    model = session.scalars(query if where is None else query.where(where)).first()
     if model is None:
         raise NotFound(f"No model (function) named '{name}'; see /api/lambda/functions")
     return model
@@ -80,7 +100,9 @@ def by_name(session: Session, name: str) -> Model:
 INTERACTOR_KINDS = ("deepaas", "function")
 
 
-def create(session: Session, data: ModelWrite, owner_id: int | None) -> Model:
+def create(
+    session: Session, data: ModelWrite, owner_id: int | None, org_id: int | None = None
+) -> Model:
     _check_config(data.kind, data.config)
     if data.function_kind == "interactor" and data.kind not in INTERACTOR_KINDS:
         raise Invalid(
@@ -98,6 +120,7 @@ def create(session: Session, data: ModelWrite, owner_id: int | None) -> Model:
         config=data.config,
         enabled=data.enabled,
         owner_id=owner_id,
+        organization_id=org_id,
         created_date=utcnow(),
         updated_date=utcnow(),
     )

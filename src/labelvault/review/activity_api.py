@@ -7,38 +7,24 @@ from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Response
-from sqlalchemy import ColumnElement, Select, or_, select, true
+from sqlalchemy import ColumnElement, or_, true
 
 from labelvault.access import permissions
 from labelvault.access.deps import CurrentUser, DbSession, VisibleProject, VisibleTask
 from labelvault.accounts.models import User
-from labelvault.projects.models import Project
 from labelvault.review import activity
 from labelvault.review.models import ActivityEvent
-from labelvault.tasks.models import Task
 
 router = APIRouter(tags=["events"])
 
 
-def _managed_tasks(user: User) -> Select[tuple[int]]:
-    managed = select(Project.id).where(
-        or_(Project.owner_id == user.id, Project.assignee_id == user.id)
-    )
-    return select(Task.id).where(
-        or_(
-            Task.owner_id == user.id,
-            Task.assignee_id == user.id,
-            Task.project_id.in_(managed),
-        )
-    )
-
-
 def _scope(user: User) -> ColumnElement[bool]:
-    """Managers see everyone's saves in what they manage; everyone sees their own."""
+    """Managers (task staff, an organization's maintainers) see everyone's saves in what
+    they manage; everyone sees their own (CVAT's events rules)."""
     if user.is_admin:
         return true()
     return or_(
-        ActivityEvent.task_id.in_(_managed_tasks(user)),
+        ActivityEvent.task_id.in_(permissions.staff_task_ids(user)),
         (ActivityEvent.user_id == user.id)
         & ActivityEvent.task_id.in_(permissions.visible_task_ids(user)),
     )

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from sqlalchemy import select
 
+from labelvault import filters
 from labelvault.access.deps import CurrentUser, DbSession, VisibleJob
 from labelvault.accounts.models import User
 from labelvault.accounts.replies import basic_user, users_by_id
@@ -27,6 +28,34 @@ ISSUE_SORT = {
     "resolved": Issue.resolved,
 }
 COMMENT_SORT = {"id": Comment.id, "owner": Comment.owner_id, "issue_id": Comment.issue_id}
+
+
+def _username(column: Any) -> Any:
+    return select(User.username).where(User.id == column).scalar_subquery()
+
+
+def _issue_column(column: Any) -> Any:
+    return select(column).where(Issue.id == Comment.issue_id).scalar_subquery()
+
+
+_TASK_OF_ISSUE = select(Job.task_id).where(Job.id == Issue.job_id).scalar_subquery()
+# The terms of CVAT's IssueViewSet / CommentViewSet for `filter=` and `field__in=`.
+ISSUE_FILTERS = {
+    "id": filters.Field(Issue.id),
+    "frame_id": filters.Field(Issue.frame),
+    "job_id": filters.Field(Issue.job_id),
+    "task_id": filters.Field(_TASK_OF_ISSUE),
+    "owner": filters.Field(_username(Issue.owner_id)),
+    "assignee": filters.Field(_username(Issue.assignee_id)),
+    "resolved": filters.Field(Issue.resolved),
+}
+COMMENT_FILTERS = {
+    "id": filters.Field(Comment.id),
+    "issue_id": filters.Field(Comment.issue_id),
+    "frame_id": filters.Field(_issue_column(Issue.frame)),
+    "job_id": filters.Field(_issue_column(Issue.job_id)),
+    "owner": filters.Field(_username(Comment.owner_id)),
+}
 
 
 def issues_json(request: Request, session: DbSession, issues: list[Issue]) -> list[dict[str, Any]]:
@@ -102,6 +131,7 @@ def list_issues(
         query = query.where(Issue.assignee_id.in_(_by_username(assignee)))
     if id is not None:
         query = query.where(Issue.id == id)
+    query = filters.apply(query, request.query_params, ISSUE_FILTERS)
     query = apply_sort(query, sort, ISSUE_SORT, Issue.id.desc())
     return paginate(request, session, query, lambda rows: issues_json(request, session, rows))
 
@@ -164,6 +194,7 @@ def list_comments(
         query = query.where(Comment.owner_id.in_(_by_username(owner)))
     if id is not None:
         query = query.where(Comment.id == id)
+    query = filters.apply(query, request.query_params, COMMENT_FILTERS)
     query = apply_sort(query, sort, COMMENT_SORT, Comment.id.desc())
     return paginate(request, session, query, lambda rows: comments_json(request, session, rows))
 

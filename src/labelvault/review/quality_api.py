@@ -114,7 +114,7 @@ def _visible_report(session: DbSession, user: CurrentUser, report_id: int) -> Qu
     row = session.scalars(
         select(QualityReport).where(
             QualityReport.id == report_id,
-            QualityReport.task_id.in_(permissions.visible_task_ids(user)),
+            QualityReport.task_id.in_(permissions.staff_task_ids(user)),
         )
     ).first()
     if row is None:
@@ -135,9 +135,7 @@ def list_reports(
     id: int | None = None,
     sort: str | None = None,
 ) -> dict[str, Any]:
-    query = select(QualityReport).where(
-        QualityReport.task_id.in_(permissions.visible_task_ids(user))
-    )
+    query = select(QualityReport).where(QualityReport.task_id.in_(permissions.staff_task_ids(user)))
     if task_id is not None:
         query = query.where(QualityReport.task_id == task_id)
     if project_id is not None:
@@ -221,7 +219,7 @@ def list_conflicts(
     sort: str | None = None,
 ) -> dict[str, Any]:
     reports = select(QualityReport.id).where(
-        QualityReport.task_id.in_(permissions.visible_task_ids(user))
+        QualityReport.task_id.in_(permissions.staff_task_ids(user))
     )
     if report_id is not None:
         report = _visible_report(session, user, report_id)
@@ -251,9 +249,14 @@ def list_settings(
     request: Request, session: DbSession, user: CurrentUser, task_id: int | None = None
 ) -> dict[str, Any]:
     if task_id is not None:
-        quality.settings_of(session, visible_task(session, user, task_id).id)
+        task = visible_task(session, user, task_id)
+        # Task staff only (CVAT's quality rules): a job's assignee gets an empty list.
+        if session.scalar(
+            select(Task.id).where(Task.id == task.id, permissions.staff_task_filter(user))
+        ):
+            quality.settings_of(session, task.id)
     query = select(QualitySettings).where(
-        QualitySettings.task_id.in_(permissions.visible_task_ids(user))
+        QualitySettings.task_id.in_(permissions.staff_task_ids(user))
     )
     if task_id is not None:
         query = query.where(QualitySettings.task_id == task_id)
@@ -265,7 +268,7 @@ def _visible_settings(session: DbSession, user: CurrentUser, settings_id: int) -
     row = session.scalars(
         select(QualitySettings).where(
             QualitySettings.id == settings_id,
-            QualitySettings.task_id.in_(permissions.visible_task_ids(user)),
+            QualitySettings.task_id.in_(permissions.staff_task_ids(user)),
         )
     ).first()
     if row is None:

@@ -6,7 +6,7 @@ from enum import Enum
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
-from sqlalchemy import false, or_, select, true
+from sqlalchemy import delete, false, or_, select, true
 from sqlalchemy.orm import Session
 
 from labelvault import filters
@@ -35,6 +35,8 @@ from labelvault.review.schemas import GroundTruthWrite
 from labelvault.tasks import service
 from labelvault.tasks.models import Job, Task
 from labelvault.tasks.schemas import JobRead, JobWrite, TaskRead, TaskWrite
+from labelvault.webhooks import dispatch
+from labelvault.webhooks.models import Webhook, WebhookDelivery
 
 # Tags per route: the project delete served here keeps the projects router's tags.
 router = APIRouter()
@@ -375,7 +377,13 @@ def delete_project(
         address=audit.address_of(request),
         target=f"project {project.id} {project.name}",
     )
+    # A project's webhooks are the project's (CVAT): they go with it, whoever made them,
+    # in the same transaction, and the dispatcher forgets what they listened to.
+    hooks = select(Webhook.id).where(Webhook.project_id == project.id)
+    session.execute(delete(WebhookDelivery).where(WebhookDelivery.webhook_id.in_(hooks)))
+    session.execute(delete(Webhook).where(Webhook.project_id == project.id))
     service.delete_project(request.app.state.settings, session, project)
+    dispatch.changed()
     return Response(status_code=204)
 
 

@@ -1,5 +1,5 @@
 // Admin screen: users (create, role, activate/deactivate), groups (create, members) and models.
-import { del, list, listAll, patch, post } from '../api.js';
+import { del, get, listAll, patch, post } from '../api.js';
 import { navigate } from '../router.js';
 import * as session from '../session.js';
 import { errorBox, field, h, pager, toast } from '../ui.js';
@@ -24,7 +24,8 @@ function users(body) {
   const pages = h('div');
   async function load() {
     try {
-      const data = await list('/api/users', { page, page_size: 25 });
+      // Every account, whichever organization is chosen (in one, /api/users lists its members).
+      const data = await get(`/api/users?${new URLSearchParams({ page, page_size: 25 })}`, { headers: { 'X-Organization': '' } });
       rows.replaceChildren(...data.results.map((u) => h('tr', {},
         h('td', {}, u.username), h('td', {}, u.email || ''), h('td', {}, `${u.first_name} ${u.last_name}`.trim()),
         h('td', {}, h('select', { 'aria-label': `Role of ${u.username}`, onchange: (e) => change(u, { role: e.target.value }) }, ROLES.map((r) => h('option', { value: r, selected: u.groups?.[0] === r }, r)))),
