@@ -150,6 +150,16 @@ def compute_reports(
     session: Session, task_id: int, progress: Callable[[float, str], None]
 ) -> QualityReport:
     """A task report with one child report per annotation job that has ground-truth frames."""
+    return task_report(session, task_id, progress)[0]
+
+
+def task_report(
+    session: Session,
+    task_id: int,
+    progress: Callable[[float, str], None],
+    parent_id: int | None = None,
+) -> tuple[QualityReport, Tally]:
+    """The task report (under a project report when `parent_id` is given) and its tally."""
     task = session.get(Task, task_id)
     gt_job = ground_truth_job(session, task_id)
     if task is None or gt_job is None:
@@ -161,15 +171,7 @@ def compute_reports(
     gt_shapes = _shapes(session, [gt_job.id], gt_frames)
     gt_tags = _tags(session, [gt_job.id], gt_frames)
     sizes = _sizes(session, task_id)
-    names = dict(
-        session.execute(select(Label.id, Label.name).where(Label.task_id == task_id)).all()
-    )
-    if task.project_id:
-        names.update(
-            session.execute(
-                select(Label.id, Label.name).where(Label.project_id == task.project_id)
-            ).all()
-        )
+    names = label_names(session, task)
     jobs = list(
         session.scalars(
             select(Job).where(Job.task_id == task_id, Job.type != GROUND_TRUTH).order_by(Job.id)
@@ -210,6 +212,7 @@ def compute_reports(
     task_tally = new_tally()
     task_row = QualityReport(
         task_id=task_id,
+        parent_id=parent_id,
         target="task",
         summary={},
         data={},
@@ -251,7 +254,28 @@ def compute_reports(
     task_row.summary = summary
     task_row.data = _data(task_tally, names, parameters, task.size)
     session.flush()
-    return task_row
+    return task_row, task_tally
+
+
+def label_names(session: Session, task: Task) -> dict[int, str]:
+    """Label id -> name for a task's own labels and its project's."""
+    names = dict(
+        session.execute(select(Label.id, Label.name).where(Label.task_id == task.id)).all()
+    )
+    if task.project_id:
+        names.update(
+            session.execute(
+                select(Label.id, Label.name).where(Label.project_id == task.project_id)
+            ).all()
+        )
+    return names
+
+
+def report_data(
+    tally: Tally, names: dict[int, str], parameters: dict[str, Any], total_frames: int
+) -> dict[str, Any]:
+    """The report's full content (GET /api/quality/reports/{id}/data)."""
+    return _data(tally, names, parameters, total_frames)
 
 
 def _data(
