@@ -264,3 +264,73 @@ def test_down_receiver_retried_when_back(hooks) -> None:  # type: ignore[no-unty
         assert owner.get(f"/api/webhooks/{hook['id']}").status_code == 404
     finally:
         down.stop()
+
+
+def test_issue_and_comment_events(hooks, receiver) -> None:  # type: ignore[no-untyped-def]
+    """CVAT's six review events reach a project webhook, signed, with CVAT's payload shape."""
+    owner = hooks.owner
+    keys = [f"{a}:{r}" for r in ("issue", "comment") for a in ("create", "update", "delete")]
+    catalog = owner.get("/api/webhooks/events", params={"type": "project"}).json()
+    assert set(keys) <= {e["key"] for e in catalog["events"]}
+    hook = owner.post(
+        "/api/webhooks",
+        json={
+            "target_url": receiver.url,
+            "type": "project",
+            "project_id": hooks.project["id"],
+            "events": keys,
+            "secret": SECRET,
+        },
+    )
+    assert hook.status_code == 201, hook.text
+    hook = hook.json()
+    start = len(receiver.received)  # the receiver is shared by both databases' runs
+    task = owner.post("/api/tasks", json={"name": "reviewed", "project_id": hooks.project["id"]})
+    task = task.json()
+    upload_images(owner, task["id"], 2)
+    job = owner.get("/api/jobs", params={"task_id": task["id"]}).json()["results"][0]
+
+    def mine() -> list[dict]:
+        out = []
+        for r in receiver.received[start:]:
+            body = json.loads(r.body)
+            if body.get("webhook_id") == hook["id"]:
+                assert signed_right(r), "every delivery carries the HMAC of its exact body"
+                out.append(body)
+        return out
+
+    position = [1.0, 2.0, 30.0, 40.0]
+    issue = owner.post(
+        "/api/issues",
+        json={"job": job["id"], "frame": 1, "position": position, "message": "too loose"},
+    ).json()
+    created = wait_for(lambda: len(mine()) >= 2 and mine())
+    by_event = {b["event"]: b for b in created}
+    assert set(by_event) == {"create:issue", "create:comment"}
+    sent = by_event["create:issue"]["issue"]
+    assert (sent["id"], sent["job"], sent["frame"]) == (issue["id"], job["id"], 1)
+    assert sent["position"] == position and sent["resolved"] is False
+    assert sent["owner"]["username"] == "olga" and sent["comments"]["count"] == 1
+    comment = by_event["create:comment"]["comment"]
+    assert comment["issue"] == issue["id"] and comment["message"] == "too loose"
+    assert by_event["create:issue"]["sender"]["username"] == "olga"
+
+    assert owner.patch(f"/api/issues/{issue['id']}", json={"resolved": True}).status_code == 200
+    update = wait_for(lambda: [b for b in mine() if b["event"] == "update:issue"])[0]
+    assert update["issue"]["resolved"] is True and update["before_update"]["resolved"] is False
+
+    r = owner.patch(f"/api/comments/{comment['id']}", json={"message": "fixed now?"})
+    assert r.status_code == 200, r.text
+    update = wait_for(lambda: [b for b in mine() if b["event"] == "update:comment"])[0]
+    assert update["comment"]["message"] == "fixed now?"
+    assert update["before_update"]["message"] == "too loose"
+
+    assert owner.delete(f"/api/comments/{comment['id']}").status_code == 204
+    gone = wait_for(lambda: [b for b in mine() if b["event"] == "delete:comment"])[0]
+    assert gone["comment"]["id"] == comment["id"]
+    assert owner.delete(f"/api/issues/{issue['id']}").status_code == 204
+    gone = wait_for(lambda: [b for b in mine() if b["event"] == "delete:issue"])[0]
+    assert gone["issue"]["id"] == issue["id"] and gone["issue"]["resolved"] is True
+    assert sorted(b["event"] for b in mine()) == sorted(keys)
+    recorded = wait_for(lambda: (d := _deliveries(owner, hook["id"])) and len(d) == len(keys) and d)
+    assert {d["status_code"] for d in recorded} == {200}

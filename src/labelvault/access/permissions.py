@@ -124,6 +124,14 @@ def staff_task_ids(user: User) -> Select[tuple[int]]:
     return select(Task.id).where(staff_task_filter(user))
 
 
+def staff_project_ids(user: User) -> Select[tuple[int]]:
+    """Projects whose whole content the user may read: the project's owner or assignee and
+    the organization's maintainers."""
+    return select(Project.id).where(
+        scoped(user, Project.organization_id, Project.id.in_(_managed_project_ids(user)))
+    )
+
+
 def job_org(job_id: Any) -> Any:
     """The organization of a job (its task's), as a scalar subquery over a job id column."""
     # Aliases: the outer query may hold jobs or tasks itself, which must not correlate here.

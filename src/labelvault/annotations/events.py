@@ -44,6 +44,8 @@ class AnnotationChange:
 
 Listener = Callable[[Engine, list[AnnotationChange]], None]
 _listeners: list[Listener] = []
+# Those who only need to know which jobs a transaction changes (no rendering for them).
+_watchers: list[object] = []
 
 
 def subscribe(listener: Listener) -> Callable[[], None]:
@@ -52,11 +54,29 @@ def subscribe(listener: Listener) -> Callable[[], None]:
     return lambda: _listeners.remove(listener) if listener in _listeners else None
 
 
+def watch() -> Callable[[], None]:
+    """Ask saves to note the jobs they change (see `staged_job_ids`); returns the undo."""
+    token = object()
+    _watchers.append(token)
+    return lambda: _watchers.remove(token) if token in _watchers else None
+
+
 def stage(session: Session, job_ids: list[int], action: str, render: Callable[[], bytes]) -> None:
     """Queue a change; `render` runs before the commit, listeners hear it after."""
-    if not _listeners:
+    if not _listeners and not _watchers:
         return
     session.info.setdefault(_STAGED, []).append((tuple(job_ids), action, render))
+
+
+def staged_job_ids(session: Session) -> list[int]:
+    """Jobs whose annotations this session's transaction changes (known before its commit)."""
+    staged = session.info.get(_STAGED) or []
+    ids = {
+        job_id
+        for item in staged
+        for job_id in (item.job_ids if isinstance(item, AnnotationChange) else item[0])
+    }
+    return sorted(ids)
 
 
 @event.listens_for(Session, "before_commit")
@@ -69,7 +89,9 @@ def _render(session: Session) -> None:
         _commit_order.acquire()
         session.info[_HOLDS] = True
         session.info[_STAGED] = [
-            AnnotationChange(job_ids, action, render()) for job_ids, action, render in staged
+            # Rendered only for listeners: watchers read the job ids alone.
+            AnnotationChange(job_ids, action, render() if _listeners else b"")
+            for job_ids, action, render in staged
         ]
 
 

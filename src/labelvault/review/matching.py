@@ -1,106 +1,59 @@
-"""Comparing annotations to ground truth: shape IoU, one-to-one matching per frame, tallies.
+"""Comparing annotations to ground truth: one-to-one matching per frame and kind, tallies.
 
-Pure functions over plain values (no database). On each frame every ground-truth shape is
-paired with at most one annotated shape so that the summed IoU is largest (the Hungarian
-method, scipy's linear_sum_assignment, as CVAT does); a pair counts as matched when its IoU
-reaches the IoU threshold. A matched pair with the same label is valid (a true positive), with
-another label a `mismatching_label` conflict; a valid pair under the low-overlap threshold is
-also a `low_overlap` warning; what stays unpaired is `missing_annotation` (ground truth) or
-`extra_annotation` (annotated).
+Pure functions over plain values (no database). On each frame the shapes of each kind (boxes;
+segments: polygons, ellipses, masks; points; polylines; skeletons) are paired one to one so
+that the summed similarity is largest (the Hungarian method, scipy's linear_sum_assignment,
+as CVAT does); a pair counts as matched when its similarity (IoU, or OKS for points, lines and
+skeletons; see similarity.py) reaches the IoU threshold. Tags are matched by label per frame.
+A matched pair with the same label is valid (a true positive), with another label a
+`mismatching_label` conflict; what stays unpaired is `missing_annotation` (ground truth) or
+`extra_annotation` (annotated). Valid pairs are checked further, as CVAT lists it: under the
+low-overlap threshold `low_overlap`, a polyline drawn the other way `mismatching_direction`,
+other attribute values `mismatching_attributes`, groups that do not correspond
+`mismatching_groups`, and an annotated shape hidden under others `covered_annotation`.
 """
 
 from __future__ import annotations
 
-import math
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from PIL import Image, ImageDraw
 from scipy.optimize import linear_sum_assignment
 
-# Shapes compared by area; points, polylines, masks, skeletons and tags are not (yet).
-COMPARED_TYPES = frozenset({"rectangle", "polygon", "ellipse"})
-# Non-box shapes are compared on a raster this many cells across their joint bounding box.
-RASTER = 256
+from labelvault.review import similarity
+from labelvault.review.similarity import Shape
+
+__all__ = ["Shape", "Tally", "Tag", "KINDS"]
+
+# CVAT's kinds of compared annotations; shapes match only within their kind.
+KINDS = {
+    "rectangle": "box",
+    "polygon": "segment",
+    "ellipse": "segment",
+    "mask": "segment",
+    "points": "points",
+    "polyline": "polyline",
+    "skeleton": "skeleton",
+}
+COMPARED_TYPES = frozenset(KINDS)
+AREA_KINDS = {"box", "segment"}
 ERRORS = ("missing_annotation", "extra_annotation", "mismatching_label")
 
 
 @dataclass(frozen=True)
-class Shape:
+class Tag:
     id: int
     job_id: int
     frame: int
     label_id: int
-    type: str
-    points: tuple[float, ...]
-    rotation: float = 0.0
+    attributes: tuple[tuple[int, str], ...] = ()
 
 
-def _corners(s: Shape) -> list[tuple[float, float]]:
-    x1, y1, x2, y2 = s.points[:4]
-    corners = [(x1, y1), (x2, y1), (x2, y2), (x1, y2)]
-    if not s.rotation:
-        return corners
-    cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
-    a = math.radians(s.rotation)
-    cos, sin = math.cos(a), math.sin(a)
-    return [
-        (cx + (x - cx) * cos - (y - cy) * sin, cy + (x - cx) * sin + (y - cy) * cos)
-        for x, y in corners
-    ]
-
-
-def _outline(s: Shape) -> list[tuple[float, float]]:
-    if s.type == "rectangle":
-        return _corners(s)
-    if s.type == "ellipse":
-        cx, cy, px, py = s.points[:4]
-        rx, ry = abs(px - cx), abs(cy - py)
-        a = math.radians(s.rotation)
-        steps = 64
-        return [
-            (
-                cx + rx * math.cos(t) * math.cos(a) - ry * math.sin(t) * math.sin(a),
-                cy + rx * math.cos(t) * math.sin(a) + ry * math.sin(t) * math.cos(a),
-            )
-            for t in (2 * math.pi * i / steps for i in range(steps))
-        ]
-    return list(zip(s.points[0::2], s.points[1::2], strict=False))
-
-
-def _box_iou(a: Shape, b: Shape) -> float:
-    ax1, ay1, ax2, ay2 = a.points[:4]
-    bx1, by1, bx2, by2 = b.points[:4]
-    w = min(ax2, bx2) - max(ax1, bx1)
-    h = min(ay2, by2) - max(ay1, by1)
-    inter = max(w, 0.0) * max(h, 0.0)
-    union = (ax2 - ax1) * (ay2 - ay1) + (bx2 - bx1) * (by2 - by1) - inter
-    return inter / union if union > 0 else 0.0
-
-
-def iou(a: Shape, b: Shape) -> float:
-    """Intersection over union of two shapes' areas (exact for upright boxes)."""
-    if a.type == b.type == "rectangle" and not a.rotation and not b.rotation:
-        return _box_iou(a, b)
-    pa, pb = _outline(a), _outline(b)
-    xs = [p[0] for p in pa + pb]
-    ys = [p[1] for p in pa + pb]
-    x0, y0 = min(xs), min(ys)
-    scale = RASTER / max(max(xs) - x0, max(ys) - y0, 1e-9)
-
-    def mask(points: list[tuple[float, float]]) -> np.ndarray:
-        image = Image.new("1", (RASTER + 1, RASTER + 1), 0)
-        ImageDraw.Draw(image).polygon([((x - x0) * scale, (y - y0) * scale) for x, y in points], 1)
-        return np.asarray(image, dtype=bool)
-
-    ma, mb = mask(pa), mask(pb)
-    union = np.logical_or(ma, mb).sum()
-    return float(np.logical_and(ma, mb).sum() / union) if union else 0.0
-
-
-def _ref(s: Shape) -> dict[str, Any]:
+def _ref(s: Shape | Tag) -> dict[str, Any]:
+    if isinstance(s, Tag):
+        return {"obj_id": s.id, "job_id": s.job_id, "type": "tag", "shape_type": None}
     return {"obj_id": s.id, "job_id": s.job_id, "type": "shape", "shape_type": s.type}
 
 
@@ -110,6 +63,16 @@ class Tally:
 
     iou_threshold: float = 0.4
     low_overlap_threshold: float = 0.8
+    # CVAT's defaults for what the task's settings do not hold.
+    oks_sigma: float = 0.09
+    line_thickness: float = 0.01
+    line_orientation_threshold: float = 0.1
+    group_match_threshold: float = 0.5
+    object_visibility_threshold: float = 0.05
+    compare_attributes: bool = True
+    compare_groups: bool = True
+    compare_line_orientation: bool = True
+    check_covered_annotations: bool = True
     gt: Counter = field(default_factory=Counter)
     ds: Counter = field(default_factory=Counter)
     valid: Counter = field(default_factory=Counter)
@@ -118,26 +81,73 @@ class Tally:
     conflicts: list[dict[str, Any]] = field(default_factory=list)
     frames: dict[int, dict[str, Any]] = field(default_factory=dict)
 
-    def add(self, frame: int, gt: list[Shape], ds: list[Shape]) -> None:
+    def parameters(self) -> dict[str, Any]:
+        names = (
+            "iou_threshold",
+            "low_overlap_threshold",
+            "oks_sigma",
+            "line_thickness",
+            "line_orientation_threshold",
+            "group_match_threshold",
+            "object_visibility_threshold",
+            "compare_attributes",
+            "compare_groups",
+            "compare_line_orientation",
+            "check_covered_annotations",
+        )
+        return {name: getattr(self, name) for name in names}
+
+    def similarity(self, g: Shape, d: Shape, image_area: float) -> tuple[float, bool]:
+        """(similarity, drawn the other way) of two shapes of one kind."""
+        kind = KINDS[g.type]
+        if kind in AREA_KINDS:
+            return similarity.area_iou(g, d), False
+        if kind == "points":
+            return similarity.points_similarity(g, d, self.oks_sigma, image_area), False
+        if kind == "skeleton":
+            return similarity.skeleton_similarity(g, d, self.oks_sigma, image_area), False
+        forward, backward = similarity.line_similarity(g, d, self.line_thickness, image_area)
+        reversed_ = backward - forward > self.line_orientation_threshold
+        return max(forward, backward), reversed_
+
+    def add(
+        self,
+        frame: int,
+        gt: list[Shape],
+        ds: list[Shape],
+        gt_tags: list[Tag] | None = None,
+        ds_tags: list[Tag] | None = None,
+        image_size: tuple[int, int] = (0, 0),
+    ) -> None:
         gt = [s for s in gt if s.type in COMPARED_TYPES]
         ds = [s for s in ds if s.type in COMPARED_TYPES]
-        self.gt.update(s.label_id for s in gt)
-        self.ds.update(s.label_id for s in ds)
-        pairs: list[tuple[int, int, float]] = []
-        if gt and ds:
-            matrix = np.array([[iou(g, d) for d in ds] for g in gt])
-            rows, cols = linear_sum_assignment(matrix, maximize=True)
-            pairs = [
-                (r, c, float(matrix[r, c]))
-                for r, c in zip(rows, cols, strict=True)
-                if matrix[r, c] >= self.iou_threshold
-            ]
-        paired_gt = {r for r, _, _ in pairs}
-        paired_ds = {c for _, c, _ in pairs}
+        gt_tags, ds_tags = gt_tags or [], ds_tags or []
+        self.gt.update(s.label_id for s in [*gt, *gt_tags])
+        self.ds.update(s.label_id for s in [*ds, *ds_tags])
+        image_area = float(image_size[0] * image_size[1]) or 1.0
         conflicts: list[dict[str, Any]] = []
         valid = 0
-        for r, c, overlap in pairs:
-            g, d = gt[r], ds[c]
+        pairs: list[tuple[Shape, Shape, float, bool]] = []
+        unmatched_gt: list[Shape] = []
+        unmatched_ds: list[Shape] = []
+        for kind in dict.fromkeys(KINDS.values()):
+            kg = [s for s in gt if KINDS[s.type] == kind]
+            kd = [s for s in ds if KINDS[s.type] == kind]
+            found: list[tuple[int, int, float, bool]] = []
+            if kg and kd:
+                scored = [[self.similarity(g, d, image_area) for d in kd] for g in kg]
+                matrix = np.array([[value for value, _ in row] for row in scored])
+                rows, cols = linear_sum_assignment(matrix, maximize=True)
+                found = [
+                    (r, c, float(matrix[r, c]), scored[r][c][1])
+                    for r, c in zip(rows, cols, strict=True)
+                    if matrix[r, c] >= self.iou_threshold
+                ]
+            pairs += [(kg[r], kd[c], value, flipped) for r, c, value, flipped in found]
+            unmatched_gt += [g for r, g in enumerate(kg) if r not in {f[0] for f in found}]
+            unmatched_ds += [d for c, d in enumerate(kd) if c not in {f[1] for f in found}]
+        matched = {g.id: d for g, d, _, _ in pairs}
+        for g, d, overlap, flipped in pairs:
             self.confusion[(g.label_id, d.label_id)] += 1
             if g.label_id != d.label_id:
                 conflicts.append(self._conflict(frame, "mismatching_label", g, d))
@@ -147,24 +157,79 @@ class Tally:
             self.iou_sum[g.label_id] += overlap
             if overlap < self.low_overlap_threshold:
                 conflicts.append(self._conflict(frame, "low_overlap", g, d))
-        for r, g in enumerate(gt):
-            if r not in paired_gt:
-                self.confusion[(g.label_id, None)] += 1
-                conflicts.append(self._conflict(frame, "missing_annotation", g))
-        for c, d in enumerate(ds):
-            if c not in paired_ds:
-                self.confusion[(None, d.label_id)] += 1
-                conflicts.append(self._conflict(frame, "extra_annotation", d))
+            if flipped and self.compare_line_orientation:
+                conflicts.append(self._conflict(frame, "mismatching_direction", g, d))
+            if self.compare_attributes and dict(g.attributes) != dict(d.attributes):
+                conflicts.append(self._conflict(frame, "mismatching_attributes", g, d))
+            if self.compare_groups and not self._groups_agree(g, d, gt, ds, matched):
+                conflicts.append(self._conflict(frame, "mismatching_groups", g, d))
+            if self.check_covered_annotations and KINDS[d.type] in AREA_KINDS:
+                above = [
+                    o
+                    for o in ds
+                    if o is not d and KINDS[o.type] in AREA_KINDS and o.z_order > d.z_order
+                ]
+                share = similarity.visible_share(d, above)
+                if share < self.object_visibility_threshold:
+                    conflicts.append(self._conflict(frame, "covered_annotation", d))
+        for g in unmatched_gt:
+            self.confusion[(g.label_id, None)] += 1
+            conflicts.append(self._conflict(frame, "missing_annotation", g))
+        for d in unmatched_ds:
+            self.confusion[(None, d.label_id)] += 1
+            conflicts.append(self._conflict(frame, "extra_annotation", d))
+        valid += self._add_tags(frame, gt_tags, ds_tags, conflicts)
         self.conflicts.extend(conflicts)
         self.frames[frame] = {
-            "gt_count": len(gt),
-            "ds_count": len(ds),
+            "gt_count": len(gt) + len(gt_tags),
+            "ds_count": len(ds) + len(ds_tags),
             "valid_count": valid,
             "conflict_count": len(conflicts),
             "conflicts": [c["type"] for c in conflicts],
         }
 
-    def _conflict(self, frame: int, kind: str, *shapes: Shape) -> dict[str, Any]:
+    def _groups_agree(
+        self, g: Shape, d: Shape, gt: list[Shape], ds: list[Shape], matched: dict[int, Shape]
+    ) -> bool:
+        """Whether the ground-truth group of `g`, seen through the matches, is `d`'s group.
+
+        Group 0 means "alone". The agreement is the Jaccard index of the annotated shapes
+        matched to g's group and d's group; under the group threshold they differ.
+        """
+        if not g.group and not d.group:
+            return True
+        g_group = [s for s in gt if s.group == g.group] if g.group else [g]
+        d_group = {s.id for s in ds if s.group == d.group} if d.group else {d.id}
+        mapped = {matched[s.id].id for s in g_group if s.id in matched}
+        unmapped = sum(1 for s in g_group if s.id not in matched)
+        union = len(mapped | d_group) + unmapped
+        return (len(mapped & d_group) / union if union else 1.0) >= self.group_match_threshold
+
+    def _add_tags(
+        self, frame: int, gt: list[Tag], ds: list[Tag], conflicts: list[dict[str, Any]]
+    ) -> int:
+        """Tags match by label on their frame (CVAT's label comparison); returns valid ones."""
+        left = list(ds)
+        valid = 0
+        for g in gt:
+            d = next((t for t in left if t.label_id == g.label_id), None)
+            if d is None:
+                self.confusion[(g.label_id, None)] += 1
+                conflicts.append(self._conflict(frame, "missing_annotation", g))
+                continue
+            left.remove(d)
+            valid += 1
+            self.valid[g.label_id] += 1
+            self.iou_sum[g.label_id] += 1.0
+            self.confusion[(g.label_id, d.label_id)] += 1
+            if self.compare_attributes and dict(g.attributes) != dict(d.attributes):
+                conflicts.append(self._conflict(frame, "mismatching_attributes", g, d))
+        for d in left:
+            self.confusion[(None, d.label_id)] += 1
+            conflicts.append(self._conflict(frame, "extra_annotation", d))
+        return valid
+
+    def _conflict(self, frame: int, kind: str, *shapes: Shape | Tag) -> dict[str, Any]:
         severity = "error" if kind in ERRORS else "warning"
         return {
             "frame": frame,

@@ -60,16 +60,22 @@ class QualitySettings(Base):
 
 
 class QualityReport(Base):
-    """A comparison of a job's (target "job") or a task's (target "task") annotations to GT."""
+    """A comparison of a job's, a task's or a project's annotations to ground truth (target)."""
 
     __tablename__ = "quality_reports"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), index=True)
+    # None for a project report (target "project"), which has project_id instead.
+    task_id: Mapped[int | None] = mapped_column(
+        ForeignKey("tasks.id", ondelete="CASCADE"), nullable=True, index=True
+    )
+    project_id: Mapped[int | None] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), nullable=True, index=True
+    )
     job_id: Mapped[int | None] = mapped_column(
         ForeignKey("jobs.id", ondelete="CASCADE"), nullable=True, index=True
     )
-    # A job report's task report; the task report has none.
+    # A job report's task report, a task report's project report (when made for one).
     parent_id: Mapped[int | None] = mapped_column(
         ForeignKey("quality_reports.id", ondelete="CASCADE"), nullable=True, index=True
     )

@@ -11,12 +11,13 @@ from sqlalchemy.orm import Session
 
 from labelvault.access.deps import require_task_manager
 from labelvault.accounts.models import User
-from labelvault.annotations.models import LabeledShape
+from labelvault.annotations.models import LabeledImage, LabeledShape
 from labelvault.db.base import utcnow
 from labelvault.errors import Invalid
+from labelvault.media.models import Frame
 from labelvault.projects.models import Label
 from labelvault.review.ground_truth import GROUND_TRUTH, ground_truth_job
-from labelvault.review.matching import Shape, Tally
+from labelvault.review.matching import COMPARED_TYPES, Shape, Tag, Tally
 from labelvault.review.models import AnnotationConflict, QualityReport, QualitySettings
 from labelvault.review.schemas import QualitySettingsPatch
 from labelvault.tasks.models import Job, Task
@@ -67,37 +68,98 @@ def prepare_report(session: Session, user: User, task: Task) -> None:
     settings_of(session, task.id)
 
 
+def _attributes(parsed: dict[str, Any]) -> tuple[tuple[int, str], ...]:
+    return tuple(sorted((int(a["spec_id"]), str(a["value"])) for a in parsed.get("attributes", [])))
+
+
 def _shapes(session: Session, job_ids: list[int], frames: set[int]) -> dict[int, list[Shape]]:
+    """Each frame's shapes; a skeleton carries its elements' points (hidden ones marked)."""
     by_frame: dict[int, list[Shape]] = {}
     if not job_ids or not frames:
         return by_frame
     rows = session.execute(
         select(
             LabeledShape.id,
+            LabeledShape.parent_id,
             LabeledShape.job_id,
             LabeledShape.frame,
             LabeledShape.label_id,
             LabeledShape.type,
             LabeledShape.body,
-        ).where(
-            LabeledShape.job_id.in_(job_ids),
-            LabeledShape.parent_id.is_(None),
-            LabeledShape.frame.in_(sorted(frames)),
         )
-    )
-    for id_, job_id, frame, label_id, kind, body in rows:
+        .where(LabeledShape.job_id.in_(job_ids), LabeledShape.frame.in_(sorted(frames)))
+        .order_by(LabeledShape.id)
+    ).all()
+    elements: dict[int, list[tuple[int, float, float, bool]]] = {}
+    for _, parent_id, _, _, label_id, _, body in rows:
+        if parent_id is not None:
+            parsed = orjson.loads(body)
+            x, y = (parsed["points"] + [0.0, 0.0])[:2]
+            shown = not parsed.get("outside", False)
+            elements.setdefault(parent_id, []).append((label_id, x, y, shown))
+    for id_, parent_id, job_id, frame, label_id, kind, body in rows:
+        if parent_id is not None:
+            continue
         parsed = orjson.loads(body)
         shape = Shape(
-            id_, job_id, frame, label_id, kind, tuple(parsed["points"]), parsed.get("rotation", 0)
+            id_,
+            job_id,
+            frame,
+            label_id,
+            kind,
+            tuple(parsed.get("points") or ()),
+            parsed.get("rotation", 0) or 0,
+            parsed.get("z_order", 0) or 0,
+            parsed.get("group", 0) or 0,
+            _attributes(parsed),
+            tuple(elements.get(id_, ())),
         )
         by_frame.setdefault(frame, []).append(shape)
     return by_frame
+
+
+def _tags(session: Session, job_ids: list[int], frames: set[int]) -> dict[int, list[Tag]]:
+    by_frame: dict[int, list[Tag]] = {}
+    if not job_ids or not frames:
+        return by_frame
+    rows = session.execute(
+        select(
+            LabeledImage.id,
+            LabeledImage.job_id,
+            LabeledImage.frame,
+            LabeledImage.label_id,
+            LabeledImage.body,
+        )
+        .where(LabeledImage.job_id.in_(job_ids), LabeledImage.frame.in_(sorted(frames)))
+        .order_by(LabeledImage.id)
+    )
+    for id_, job_id, frame, label_id, body in rows:
+        tag = Tag(id_, job_id, frame, label_id, _attributes(orjson.loads(body)))
+        by_frame.setdefault(frame, []).append(tag)
+    return by_frame
+
+
+def _sizes(session: Session, task_id: int) -> dict[int, tuple[int, int]]:
+    rows = session.execute(
+        select(Frame.frame, Frame.width, Frame.height).where(Frame.task_id == task_id)
+    )
+    return {frame: (width, height) for frame, width, height in rows}
 
 
 def compute_reports(
     session: Session, task_id: int, progress: Callable[[float, str], None]
 ) -> QualityReport:
     """A task report with one child report per annotation job that has ground-truth frames."""
+    return task_report(session, task_id, progress)[0]
+
+
+def task_report(
+    session: Session,
+    task_id: int,
+    progress: Callable[[float, str], None],
+    parent_id: int | None = None,
+) -> tuple[QualityReport, Tally]:
+    """The task report (under a project report when `parent_id` is given) and its tally."""
     task = session.get(Task, task_id)
     gt_job = ground_truth_job(session, task_id)
     if task is None or gt_job is None:
@@ -107,30 +169,24 @@ def compute_reports(
     ).first() or QualitySettings(iou_threshold=0.4, low_overlap_threshold=0.8)
     gt_frames = set(job_frames(gt_job))
     gt_shapes = _shapes(session, [gt_job.id], gt_frames)
-    names = dict(
-        session.execute(select(Label.id, Label.name).where(Label.task_id == task_id)).all()
-    )
-    if task.project_id:
-        names.update(
-            session.execute(
-                select(Label.id, Label.name).where(Label.project_id == task.project_id)
-            ).all()
-        )
+    gt_tags = _tags(session, [gt_job.id], gt_frames)
+    sizes = _sizes(session, task_id)
+    names = label_names(session, task)
     jobs = list(
         session.scalars(
             select(Job).where(Job.task_id == task_id, Job.type != GROUND_TRUTH).order_by(Job.id)
         )
     )
     now = utcnow()
-    parameters = {
-        "iou_threshold": settings.iou_threshold,
-        "low_overlap_threshold": settings.low_overlap_threshold,
-        "compared_shape_types": ["ellipse", "polygon", "rectangle"],
-        "matching": "one-to-one per frame, largest summed IoU (Hungarian method)",
-    }
 
     def new_tally() -> Tally:
         return Tally(settings.iou_threshold, settings.low_overlap_threshold)
+
+    parameters = {
+        **new_tally().parameters(),
+        "compared_shape_types": sorted(COMPARED_TYPES) + ["tag"],
+        "matching": "one-to-one per frame and kind, largest summed similarity (Hungarian method)",
+    }
 
     # Compare first, then write: progress is recorded in its own transaction, which must not
     # wait behind this one's writes (SQLite has one writer).
@@ -142,12 +198,21 @@ def compute_reports(
             continue
         tally = new_tally()
         ds_shapes = _shapes(session, [job.id], frames)
+        ds_tags = _tags(session, [job.id], frames)
         for frame in sorted(frames):
-            tally.add(frame, gt_shapes.get(frame, []), ds_shapes.get(frame, []))
+            tally.add(
+                frame,
+                gt_shapes.get(frame, []),
+                ds_shapes.get(frame, []),
+                gt_tags.get(frame, []),
+                ds_tags.get(frame, []),
+                sizes.get(frame, (0, 0)),
+            )
         results.append((job, tally))
     task_tally = new_tally()
     task_row = QualityReport(
         task_id=task_id,
+        parent_id=parent_id,
         target="task",
         summary={},
         data={},
@@ -189,7 +254,28 @@ def compute_reports(
     task_row.summary = summary
     task_row.data = _data(task_tally, names, parameters, task.size)
     session.flush()
-    return task_row
+    return task_row, task_tally
+
+
+def label_names(session: Session, task: Task) -> dict[int, str]:
+    """Label id -> name for a task's own labels and its project's."""
+    names = dict(
+        session.execute(select(Label.id, Label.name).where(Label.task_id == task.id)).all()
+    )
+    if task.project_id:
+        names.update(
+            session.execute(
+                select(Label.id, Label.name).where(Label.project_id == task.project_id)
+            ).all()
+        )
+    return names
+
+
+def report_data(
+    tally: Tally, names: dict[int, str], parameters: dict[str, Any], total_frames: int
+) -> dict[str, Any]:
+    """The report's full content (GET /api/quality/reports/{id}/data)."""
+    return _data(tally, names, parameters, total_frames)
 
 
 def _data(

@@ -7,16 +7,16 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from labelvault.access import permissions
-from labelvault.access.deps import CurrentUser, DbSession, visible_task
+from labelvault.access.deps import CurrentUser, DbSession, visible_project, visible_task
 from labelvault.accounts.replies import basic_user, users_by_id
 from labelvault.background import service as background
 from labelvault.background.models import Request as BgRequest
 from labelvault.errors import Invalid, NotFound
 from labelvault.http import apply_sort, paginate
-from labelvault.review import quality
+from labelvault.review import project_quality, quality
 from labelvault.review.handlers import CALCULATE
 from labelvault.review.models import AnnotationConflict, QualityReport, QualitySettings
 from labelvault.review.schemas import QualityReportCreate, QualitySettingsPatch
@@ -54,7 +54,7 @@ def reports_json(
             "id": r.id,
             "job_id": r.job_id,
             "task_id": r.task_id,
-            "project_id": projects.get(r.task_id),
+            "project_id": r.project_id or projects.get(r.task_id),
             "parent_id": r.parent_id,
             "target": r.target,
             "summary": r.summary,
@@ -96,26 +96,32 @@ def settings_json(s: QualitySettings) -> dict[str, Any]:
         "point_size_base": "group_bbox_size",
         "line_thickness": 0.01,
         "low_overlap_threshold": s.low_overlap_threshold,
-        "compare_line_orientation": False,
+        "compare_line_orientation": True,
         "line_orientation_threshold": 0.1,
-        "compare_groups": False,
+        "compare_groups": True,
         "group_match_threshold": 0.5,
-        "check_covered_annotations": False,
+        "check_covered_annotations": True,
         "object_visibility_threshold": 0.05,
         "panoptic_comparison": False,
-        "compare_attributes": False,
+        "compare_attributes": True,
         "empty_is_annotated": False,
         "created_date": s.created_date,
         "updated_date": s.updated_date,
     }
 
 
+def _visible(user: CurrentUser):  # type: ignore[no-untyped-def]
+    """Reports of tasks the user staffs, and project reports of projects they staff (a job's
+    assignee sees neither, as in CVAT)."""
+    return or_(
+        QualityReport.task_id.in_(permissions.staff_task_ids(user)),
+        QualityReport.project_id.in_(permissions.staff_project_ids(user)),
+    )
+
+
 def _visible_report(session: DbSession, user: CurrentUser, report_id: int) -> QualityReport:
     row = session.scalars(
-        select(QualityReport).where(
-            QualityReport.id == report_id,
-            QualityReport.task_id.in_(permissions.staff_task_ids(user)),
-        )
+        select(QualityReport).where(QualityReport.id == report_id, _visible(user))
     ).first()
     if row is None:
         raise NotFound.of("Quality report")
@@ -135,12 +141,14 @@ def list_reports(
     id: int | None = None,
     sort: str | None = None,
 ) -> dict[str, Any]:
-    query = select(QualityReport).where(QualityReport.task_id.in_(permissions.staff_task_ids(user)))
+    query = select(QualityReport).where(_visible(user))
     if task_id is not None:
         query = query.where(QualityReport.task_id == task_id)
     if project_id is not None:
         in_project = select(Task.id).where(Task.project_id == project_id)
-        query = query.where(QualityReport.task_id.in_(in_project))
+        query = query.where(
+            or_(QualityReport.project_id == project_id, QualityReport.task_id.in_(in_project))
+        )
     if job_id is not None:
         query = query.where(QualityReport.job_id == job_id)
     if parent_id is not None:
@@ -175,12 +183,25 @@ def create_report(
             return _json({"rq_id": rq_id}, 202)
         report = _visible_report(session, user, row.result_id)
         return _json(reports_json(request, session, [report])[0], 201)
-    if body is None or body.task_id is None:
-        raise Invalid({"task_id": ["give the task_id to report on (project reports: not yet)"]})
+    if body is None or (body.task_id is None) == (body.project_id is None):
+        raise Invalid({"task_id": ["give either the task_id or the project_id to report on"]})
+    app = request.app
+    if body.project_id is not None:
+        project = visible_project(session, user, body.project_id)
+        project_quality.prepare_project_report(session, user, project)
+        session.commit()  # the worker must see the settings rows this may have made
+        new_id = background.create(
+            app.state.db,
+            operation=CALCULATE,
+            target="project",
+            owner_id=user.id,
+            project_id=project.id,
+        )
+        app.state.queue.enqueue(new_id)
+        return _json({"rq_id": new_id}, 202)
     task = visible_task(session, user, body.task_id)
     quality.prepare_report(session, user, task)
     session.commit()  # the worker must see the settings row this may have made
-    app = request.app
     new_id = background.create(
         app.state.db, operation=CALCULATE, target="task", owner_id=user.id, task_id=task.id
     )
@@ -218,14 +239,16 @@ def list_conflicts(
     id: int | None = None,
     sort: str | None = None,
 ) -> dict[str, Any]:
-    reports = select(QualityReport.id).where(
-        QualityReport.task_id.in_(permissions.staff_task_ids(user))
-    )
+    reports = select(QualityReport.id).where(_visible(user))
     if report_id is not None:
         report = _visible_report(session, user, report_id)
-        # A task report's conflicts are its job reports' (as in CVAT).
+        # A task report's conflicts are its job reports' (as in CVAT); a project report's
+        # are its tasks' job reports'.
+        children = select(QualityReport.id).where(QualityReport.parent_id == report.id)
         reports = reports.where(
-            (QualityReport.id == report.id) | (QualityReport.parent_id == report.id)
+            (QualityReport.id == report.id)
+            | (QualityReport.parent_id == report.id)
+            | QualityReport.parent_id.in_(children)
         )
     if job_id is not None:
         reports = reports.where(QualityReport.job_id == job_id)

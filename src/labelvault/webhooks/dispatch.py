@@ -1,9 +1,12 @@
-"""From committed changes to signed HTTP deliveries, through the background queue.
+"""From committed changes to signed HTTP deliveries, through an outbox in the database.
 
-A commit only hands its events to the queue (one put); the worker finds the webhooks that
-listen, records a delivery for each and sends it. A receiver that is down costs the worker
-retries (doubling delays), never a save. While no webhook is active a commit costs a
-look at an in-memory cache, refreshed every few seconds and at once after webhook edits.
+A commit that carries events writes them in the same transaction, as one row of the outbox
+(the save pays one INSERT; nothing is built for webhooks nobody listens to). After the commit
+a thread of this process wakes, finds the webhooks that listen, sends, and records the
+deliveries while deleting the outbox row in one transaction: an event survives a crash at
+any point (at worst it is sent twice). A receiver that is down costs retries on the queue
+(doubling delays), never a save. While no webhook is active a commit costs a look at an
+in-memory cache, refreshed every few seconds and at once after webhook edits.
 """
 
 from __future__ import annotations
@@ -18,14 +21,13 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from queue import SimpleQueue
 from typing import Any
 
-from sqlalchemy import event, inspect, select
-from sqlalchemy.engine import Engine
+from sqlalchemy import delete, event, func, insert, inspect, select
 from sqlalchemy.orm import Session
 
 from labelvault.access.context import ACTING_USER
+from labelvault.accounts.models import User
 from labelvault.annotations import events as annotation_events
 from labelvault.background.queue import Queue
 from labelvault.config import Settings
@@ -33,20 +35,27 @@ from labelvault.db import Database
 from labelvault.db.base import utcnow
 from labelvault.organizations.models import Invitation, Membership, Organization
 from labelvault.projects.models import Project
+from labelvault.review.models import Comment, Issue
 from labelvault.tasks.models import Job, Task
 from labelvault.webhooks import service
-from labelvault.webhooks.models import Webhook, WebhookDelivery
+from labelvault.webhooks.models import Webhook, WebhookDelivery, WebhookOutbox
 
 log = logging.getLogger(__name__)
 
 _STAGED = "labelvault.webhook_events"
-_READY = "labelvault.webhook_events_ready"
+_NUDGE = "labelvault.webhook_outbox_written"
+_HOOKS_CHANGED = "labelvault.webhooks_changed"
 CACHE_SECONDS = 5.0
+# How often a runtime looks at the outbox unasked (rows another process left behind).
+SWEEP_SECONDS = 30.0
+BATCH = 50
 RESPONSE_LIMIT = 1024 * 1024
 TRACKED = {
     Project: "project",
     Task: "task",
     Job: "job",
+    Issue: "issue",
+    Comment: "comment",
     Organization: "organization",
     Membership: "membership",
     Invitation: "invitation",
@@ -80,6 +89,48 @@ def _row(obj: Any) -> dict[str, Any]:
     return data
 
 
+def _user(session: Session, user_id: int | None) -> dict[str, Any] | None:
+    user = session.get(User, user_id) if user_id is not None else None
+    if user is None:
+        return None
+    return {
+        "id": user.id,
+        "username": user.username,
+        "first_name": user.first_name,
+        "last_name": user.last_name,
+    }
+
+
+def _data(session: Session, obj: Any) -> dict[str, Any]:
+    """The resource as CVAT's serializer sends it (issues and comments), else its columns."""
+    if isinstance(obj, Issue):
+        comments = session.scalar(
+            select(func.count()).select_from(Comment).where(Comment.issue_id == obj.id)
+        )
+        return {
+            "id": obj.id,
+            "frame": obj.frame,
+            "position": list(obj.position or []),
+            "job": obj.job_id,
+            "owner": _user(session, obj.owner_id),
+            "assignee": _user(session, obj.assignee_id),
+            "created_date": _jsonable(obj.created_date),
+            "updated_date": _jsonable(obj.updated_date),
+            "resolved": bool(obj.resolved),
+            "comments": {"count": comments or 0, "url": f"/api/comments?issue_id={obj.id}"},
+        }
+    if isinstance(obj, Comment):
+        return {
+            "id": obj.id,
+            "issue": obj.issue_id,
+            "owner": _user(session, obj.owner_id),
+            "message": obj.message,
+            "created_date": _jsonable(obj.created_date),
+            "updated_date": _jsonable(obj.updated_date),
+        }
+    return _row(obj)
+
+
 @dataclass
 class Runtime:
     """One server's (or worker's) webhook machinery: its database, settings and queue task."""
@@ -92,14 +143,12 @@ class Runtime:
     _unsubscribe: Any = None
 
     def __post_init__(self) -> None:
-        # Commits drop their events here; one thread puts them on the queue, so a save pays
-        # for an in-memory append only (an event can be lost only if the process dies in
-        # the milliseconds between its commit and the hand-over).
-        self._outbox: SimpleQueue = SimpleQueue()
+        self._wake = threading.Event()
+        self._stopping = False
         self._pump: threading.Thread | None = None
+        self._deliver_task = None
         if self.queue is not None:
             huey = self.queue.huey
-            self._route_task = huey.task(name="webhook_route", retries=0)(self.route)
             self._deliver_task = huey.task(name="webhook_deliver", retries=0)(self.deliver)
 
     # -- what is listened to -----------------------------------------------------------------
@@ -116,55 +165,93 @@ class Runtime:
             self._cache = (time.monotonic() + CACHE_SECONDS, _generation, keys)
         return keys
 
-    # -- the commit side: hand events to the queue -------------------------------------------
+    # -- from the outbox to deliveries ------------------------------------------------------
 
-    def publish(self, staged: list[dict[str, Any]]) -> None:
-        if not staged or self.queue is None:
-            return
+    def nudge(self) -> None:
+        """Something was written to the outbox: wake the thread that empties it."""
         if self._pump is None:
             with self._lock:
-                if self._pump is None:
+                if self._pump is None and not self._stopping:
                     self._pump = threading.Thread(
-                        target=self._hand_over, name="webhook-outbox", daemon=True
+                        target=self._run, name="webhook-outbox", daemon=True
                     )
                     self._pump.start()
-        self._outbox.put(staged)
+        self._wake.set()
 
-    def _hand_over(self) -> None:
-        while True:
-            staged = self._outbox.get()
-            if staged is None:
-                return
+    def _run(self) -> None:
+        while not self._stopping:
+            self._wake.wait(SWEEP_SECONDS)
+            self._wake.clear()
             try:
-                self._route_task(staged)
-            except Exception:  # noqa: BLE001 - the queue is down: say so, keep the thread
-                log.exception("could not queue %d webhook events", len(staged))
+                while self.drain() and not self._stopping:
+                    pass
+            except Exception:  # noqa: BLE001 - the database hiccuped: the rows wait, try later
+                log.exception("could not empty the webhook outbox")
 
     def close(self) -> None:
-        """Hand over what is waiting, then stop the outbox thread."""
+        """Stop the outbox thread (what is left waits in the outbox for the next start)."""
         if self._pump is not None:
-            self._outbox.put(None)
+            self._stopping = True
+            self._wake.set()
             self._pump.join(timeout=10)
             self._pump = None
 
-    def on_annotations(self, engine: Engine, changes: list[Any]) -> None:
-        if engine is not self.db.engine or "update:job" not in self.listened():
-            return
-        job_ids = sorted({job_id for change in changes for job_id in change.job_ids})
-        self.publish([{"event": "update:job", "job_ids": job_ids, "changed": "annotations"}])
-
-    # -- the worker side ------------------------------------------------------------------------
-
-    def route(self, staged: list[dict[str, Any]]) -> None:
-        """Record a delivery for each webhook listening to each event, then send them."""
-        created: list[int] = []
+    def drain(self) -> bool:
+        """Turn one batch of outbox rows into sent, recorded deliveries; False when empty."""
+        retry: list[int] = []
         with self.db.session() as session:
-            for item in staged:
-                for payload, project_id, org_id in self._expand(session, item):
-                    for hook in service.subscribed(session, item["event"], project_id, org_id):
-                        created.append(self._record(session, hook, payload).id)
-        for delivery_id in created:
-            self.deliver(delivery_id)
+            query = select(WebhookOutbox).order_by(WebhookOutbox.id).limit(BATCH)
+            if session.get_bind().dialect.name == "postgresql":
+                # Several processes may empty one outbox; each row goes to one of them.
+                query = query.with_for_update(skip_locked=True)
+            rows = list(session.scalars(query))
+            if not rows:
+                return False
+            planned = [
+                (hook, {**payload, "webhook_id": hook.id})
+                for row in rows
+                for item in row.events
+                for payload, project_id, org_id in self._expand(session, item)
+                for hook in service.subscribed(session, item["event"], project_id, org_id)
+            ]
+            deliveries = []
+            for hook, payload in planned:
+                started = time.perf_counter()
+                status, text = send(
+                    hook.target_url,
+                    hook.secret,
+                    payload,
+                    self.settings.webhook_timeout,
+                    hook.enable_ssl,
+                )
+                ok = 200 <= status < 300
+                last = self._deliver_task is None or self.settings.webhook_attempts <= 1
+                deliveries.append(
+                    WebhookDelivery(
+                        webhook_id=hook.id,
+                        event=payload["event"],
+                        redelivery=False,
+                        attempt=1,
+                        status_code=status,
+                        request_duration=int((time.perf_counter() - started) * 1000),
+                        changed_fields=",".join(payload.get("before_update") or {}),
+                        request=payload,
+                        response={"body": text},
+                        state="delivered" if ok else ("failed" if last else "queued"),
+                    )
+                )
+            session.execute(delete(WebhookOutbox).where(WebhookOutbox.id.in_([r.id for r in rows])))
+            session.add_all(deliveries)
+            session.flush()
+            retry = [d.id for d in deliveries if d.state == "queued"]
+        for delivery_id in retry:
+            self._schedule(delivery_id, 1)
+        return True
+
+    def _schedule(self, delivery_id: int, attempt: int) -> None:
+        if self._deliver_task is not None:
+            delay = self.settings.webhook_retry_seconds * 2 ** (attempt - 1)
+            self._deliver_task.schedule(args=(delivery_id,), delay=delay)
 
     def _expand(self, session: Session, item: dict[str, Any]):  # type: ignore[no-untyped-def]
         base = {"event": item["event"], "sender": item.get("sender")}
@@ -211,7 +298,7 @@ class Runtime:
         session.flush()
         delivery_id = row.id
         session.commit()
-        if self.queue is not None:
+        if self._deliver_task is not None:
             self._deliver_task(delivery_id)
 
     def deliver(self, delivery_id: int, retry: bool = True) -> int | None:
@@ -239,9 +326,8 @@ class Runtime:
             last = not retry or delivery.attempt >= self.settings.webhook_attempts
             delivery.state = "delivered" if ok else ("failed" if last else "queued")
             attempt = delivery.attempt
-        if not ok and not last and self.queue is not None:
-            delay = self.settings.webhook_retry_seconds * 2 ** (attempt - 1)
-            self._deliver_task.schedule(args=(delivery_id,), delay=delay)
+        if not ok and not last:
+            self._schedule(delivery_id, attempt)
         return status
 
 
@@ -294,6 +380,14 @@ def _runtime(session: Session) -> Runtime | None:
 
 def _route_of(session: Session, obj: Any) -> tuple[int | None, int | None]:
     """(project id, organization id) an object's events go to."""
+    if isinstance(obj, Comment):
+        obj = session.get(Issue, obj.issue_id)
+        if obj is None:
+            return None, None
+    if isinstance(obj, Issue):
+        obj = session.get(Job, obj.job_id)
+        if obj is None:
+            return None, None
     if isinstance(obj, Project):
         return obj.id, obj.organization_id
     if isinstance(obj, Task):
@@ -314,6 +408,9 @@ def _route_of(session: Session, obj: Any) -> tuple[int | None, int | None]:
 @event.listens_for(Session, "after_flush")
 def _collect(session: Session, _context: Any) -> None:
     """Note what changed; a row created and changed in one transaction is one create."""
+    if any(isinstance(o, Webhook) for o in (*session.new, *session.dirty, *session.deleted)):
+        # Re-read at the commit too: a cache filled meanwhile could not see the new rows.
+        session.info[_HOOKS_CHANGED] = True
     runtime = _runtime(session)
     if runtime is None:
         return
@@ -365,7 +462,7 @@ def _render(session: Session, obj: Any, resource: str, action: str, before: dict
     return {
         "event": f"{action}:{resource}",
         "resource": resource,
-        "data": _row(obj),
+        "data": _data(session, obj),
         "before_update": before,
         "project_id": project_id,
         "organization_id": org_id,
@@ -374,40 +471,54 @@ def _render(session: Session, obj: Any, resource: str, action: str, before: dict
 
 
 @event.listens_for(Session, "before_commit")
-def _render_staged(session: Session) -> None:
-    if not session.info.get(_STAGED):
+def _write_outbox(session: Session) -> None:
+    """Write the transaction's events into the outbox, inside the transaction."""
+    staged = session.info.get(_STAGED)
+    job_ids: list[int] = []
+    runtime = _runtime(session)
+    if runtime is not None and "update:job" in runtime.listened():
+        job_ids = annotation_events.staged_job_ids(session)
+    if not staged and not job_ids:
         return
-    session.flush()
-    staged = session.info.pop(_STAGED, {})
-    session.info[_READY] = [
+    if staged:
+        session.flush()
+    staged = session.info.pop(_STAGED, None) or {}
+    items = [
         entry.get("rendered")
         or _render(session, entry["obj"], entry["resource"], entry["action"], entry["before"])
         for entry in staged.values()
     ]
+    if job_ids:  # an annotation save: the job's row is read when the delivery is made
+        sender = session.info.get(ACTING_USER)
+        items.append({"event": "update:job", "job_ids": job_ids, "sender": sender})
+    if items:
+        session.execute(insert(WebhookOutbox).values(events=items, created_date=utcnow()))
+        session.info[_NUDGE] = True
 
 
 @event.listens_for(Session, "after_commit")
 def _hand_over(session: Session) -> None:
-    ready = session.info.pop(_READY, None)
-    if ready:
+    if session.info.pop(_HOOKS_CHANGED, False):
+        changed()
+    if session.info.pop(_NUDGE, False):
         runtime = _runtime(session)
         if runtime is not None:
-            try:
-                runtime.publish(ready)
-            except Exception:  # noqa: BLE001 - a queue hiccup must not fail a committed save
-                log.exception("could not queue %d webhook events", len(ready))
+            runtime.nudge()
 
 
 @event.listens_for(Session, "after_rollback")
 def _drop(session: Session) -> None:
     session.info.pop(_STAGED, None)
-    session.info.pop(_READY, None)
+    session.info.pop(_NUDGE, None)
+    session.info.pop(_HOOKS_CHANGED, None)
 
 
 def start(db: Database, settings: Settings, queue: Queue) -> Runtime:
     runtime = Runtime(db, settings, queue)
     _runtimes.append(runtime)
-    runtime._unsubscribe = annotation_events.subscribe(runtime.on_annotations)
+    # Annotation saves tell which jobs they touch only to those who watch them.
+    runtime._unsubscribe = annotation_events.watch()
+    runtime.nudge()  # events a previous run left in the outbox
     return runtime
 
 

@@ -59,3 +59,17 @@ class WebhookDelivery(Base):
     state: Mapped[str] = mapped_column(String(16), default="queued")
     created_date: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     updated_date: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class WebhookOutbox(Base):
+    """Events of one commit, written in that commit, waiting to become deliveries.
+
+    The row is deleted in the transaction that records the deliveries, so an event survives
+    a crash between the save and its hand-over (it is sent at the next start).
+    """
+
+    __tablename__ = "webhook_outbox"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    events: Mapped[list] = mapped_column(JSON)
+    created_date: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)

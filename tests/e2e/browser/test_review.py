@@ -216,3 +216,48 @@ def test_activity_on_the_project_page(api: httpx.Client, people: Any) -> None:
     text = Path(download.value.path()).read_text(encoding="utf-8")
     assert text.splitlines()[0].startswith("scope,obj_name,obj_id")
     assert text.count("create:annotations") == 2
+
+
+def test_project_quality_on_the_project_page(api: httpx.Client, people: Any) -> None:
+    """A project report computed on the project page, with its figures per task."""
+    tag = random.randrange(10**6)
+    project = api.post("/api/projects", json={"name": f"QC {tag}", "labels": LABELS}).json()
+    task = api.post("/api/tasks", json={"name": "t", "labels": [], "project_id": project["id"]})
+    task = task.json()
+    files = {"client_files[0]": ("frame_000.png", png_bytes())}
+    r = api.post(f"/api/tasks/{task['id']}/data", files=files, data={"image_quality": "80"})
+    assert r.status_code == 202, r.text
+    wait_for(lambda: api.get(f"/api/tasks/{task['id']}").json()["size"] == 1, "the task data")
+    job = first_job(api, task["id"])
+    gt = api.post(
+        "/api/jobs",
+        json={
+            "type": "ground_truth",
+            "task_id": task["id"],
+            "frame_selection_method": "manual",
+            "frames": [0],
+        },
+    ).json()
+    car = api.get("/api/labels", params={"project_id": project["id"]}).json()["results"][0]["id"]
+
+    def boxes(*points: list[float]) -> dict:
+        return {
+            "shapes": [
+                {"frame": 0, "label_id": car, "type": "rectangle", "points": p} for p in points
+            ]
+        }
+
+    api.put(f"/api/jobs/{gt['id']}/annotations", json=boxes([0, 0, 10, 10], [50, 50, 70, 70]))
+    api.put(f"/api/jobs/{job['id']}/annotations", json=boxes([0, 0, 10, 10]))
+    page = people("admin", ADMIN_PASSWORD)
+    page.goto(f"/projects/{project['id']}")
+    page.get_by_role("button", name="Compute project quality report").click()
+    per_task = page.get_by_role("table", name="Project quality per task")
+    expect(per_task).to_contain_text(f"Task #{task['id']}")
+    expect(per_task).to_contain_text("100.0 %")  # precision 1/1
+    expect(page.get_by_role("table", name="Project quality per label")).to_contain_text("50.0 %")
+    reports = api.get(
+        "/api/quality/reports", params={"project_id": project["id"], "target": "project"}
+    )
+    summary = reports.json()["results"][0]["summary"]
+    assert (summary["valid_count"], summary["gt_count"], summary["ds_count"]) == (1, 2, 1)

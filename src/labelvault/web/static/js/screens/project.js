@@ -1,6 +1,7 @@
 // Project page: its tasks, labels, dataset export/import, backups, rollback to a time.
 import { del, get, list, listAll } from '../api.js';
 import { activitySection } from '../activity_panel.js';
+import { projectQualitySection } from '../project_quality.js';
 import { backupsPanel, exportDialog, importDialog } from '../exports.js';
 import { rollbackDialog } from '../rollback.js';
 import { navigate } from '../router.js';
@@ -41,6 +42,7 @@ export async function render(el, { id }) {
     h('div', { class: 'toolbar' }, h('h2', {}, 'Tasks'), h('span', { class: 'spacer' }),
       h('button', { type: 'button', class: 'primary', onclick: () => navigate(`/tasks/create?project_id=${id}`) }, 'Create task')),
     tasks, pages,
+    projectQualitySection(id),
     activitySection(id),
     h('h2', {}, 'Backups'), backups));
   loadTasks().catch((err) => tasks.replaceChildren(errorBox(err, 'Listing tasks')));
