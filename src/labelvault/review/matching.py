@@ -18,7 +18,6 @@ from typing import Any
 
 import numpy as np
 from PIL import Image, ImageDraw
-from scipy.optimize import linear_sum_assignment
 
 # Shapes compared by area; points, polylines, masks, skeletons and tags are not (yet).
 COMPARED_TYPES = frozenset({"rectangle", "polygon", "ellipse"})
@@ -125,6 +124,10 @@ class Tally:
         self.ds.update(s.label_id for s in ds)
         pairs: list[tuple[int, int, float]] = []
         if gt and ds:
+            # Imported here: scipy.optimize costs every server process ~50 MB resident,
+            # and only quality reports need it.
+            from scipy.optimize import linear_sum_assignment
+
             matrix = np.array([[iou(g, d) for d in ds] for g in gt])
             rows, cols = linear_sum_assignment(matrix, maximize=True)
             pairs = [
