@@ -232,6 +232,10 @@ def one_scale(args: argparse.Namespace, scale: int, work: Path) -> dict[str, tup
         client.close()
         figures.update(run.figures)
         figures["idle after the workloads"] = (0.0, settled_rss(server.ps, 3.0) / MB)
+    except Exception:
+        lines = server.log_path.read_text(errors="replace").splitlines()
+        print("\n".join(line for line in lines if '" 200' not in line)[-4000:])
+        raise
     finally:
         server.stop()
         if url:
