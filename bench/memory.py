@@ -15,6 +15,7 @@ asserts.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import shutil
@@ -82,6 +83,7 @@ class Run:
         self.proc = proc
         self.work = work
         self.figures: dict[str, tuple[float, float]] = {}
+        self.poll_errors = 0
 
     def measure(self, name: str, step: Callable[[], object]) -> None:
         time.sleep(1.5)  # let the idle trim run, so each peak starts from rest
@@ -94,7 +96,23 @@ class Run:
 
     def request(self, method: str, url: str, **kwargs: Any) -> dict[str, Any]:
         response = self.client.check(self.client.http.request(method, url, **kwargs))
-        return self.client.wait(response.json()["rq_id"])
+        rq_id = response.json()["rq_id"]
+        delay = 0.05
+        while True:
+            poll = self.client.http.get(f"/api/requests/{rq_id}")
+            if poll.status_code >= 500:
+                # Seen on SQLite on a machine loaded 10× over: a poll waits out the busy
+                # timeout while a restore holds the writer. Counted and printed, not fatal.
+                self.poll_errors += 1
+                time.sleep(1.0)
+                continue
+            status = self.client.check(poll).json()
+            if status["status"] == "finished":
+                return dict(status)
+            if status["status"] == "failed":
+                raise RuntimeError(f"request {rq_id} failed: {status.get('message')}")
+            time.sleep(delay)
+            delay = min(delay * 2, 0.5)
 
     def download(self, result_url: str, name: str) -> Path:
         target = self.work / name
@@ -231,6 +249,8 @@ def one_scale(args: argparse.Namespace, scale: int, work: Path) -> dict[str, tup
         shapes.clear()
         client.close()
         figures.update(run.figures)
+        if run.poll_errors:
+            print(f"  {run.poll_errors} status polls answered 5xx (retried)", flush=True)
         figures["idle after the workloads"] = (0.0, settled_rss(server.ps, 3.0) / MB)
     except Exception:
         lines = server.log_path.read_text(errors="replace").splitlines()
@@ -250,6 +270,7 @@ def main() -> None:
     parser.add_argument("--scales", default="1,5")
     parser.add_argument("--postgres", action="store_true")
     parser.add_argument("--only", default="", help="coco,yolo,cvat,import,backup,snapshot")
+    parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
     args = parser.parse_args()
     os.environ["LABELVAULT_BACKUPS"] = "false"
     scales = [int(s) for s in args.scales.split(",")]
@@ -261,6 +282,19 @@ def main() -> None:
         finally:
             shutil.rmtree(work, ignore_errors=True)
     load = os.getloadavg()
+    if args.json:
+        args.json.write_text(
+            json.dumps(
+                {
+                    "database": "postgresql" if args.postgres else "sqlite",
+                    "frames": args.frames,
+                    "per_frame": args.per_frame,
+                    "load": load,
+                    "figures": {str(k): v for k, v in results.items()},
+                },
+                indent=1,
+            )
+        )
     base, top = scales[0], scales[-1]
     print()
     print(
