@@ -30,7 +30,7 @@ def main() -> None:
 
     fig, (ax_time, ax_rss) = plt.subplots(1, 2, figsize=(12, 5))
     colours: dict[str, str] = {}
-    palette = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    palette = [plt.get_cmap("tab10")(i) for i in range(10)]
     for path in args.results:
         data = json.loads(path.read_text())
         style = "-" if data["database"] == "sqlite" else "--"
@@ -42,7 +42,8 @@ def main() -> None:
             colour = colours.setdefault(name, palette[len(colours) % len(palette)])
             seconds = [data["figures"][s].get(name, [None, None])[0] for s in scales]
             peaks = [data["figures"][s].get(name, [None, None])[1] for s in scales]
-            label = f"{name} ({data['database']})"
+            # One legend entry per workload; the line style tells the database.
+            label = name if data["database"] == "sqlite" else None
             ax_time.plot(objects, seconds, style, marker="o", color=colour, label=label)
             ax_rss.plot(objects, peaks, style, marker="o", color=colour, label=label)
     ax_rss.axhline(300, color="red", linewidth=1)
@@ -51,7 +52,7 @@ def main() -> None:
     ax_rss.set(xlabel="objects (frames × 60 boxes)", ylabel="server peak RSS, MB")
     ax_rss.set_title("memory: flat")
     ax_rss.set_ylim(0, 400)
-    ax_time.legend(fontsize=7)
+    ax_time.legend(fontsize=7, title="solid SQLite, dashed PostgreSQL", title_fontsize=7)
     fig.tight_layout()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(args.out, dpi=90)
