@@ -7,7 +7,7 @@ TEST_STAMP := $(VENV)/.installed-test
 # pytest-xdist workers for `make test` (one per core here; each has its own databases).
 TEST_WORKERS ?= 2
 
-.PHONY: run test install install-test services lint format bench bench-peers bench-load bench-rpo bench-webhooks clean
+.PHONY: run test install install-test services lint format bench bench-peers bench-load bench-rpo bench-webhooks bench-memory clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -75,6 +75,12 @@ bench-rpo: install-test services
 ## Annotation save cost with webhooks off and on (receiver up, receiver down), same run.
 bench-webhooks: install-test services
 	PYTHONPATH=src $(BIN)/python bench/webhooks.py $(BENCH_ARGS)
+
+## Every export, import, backup and restore at 1× and 5× the data: time and peak RSS, and
+## the scale curves in docs/memory-scale.png (BENCH_ARGS="--postgres" for PostgreSQL).
+bench-memory: install-test services
+	PYTHONPATH=$(CURDIR)/src $(BIN)/python bench/memory.py --json bench/results/memory.json $(BENCH_ARGS)
+	$(BIN)/python bench/plot_memory.py bench/results/memory.json
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from labelvault.annotations import events, store
+from labelvault.annotations import events, store, streamed
 from labelvault.annotations.store import (
     Written,
     clear,
@@ -373,7 +373,13 @@ def announce_jobs(session: Session, job_ids: list[int]) -> None:
     """Tell listeners (the journal) the jobs now hold what the database has: a restore
     wrote them without a save, and a replay must not put older saves on top."""
     if job_ids:
-        events.stage(session, job_ids, "replace", lambda: read(session, job_ids, 0))
+        # Streamed into the commit's spool file: a restored project may hold 300,000 objects.
+        events.stage_written(
+            session,
+            job_ids,
+            "replace",
+            lambda out: streamed.write_jobs(session.connection(), job_ids, 0, out),
+        )
 
 
 def restore_objects(session: Session, job_ids: list[int], payload: Any, mode: str) -> None:

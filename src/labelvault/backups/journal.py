@@ -284,16 +284,17 @@ class Journal:
                     raise OSError("the journal is closed")
                 for change in changes:
                     self.last_seq += 1
-                    self._tail.write(
-                        fmt.entry_line(
-                            self.last_seq,
-                            now,
-                            change.job_ids,
-                            change.action,
-                            {j: versions[j] for j in change.job_ids if j in versions},
-                            change.objects,
-                        )
+                    # Streamed: an import's or restore's objects come from their spool file.
+                    prefix, suffix = fmt.entry_parts(
+                        self.last_seq,
+                        now,
+                        change.job_ids,
+                        change.action,
+                        {j: versions[j] for j in change.job_ids if j in versions},
                     )
+                    self._tail.write(prefix)
+                    change.write_objects(self._tail)
+                    self._tail.write(suffix)
                 self._tail.flush()
                 os.fsync(self._tail.fileno())
                 if self._oldest_unshipped is None:

@@ -69,6 +69,22 @@ def entry_line(
     )
 
 
+_OBJECTS_TAIL = b"null}\n"
+
+
+def entry_parts(
+    seq: int,
+    time: datetime,
+    job_ids: tuple[int, ...],
+    action: str,
+    versions: dict[int, int],
+) -> tuple[bytes, bytes]:
+    """The line of `entry_line` around its objects, so a big change is copied in from its
+    file: prefix + objects + suffix is byte for byte `entry_line(..., objects)`."""
+    line = entry_line(seq, time, job_ids, action, versions, b"null")
+    return line[: -len(_OBJECTS_TAIL)], b"}\n"
+
+
 def parse_entry(line: bytes) -> Entry:
     item = orjson.loads(line)
     return Entry(

@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
+from labelvault.annotations import events
 from labelvault.annotations import service as annotations
 from labelvault.annotations.schemas import LabeledData
 from labelvault.formats import masks
@@ -245,6 +246,8 @@ class Writer:
         try:
             payload = LabeledData.model_validate(self.data)
             annotations.patch(self.session, self.scope, payload, "create")
+            # The batch's rows go with it; the journal keeps only their JSON till the commit.
+            events.render_staged(self.session)
         except ValidationError as exc:
             err = exc.errors()[0]
             loc = list(err["loc"])

@@ -13,7 +13,8 @@ from .base import FormatError
 # Deeper than any annotation format nests (COCO: 5 levels). ijson's cost grows with the
 # square of the depth (each level's prefix string is longer), so depth is checked first.
 MAX_DEPTH = 256
-CHUNK = 16 * 1024 * 1024
+# 1 MB: the running depth is counted in int64, eight bytes per byte read.
+CHUNK = 1024 * 1024
 _DELTA = np.zeros(256, dtype=np.int8)
 _DELTA[[ord("["), ord("{")]] = 1
 _DELTA[[ord("]"), ord("}")]] = -1

@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 from labelvault.review import similarity
 from labelvault.review.similarity import Shape
@@ -135,6 +134,10 @@ class Tally:
             kd = [s for s in ds if KINDS[s.type] == kind]
             found: list[tuple[int, int, float, bool]] = []
             if kg and kd:
+                # Imported here: scipy.optimize costs every server process ~50 MB resident,
+                # and only quality reports need it.
+                from scipy.optimize import linear_sum_assignment
+
                 scored = [[self.similarity(g, d, image_area) for d in kd] for g in kg]
                 matrix = np.array([[value for value, _ in row] for row in scored])
                 rows, cols = linear_sum_assignment(matrix, maximize=True)
