@@ -39,6 +39,7 @@ def read(xml_path: str) -> dict:
                 entry["bbox"] = [round(float(v), 2) for v in a.get_bbox()]
             if a.attributes.get("track_id") is not None:
                 entry["track_id"] = a.attributes["track_id"]
+            entry["outside"] = bool(a.attributes.get("outside"))
             anns.append(entry)
         media = item.media
         path = getattr(media, "path", None)
