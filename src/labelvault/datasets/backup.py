@@ -330,6 +330,15 @@ def restore_task_dir(
     meta = read_meta(folder / "task.json")
     data = meta.get("data") or {}
     jobs = [j for j in meta.get("jobs") or [] if j.get("type", "annotation") == "annotation"]
+    media = [p for p in (folder / "data").rglob("*") if p.is_file() and p.name != "manifest.jsonl"]
+    if data.get("storage") == "cloud_storage" and not media:
+        # CVAT's lightweight backup of a cloud-storage task names its bucket by nothing
+        # but the task's id there, so the images cannot be found from it
+        raise ImportFailed(
+            "this is a lightweight backup of a cloud-storage task: data/ holds only the "
+            "manifest, not the images; back the task up with its media (CVAT: "
+            "lightweight=false) and restore that"
+        )
     listed = data_files(folder / "data", is_image_name, is_video_name)
     # a video task: one video whose frames are the task's (CVAT writes the file as uploaded)
     video = len(listed) == 1 and is_video_name(listed[0].name)
