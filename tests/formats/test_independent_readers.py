@@ -205,11 +205,14 @@ def test_cvat_reader_reads_video_exports(source, tmp_path) -> None:
     py = _datumaro_python()
     if py is None:
         pytest.skip("datumaro is not installed (set DATUMARO_PYTHON to a python that has it)")
+    from tests.formats.test_cvat_project_export import cvat_source
+
+    cvat = cvat_source()
     root = tmp_path / "video"
     zipfile.ZipFile(export_zip("CVAT for video 1.1", source, tmp_path)).extractall(root)
     probe = Path(__file__).with_name("cvat_probe.py")
     xml = str(root / "annotations.xml")
-    run = subprocess.run([py, str(probe), xml], capture_output=True, text=True, timeout=600)
+    run = subprocess.run([py, str(probe), cvat, xml], capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr[-3000:]
     got: dict[int, Counter] = {}
     for item in json.loads(run.stdout)[xml]["items"]:
