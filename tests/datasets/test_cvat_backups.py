@@ -8,6 +8,7 @@ import zipfile
 from pathlib import Path
 
 from tests.conftest import png_bytes
+from tests.datasets.conftest import multipart_upload
 from tests.datasets.test_backup import backup, restore
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "cvat"
@@ -302,3 +303,30 @@ def test_cvat_backup_with_masks_and_every_attribute_type(admin) -> None:  # type
     assert {spec_names[a["spec_id"]]: a["value"] for a in shape["attributes"]} == values
     (restored_tag,) = got["tags"]
     assert {spec_names[a["spec_id"]]: a["value"] for a in restored_tag["attributes"]} == values
+
+
+def test_lightweight_cloud_storage_backup_says_what_to_do(admin) -> None:  # type: ignore[no-untyped-def]
+    manifest = "\n".join(
+        json.dumps(x)
+        for x in (
+            {"version": "1.1"},
+            {"type": "images"},
+            {"name": "a", "extension": ".png", "width": 10, "height": 10},
+        )
+    )
+    meta = {
+        "name": "bucket task",
+        "labels": [{"name": "car", "attributes": []}],
+        "version": "1.0",
+        "data": {"storage": "cloud_storage", "start_frame": 0, "stop_frame": 0},
+        "jobs": [_job(0, 0)],
+    }
+    data = _cvat_backup(meta, [{"version": 0, "tags": [], "shapes": [], "tracks": []}], {})
+    buf = io.BytesIO(data)
+    with zipfile.ZipFile(buf, "a") as zf:
+        zf.writestr("data/manifest.jsonl", manifest)
+    before = admin.get("/api/tasks").json()["count"]
+    status = multipart_upload(admin, "/api/tasks/backup", buf.getvalue(), "task_file", {})
+    assert status["status"] == "failed", status
+    assert "lightweight backup of a cloud-storage task" in status["message"]
+    assert admin.get("/api/tasks").json()["count"] == before

@@ -1,6 +1,7 @@
 """A project exported in CVAT for images 1.1 reads with CVAT's own project reader.
 
-CVAT imports a project dataset with its CvatExtractor (tests/formats/cvat_reader.py): it finds
+CVAT imports a project dataset with its CvatExtractor (run from a CVAT checkout named by
+$CVAT_SOURCE, see cvat_probe.py; skipped without one): it finds
 the subsets in <meta>, each subset's images under images/<subset>/, and creates the
 project's tasks from those files; an item without its image brings no annotations in.
 """
@@ -8,6 +9,7 @@ project's tasks from those files; an item without its image brings no annotation
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import zipfile
 from collections import Counter
@@ -83,16 +85,25 @@ def test_project_layout_is_cvats(tmp_path) -> None:
     assert 'name="img_0_1.png" subset="default" task_id="13"' in xml
 
 
+def cvat_source() -> str:
+    """A CVAT source checkout for CVAT's own reader ($CVAT_SOURCE), or skip."""
+    path = os.environ.get("CVAT_SOURCE", "")
+    if not (Path(path) / "cvat/apps/dataset_manager/formats/cvat.py").is_file():
+        pytest.skip("CVAT's reader needs a CVAT checkout: set CVAT_SOURCE to one")
+    return path
+
+
 def test_cvat_reader_gets_every_shape(tmp_path) -> None:
     py = _datumaro_python()
     if py is None:
         pytest.skip("datumaro is not installed (set DATUMARO_PYTHON to a python that has it)")
+    cvat = cvat_source()
     src = project_source()
     root = tmp_path / "x"
     zipfile.ZipFile(export_zip("CVAT for images 1.1", src, tmp_path)).extractall(root)
     probe = Path(__file__).with_name("cvat_probe.py")
     xml = str(root / "annotations.xml")
-    run = subprocess.run([py, str(probe), xml], capture_output=True, text=True, timeout=600)
+    run = subprocess.run([py, str(probe), cvat, xml], capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr[-3000:]
     items = {(i["subset"], i["id"]): i for i in json.loads(run.stdout)[xml]["items"]}
     expected = {info.frame: (tags, shapes) for info, tags, shapes in iter_frames_with_tracks(src)}
@@ -128,6 +139,22 @@ def test_upstream_datumaro_reads_project_subsets(tmp_path) -> None:
     assert run.returncode == 0, run.stderr[-3000:]
     (data,) = json.loads(run.stdout).values()
     assert Counter(i["subset"] for i in data["items"]) == {"default": 3, "Train": 1}
+    # every object of each task's frames, in its subset (datumaro's reader skips ellipses
+    # and reads a skeleton as its points)
+    items = {(i["subset"], Path(i["id"]).name): i for i in data["items"]}
+    expected = {info.frame: (tags, shapes) for info, tags, shapes in iter_frames_with_tracks(src)}
+    places = {0: ("default", "img_0"), 1: ("default", "img_1")}
+    places |= {2: ("Train", "img_2"), 3: ("default", "img_0_1")}
+    for frame, (tags, shapes) in expected.items():
+        want = Counter(
+            lab
+            for s in shapes
+            if s["type"] != "ellipse"
+            for lab in ([e["label"] for e in s["elements"]] if s["elements"] else [s["label"]])
+        )
+        want.update(t["label"] for t in tags)
+        got = Counter(a["label"] for a in items[places[frame]]["annotations"])
+        assert got == want, (frame, items[places[frame]]["annotations"])
 
 
 def test_project_export_imports_back_here(tmp_path) -> None:

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from labelvault.formats.base import iter_frames_with_tracks
 from labelvault.formats.masks import decode_cvat_mask
 from tests.helpers.formats import expected_frames, export_zip
 
@@ -81,6 +82,7 @@ DATUMARO_FORMATS = {
     "COCO 1.0": "coco_instances",
     "COCO Keypoints 1.0": "coco_person_keypoints",
     "YOLO 1.1": "yolo",
+    "PASCAL VOC 1.1": "voc",
     # datumaro's Ultralytics reader only understands detection, in flat image folders
     "Ultralytics YOLO Detection 1.0": "yolo",
 }
@@ -90,6 +92,8 @@ KEEPS = {
     "COCO 1.0": {"rectangle", "polygon", "mask", "ellipse"},
     "COCO Keypoints 1.0": {"skeleton"},
     "YOLO 1.1": {"rectangle"},
+    # VOC detection: a box per rectangle (a rotated one by its bounds), a label per tag
+    "PASCAL VOC 1.1": {"rectangle", "tag"},
     "Ultralytics YOLO Detection 1.0": {"rectangle"},
 }
 
@@ -181,3 +185,44 @@ def test_datumaro_reads_datumaro_json(source, tmp_path) -> None:
         assert have == want, (name, got)
     boxes = [a["bbox"] for a in items["img_0"]["annotations"] if a["type"] == "bbox"]
     assert [2.0, 3.0, 10.0, 7.0] in boxes
+
+
+CVAT_READER_KINDS = {
+    "rectangle": "Bbox",
+    "polygon": "Polygon",
+    "polyline": "PolyLine",
+    "points": "Points",
+    "skeleton": "Skeleton",
+}
+
+
+def test_cvat_reader_reads_video_exports(source, tmp_path) -> None:
+    """CVAT's own reader on CVAT for video 1.1: every frame's visible objects and tags.
+
+    A video dump has no <image> per frame, so the reader names items by frame number;
+    shapes travel as one-frame tracks, whose "outside" frame the reader keeps as such.
+    """
+    py = _datumaro_python()
+    if py is None:
+        pytest.skip("datumaro is not installed (set DATUMARO_PYTHON to a python that has it)")
+    from tests.formats.test_cvat_project_export import cvat_source
+
+    cvat = cvat_source()
+    root = tmp_path / "video"
+    zipfile.ZipFile(export_zip("CVAT for video 1.1", source, tmp_path)).extractall(root)
+    probe = Path(__file__).with_name("cvat_probe.py")
+    xml = str(root / "annotations.xml")
+    run = subprocess.run([py, str(probe), cvat, xml], capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-3000:]
+    got: dict[int, Counter] = {}
+    for item in json.loads(run.stdout)[xml]["items"]:
+        visible = [a for a in item["annotations"] if not a["outside"]]
+        got.setdefault(item["frame"], Counter()).update((a["type"], a["label"]) for a in visible)
+    for info, tags, shapes in iter_frames_with_tracks(source):
+        want = Counter(
+            (CVAT_READER_KINDS[s["type"]], s["label"])
+            for s in shapes
+            if s["type"] in CVAT_READER_KINDS
+        )
+        want.update(("Label", t["label"]) for t in tags)
+        assert got.get(info.frame, Counter()) == want, (info.frame, got.get(info.frame))

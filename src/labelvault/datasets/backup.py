@@ -50,6 +50,7 @@ from labelvault.review.ground_truth import GROUND_TRUTH, ground_truth_job
 from labelvault.tasks import service as tasks
 from labelvault.tasks.models import Job, Task
 
+from .backup_jobs import restore_ground_truth, segments, stage_state
 from .base import ImportFailed, Progress, no_progress
 from .imports import delete_tasks
 from .labels import Schema, label_writes
@@ -317,32 +318,6 @@ def export_project(
 # ---- restore --------------------------------------------------------------------------------
 
 
-def _segments(jobs: list[dict[str, Any]], size: int) -> tuple[int, int, bool]:
-    """segment_size and overlap as CVAT derives them, and whether they reproduce the jobs."""
-    if not jobs:
-        return 0, 0, True
-    first = jobs[0]
-    segment_size = int(first["stop_frame"]) - int(first["start_frame"]) + 1
-    overlap = 0 if len(jobs) == 1 else int(first["stop_frame"]) - int(jobs[1]["start_frame"]) + 1
-    ranges = [(int(j["start_frame"]), int(j["stop_frame"])) for j in jobs]
-    same = tasks.segment_ranges(size, segment_size, max(overlap, 0)) == ranges and not any(
-        j.get("frames") for j in jobs
-    )
-    return segment_size, max(overlap, 0), same
-
-
-def _stage_state(job: dict[str, Any]) -> tuple[str, str]:
-    stage, state = job.get("stage"), job.get("state")
-    if stage in tasks.STAGES and state in tasks.STATES:
-        return stage, state
-    status = job.get("status")
-    if status == "completed":
-        return "acceptance", "completed"
-    if status == "validation":
-        return "validation", "new"
-    return "annotation", "new"
-
-
 def restore_task_dir(
     db: Database,
     settings: Settings,
@@ -355,6 +330,15 @@ def restore_task_dir(
     meta = read_meta(folder / "task.json")
     data = meta.get("data") or {}
     jobs = [j for j in meta.get("jobs") or [] if j.get("type", "annotation") == "annotation"]
+    media = [p for p in (folder / "data").rglob("*") if p.is_file() and p.name != "manifest.jsonl"]
+    if data.get("storage") == "cloud_storage" and not media:
+        # CVAT's lightweight backup of a cloud-storage task names its bucket by nothing
+        # but the task's id there, so the images cannot be found from it
+        raise ImportFailed(
+            "this is a lightweight backup of a cloud-storage task: data/ holds only the "
+            "manifest, not the images; back the task up with its media (CVAT: "
+            "lightweight=false) and restore that"
+        )
     listed = data_files(folder / "data", is_image_name, is_video_name)
     # a video task: one video whose frames are the task's (CVAT writes the file as uploaded)
     video = len(listed) == 1 and is_video_name(listed[0].name)
@@ -384,7 +368,7 @@ def restore_task_dir(
         count = (int(stop) - start) // step + 1 if stop is not None else last + 1
         stop = int(stop) if stop is not None else None
         chosen = [flat[0]] * count  # frames of the video, for the job layout only
-    segment_size, overlap, same = _segments(jobs, len(chosen))
+    segment_size, overlap, same = segments(jobs, len(chosen))
     mapping = None
     if not same and jobs and not video:
         mapping = []
@@ -456,7 +440,7 @@ def restore_task_dir(
             task.deleted_frames = sorted(set(deleted))
             users = {u.username: u.id for u in session.scalars(select(User))}
             for job_row, job in zip(tasks.jobs_of(session, task_id), jobs, strict=False):
-                job_row.stage, job_row.state = _stage_state(job)
+                job_row.stage, job_row.state = stage_state(job)
                 assignee = job.get("assignee")
                 if isinstance(assignee, dict):
                     assignee = assignee.get("username")
@@ -464,7 +448,7 @@ def restore_task_dir(
                     job_row.assignee_id = users[assignee]
             gt = next((j for j in meta.get("jobs") or [] if j.get("type") == GROUND_TRUTH), None)
             if gt is not None:
-                _restore_ground_truth(session, task, gt, flat, frame_map, users)
+                restore_ground_truth(session, task, gt, flat, frame_map, users)
         progress(0.7, "Restoring annotations")
         kinds = [j.get("type", "annotation") for j in meta.get("jobs") or []]
         _restore_annotations(db, task_id, folder / "annotations.json", kinds, frame_map)
@@ -472,50 +456,6 @@ def restore_task_dir(
         delete_tasks(db, settings, [task_id])
         raise
     return task_id
-
-
-def _restore_ground_truth(
-    session: Session,
-    task: Task,
-    job: dict[str, Any],
-    flat: list[str],
-    frame_map: list[int] | None,
-    users: dict[str, int],
-) -> None:
-    """The backup's ground-truth job over the same images (CVAT: by file, or by frame)."""
-    position = {name: i for i, name in enumerate(flat)}
-    frames: set[int] = set()
-    for f in job.get("files") or ():
-        name = str(f).removeprefix("data/")
-        if name not in position:
-            raise ImportFailed(f"task.json: the ground-truth job lists {f!r}, not in data/")
-        frames.add(position[name])
-    if not job.get("files"):
-        for f in job.get("frames") or range(
-            int(job.get("start_frame") or 0), int(job.get("stop_frame") or 0) + 1
-        ):
-            frame = frame_map[int(f)] if frame_map is not None else int(f)
-            if 0 <= frame < task.size:
-                frames.add(frame)
-    if not frames:
-        raise ImportFailed("task.json: the ground-truth job has no frames")
-    chosen = sorted(frames)
-    stage, state = _stage_state(job)
-    assignee = job.get("assignee")
-    if isinstance(assignee, dict):
-        assignee = assignee.get("username")
-    row = Job(
-        task_id=task.id,
-        start_frame=chosen[0],
-        stop_frame=chosen[-1],
-        frames=chosen,
-        type=GROUND_TRUTH,
-        stage=stage,
-        state=state,
-        assignee_id=users.get(str(assignee)) if assignee else None,
-    )
-    session.add(row)
-    session.flush()
 
 
 def _restore_annotations(

@@ -398,19 +398,31 @@ def export_video(source: ExportSource, out: IO[bytes], save_images: bool) -> Non
         for track in source.tracks():
             _write_track(w, track_id, track, stop, places)
             track_id += 1
-        pending_tags: list[tuple[int, dict[str, Any]]] = []
+        pending_tags: list[tuple[FrameInfo, str, list[dict[str, Any]]]] = []
         for info, tags, shapes in source.frames():
             for shape in shapes:
                 as_track = _shape_as_track(shape, info.frame, stop)
                 as_track.update(task_id=info.task_id, subset=info.subset)
                 _write_track(w, track_id, as_track, stop, places)
                 track_id += 1
-            pending_tags += [(info.frame, t) for t in tags]
-            _name, arcname = places.place(info)
+            name, arcname = places.place(info)
+            if tags:
+                pending_tags.append((info, name, tags))
             if save_images:
                 zip_write_image(zf, arcname, info)
-        for frame, tag in pending_tags:
-            _write_image_tag(w, tag, frame=frame)
+        # CVAT's video dump has no tags, and its readers fail on a <tag> outside an <image>;
+        # inside one (as in CVAT for images) every CVAT reader takes them, and so do we
+        for info, name, tags in pending_tags:
+            attrs = {"id": str(info.frame), "name": name}
+            if places.project:
+                attrs["subset"] = places.subset(info)
+                if info.task_id is not None:
+                    attrs["task_id"] = str(info.task_id)
+            attrs.update({"width": str(info.width), "height": str(info.height)})
+            w.open("image", attrs)
+            for tag in tags:
+                _write_image_tag(w, tag, subset=attrs.get("subset"))
+            w.close("image")
         w.close("annotations")
         w.end()
         xml.write_to(zf, "annotations.xml")
