@@ -9,7 +9,6 @@ their media, uploads and exports are one shared folder, as a shared volume would
 from __future__ import annotations
 
 import contextlib
-import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -20,6 +19,7 @@ import psutil
 from servers import (
     LABELVAULT_BIN,
     Server,
+    child_env,
     create_postgres_db,
     drop_postgres_db,
     free_port,
@@ -88,7 +88,7 @@ def scale_out(work: Path, redis_url: str, db_name: str) -> Iterator[ScaleOut]:
     database_url = create_postgres_db(db_name)
     s3, storage_url = _start_s3(work)
     env = {
-        **os.environ,
+        **child_env(),
         "AWS_ACCESS_KEY_ID": "bench",
         "AWS_SECRET_ACCESS_KEY": "bench-secret",
         "LABELVAULT_INSTANCE_NAME": "bench-scaled",

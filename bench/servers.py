@@ -29,6 +29,15 @@ LABEL_STUDIO_VENV = PEERS_DIR / "label-studio"
 POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
+def child_env() -> dict[str, str]:
+    """The environment for a server: PYTHONPATH made absolute, as servers run elsewhere."""
+    env = dict(os.environ)
+    if env.get("PYTHONPATH"):
+        parts = env["PYTHONPATH"].split(os.pathsep)
+        env["PYTHONPATH"] = os.pathsep.join(str(Path(p).resolve()) for p in parts if p)
+    return env
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -172,7 +181,7 @@ def start_labelvault(
         cmd += ["--database-url", database_url]
     log_path = work_dir / "labelvault.log"
     with log_path.open("wb") as log:
-        env = dict(os.environ)
+        env = child_env()
         if source is not None:
             env["PYTHONPATH"] = str(source)
         process = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=work_dir, env=env)
