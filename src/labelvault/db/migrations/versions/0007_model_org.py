@@ -1,7 +1,7 @@
 """Registered models belong to an organization (None: the whole instance).
 
 Revision ID: 0007_model_org
-Revises: 0006_adopt
+Revises: 0007_compatapi
 Create Date: 2026-12-03
 """
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0007_model_org"
-down_revision = "0006_adopt"
+down_revision = "0007_compatapi"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """teams: the webhook outbox (events written in the commit that made them), project reports
 
 Revision ID: 0007_teams
-Revises: 0006_adopt
+Revises: 0007_model_org
 Create Date: 2026-12-03
 """
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0007_teams"
-down_revision = "0006_adopt"
+down_revision = "0007_model_org"
 branch_labels = None
 depends_on = None
 
