@@ -11,6 +11,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from labelvault import __version__, web
 from labelvault.access.deps import current_user_in_context
@@ -37,7 +38,7 @@ from labelvault.datasets import handlers as _datasets_handlers  # noqa: F401  (r
 from labelvault.datasets.api import router as formats_router
 from labelvault.db import Database
 from labelvault.db.migrate import upgrade
-from labelvault.errors import LabelVaultError, disk_full_of, out_of_range_of
+from labelvault.errors import LabelVaultError, busy_of, disk_full_of, out_of_range_of
 from labelvault.guides.api import router as guides_router
 from labelvault.http import ForwardedHeaders, ids_in_range
 from labelvault.limits import BodyLimits
@@ -169,16 +170,20 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         # A full disk is the operator's to fix, not a bug: 507 saying so, never a bare 500.
         full = disk_full_of(exc)
         if full is None:
-            refused = out_of_range_of(exc)
+            refused = out_of_range_of(exc) or busy_of(exc)
             if refused is None:
                 raise exc
-            return JSONResponse(refused.body(), status_code=refused.status)
+            return JSONResponse(
+                refused.body(), status_code=refused.status, headers=refused.headers or None
+            )
         log.error("%s", full)
         return JSONResponse(full.body(), status_code=full.status)
 
     app.add_exception_handler(OSError, maybe_disk_full)
     app.add_exception_handler(DBAPIError, maybe_disk_full)
     app.add_exception_handler(OverflowError, maybe_disk_full)
+    # The pool's wait running out while a long write holds SQLite: a 503 to retry, not a 500.
+    app.add_exception_handler(PoolTimeout, maybe_disk_full)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:

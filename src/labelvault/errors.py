@@ -121,6 +121,30 @@ def disk_full_of(exc: BaseException) -> DiskFull | None:
     return None
 
 
+class Busy(LabelVaultError):
+    """The database stayed locked (or its pool full) past the wait: nothing was changed."""
+
+    status = 503
+
+    def __init__(self) -> None:
+        super().__init__(
+            "the database is busy with a long write (a restore or a large import): nothing "
+            "of this request was changed; try again in a few seconds"
+        )
+        self.headers["Retry-After"] = "5"
+
+
+def busy_of(exc: BaseException) -> Busy | None:
+    """A Busy when `exc` is SQLite's lock wait running out or SQLAlchemy's pool wait (its
+    TimeoutError, told by class name: this floor imports no SQLAlchemy), else None."""
+    text = str(getattr(exc, "orig", None) or exc).lower()
+    if "database is locked" in text or "database table is locked" in text:
+        return Busy()
+    if type(exc).__name__ == "TimeoutError" and type(exc).__module__.startswith("sqlalchemy"):
+        return Busy()
+    return None
+
+
 def out_of_range_of(exc: BaseException) -> Invalid | None:
     """A 400 when a number of the request did not fit its column (SQLite's OverflowError,
     PostgreSQL's SQLSTATE 22003), else None."""
