@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, create_engine, select
 
 from labelvault.annotations import events
 from labelvault.annotations.events import AnnotationChange
@@ -419,12 +419,34 @@ class Journal:
             )
 
 
+# One connection of its own per database for the read below. It runs after a commit while
+# that commit still holds events' commit-order lock, and saves waiting for that lock hold
+# the database's write lock (SQLite: the file's); from the app's pool it could wait for a
+# connection that only those stalled saves give back: every save then hung until the busy
+# timeout (bench/load.py, 50 annotators: 30 s saves with the server idle). The commit-order
+# lock lets one commit at a time in here, so one connection is always free.
+_SIDE_ENGINES: dict[str, Engine] = {}
+_SIDE_LOCK = threading.Lock()
+
+
+def _side_engine(engine: Engine) -> Engine:
+    key = engine.url.render_as_string(hide_password=False)
+    with _SIDE_LOCK:
+        side = _SIDE_ENGINES.get(key)
+        if side is None:
+            options: dict[str, Any] = {"pool_size": 1, "max_overflow": 1}
+            if engine.dialect.name == "sqlite":
+                options["connect_args"] = {"check_same_thread": False, "timeout": 15}
+            side = _SIDE_ENGINES[key] = create_engine(engine.url, **options)
+        return side
+
+
 def _versions(engine: Engine, job_ids: set[int]) -> dict[int, int]:
     """The jobs' annotation versions just after the commit (at least the committed ones)."""
     if not job_ids:
         return {}
     try:
-        with engine.connect() as conn:
+        with _side_engine(engine).connect() as conn:
             rows = conn.execute(
                 select(Job.id, Job.annotation_version).where(Job.id.in_(sorted(job_ids)))
             )
