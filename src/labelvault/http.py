@@ -2,18 +2,39 @@
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import math
+import weakref
 from typing import Any
 
+import anyio
+import anyio.to_thread
 from fastapi import Request
-from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from labelvault.config import Settings
 from labelvault.db import raise_after_commit_error
 from labelvault.errors import Invalid, NotFound
+
+_COMMIT_THREADS: weakref.WeakKeyDictionary[Any, anyio.CapacityLimiter] = weakref.WeakKeyDictionary()
+
+
+def _commit_threads() -> anyio.CapacityLimiter:
+    """Threads for commits alone, apart from the endpoints' pool (one set per event loop).
+
+    Between an endpoint's return and its commit, its session holds what it wrote (on
+    SQLite, the file's write lock). From the shared pool, that commit waited for a thread
+    while every thread ran an endpoint waiting for that lock: saves stalled for the busy
+    timeout (bench/load.py, 50 annotators: p99 15 s). Only one session at a time holds
+    SQLite's lock, so these threads are never all waiting.
+    """
+    loop = asyncio.get_running_loop()
+    limiter = _COMMIT_THREADS.get(loop)
+    if limiter is None:
+        limiter = _COMMIT_THREADS[loop] = anyio.CapacityLimiter(16)
+    return limiter
 
 
 async def db_session(request: Request) -> Session:
@@ -43,7 +64,7 @@ async def db_session(request: Request) -> Session:
             session.close()
 
     async def on_exit(exc_type: Any, exc: Any, tb: Any) -> bool:
-        await run_in_threadpool(finish, exc_type is not None)
+        await anyio.to_thread.run_sync(finish, exc_type is not None, limiter=_commit_threads())
         return False
 
     stack.push_async_exit(on_exit)

@@ -40,6 +40,10 @@ class Database:
         kwargs: dict = {"future": True}
         if self.is_sqlite:
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 15}
+            # More connections than request threads (anyio's 40) and background threads: a
+            # thread waiting for SQLite's write lock holds its connection, and with fewer
+            # the one that holds the lock could wait for a connection to commit with.
+            kwargs.update(pool_size=10, max_overflow=70)
         else:
             kwargs.update(pool_size=10, max_overflow=20, pool_pre_ping=True)
         self.engine: Engine = create_engine(url, **kwargs)

@@ -153,15 +153,21 @@ class Runtime:
 
     # -- what is listened to -----------------------------------------------------------------
 
-    def listened(self) -> set[str]:
-        """Event keys some active webhook listens to (cached)."""
+    def listened(self, session: Session) -> set[str]:
+        """Event keys some active webhook listens to (cached).
+
+        Re-read on the session's own connection: a second connection from the pool, taken
+        while this one holds SQLite's write lock, waited for connections that only saves
+        stalled behind that lock would give back (bench/load.py: 50 annotators, 30 s saves).
+        """
         expires, generation, keys = self._cache
         if time.monotonic() < expires and generation == _generation:
             return keys
         with self._lock:
-            with self.db.engine.connect() as conn:
-                rows = conn.execute(select(Webhook.events).where(Webhook.is_active.is_(True)))
-                keys = {key for (value,) in rows for key in value.split(",") if key}
+            rows = session.connection().execute(
+                select(Webhook.events).where(Webhook.is_active.is_(True))
+            )
+            keys = {key for (value,) in rows for key in value.split(",") if key}
             self._cache = (time.monotonic() + CACHE_SECONDS, _generation, keys)
         return keys
 
@@ -414,7 +420,7 @@ def _collect(session: Session, _context: Any) -> None:
     runtime = _runtime(session)
     if runtime is None:
         return
-    listened = runtime.listened()
+    listened = runtime.listened(session)
     if not listened:
         return
     staged: dict[tuple[str, Any], dict[str, Any]] = session.info.setdefault(_STAGED, {})
@@ -476,7 +482,7 @@ def _write_outbox(session: Session) -> None:
     staged = session.info.get(_STAGED)
     job_ids: list[int] = []
     runtime = _runtime(session)
-    if runtime is not None and "update:job" in runtime.listened():
+    if runtime is not None and "update:job" in runtime.listened(session):
         job_ids = annotation_events.staged_job_ids(session)
     if not staged and not job_ids:
         return
