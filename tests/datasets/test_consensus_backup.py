@@ -182,3 +182,21 @@ def test_replica_without_parent_fails_and_creates_nothing(admin) -> None:  # typ
     assert status["status"] == "failed", status
     assert "consensus replica" in status["message"], status
     assert admin.get("/api/tasks").json()["count"] == before
+
+
+def test_replicas_do_not_hold_the_task_back(admin) -> None:  # type: ignore[no-untyped-def]
+    jobs, annotations, _ = _layout()
+    task_id = restore(admin, "task", _cvat_layout(jobs, annotations))
+    for job in _jobs(admin, task_id, type="annotation"):
+        body = {"stage": "acceptance", "state": "completed"}
+        assert admin.patch(f"/api/jobs/{job['id']}", json=body).status_code == 200
+    # the replicas are still in annotation: the task is done all the same
+    assert {j["stage"] for j in _jobs(admin, task_id, type="consensus_replica")} == {"annotation"}
+    assert admin.get(f"/api/tasks/{task_id}").json()["status"] == "completed"
+    done = admin.get("/api/tasks", params={"status": "completed"}).json()["results"]
+    assert [t["id"] for t in done] == [task_id]
+    # CVAT's JSON-logic filter on parent_job_id finds the replicas too
+    parent = _jobs(admin, task_id, type="annotation")[0]["id"]
+    rule = json.dumps({"==": [{"var": "parent_job_id"}, parent]})
+    found = _jobs(admin, task_id, filter=rule)
+    assert len(found) == REPLICAS and {j["parent_job_id"] for j in found} == {parent}

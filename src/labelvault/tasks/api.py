@@ -147,14 +147,16 @@ def _username(column: Any) -> Any:
 
 def _status_clause(status: Any) -> Any:
     """Status is derived from jobs: a task is "annotation" while any job is in annotation."""
-    annotating = select(Job.task_id).where(Job.stage == "annotation")
-    not_done = select(Job.task_id).where(or_(Job.stage != "acceptance", Job.state != "completed"))
+    # as in the reply: ground-truth and replica jobs do not count
+    own = select(Job.task_id).where(Job.type == service.ANNOTATION)
+    annotating = own.where(Job.stage == "annotation")
+    not_done = own.where(or_(Job.stage != "acceptance", Job.state != "completed"))
     if status == "annotation":
-        return or_(Task.id.in_(annotating), ~Task.id.in_(select(Job.task_id)))
+        return or_(Task.id.in_(annotating), ~Task.id.in_(own))
     if status == "validation":
         return (~Task.id.in_(annotating)) & Task.id.in_(not_done)
     if status == "completed":
-        return Task.id.in_(select(Job.task_id)) & ~Task.id.in_(not_done)
+        return Task.id.in_(own) & ~Task.id.in_(not_done)
     raise Invalid("status must be annotation, validation or completed")
 
 
