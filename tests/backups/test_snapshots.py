@@ -19,6 +19,8 @@ from labelvault.db import Database
 from labelvault.db.migrate import alembic_config
 from labelvault.projects.models import Project
 from labelvault.storage import Storage
+from labelvault.tasks import service as task_service
+from labelvault.tasks.models import Job, Task
 from labelvault.webhooks.models import Webhook, WebhookDelivery
 from tests.helpers.backups import make_project, table_rows
 
@@ -78,6 +80,7 @@ def populated(app, admin, task_with_data) -> dict[str, Any]:  # type: ignore[no-
     cache.mkdir(parents=True, exist_ok=True)
     (cache / "frame-0-q70.jpg").write_bytes(b"cached")
     _review(admin, task_id)
+    _replica(app, task_id["id"])
     _team(app, admin)
     return {"project": project}
 
@@ -112,6 +115,22 @@ def _review(admin, task: dict) -> None:  # type: ignore[no-untyped-def]
     assert admin.put(f"/api/jobs/{gt.json()['id']}/annotations", json={"shapes": [box]}).is_success
     rq = admin.post("/api/quality/reports", json={"task_id": task["id"]}).json()["rq_id"]
     assert admin.get(f"/api/requests/{rq}").json()["status"] == "finished"
+
+
+def _replica(app, task_id: int) -> None:  # type: ignore[no-untyped-def]
+    """A consensus replica of the task's first job (its parent_job_id and the task's count)."""
+    with app.state.db.session() as session:
+        parent = task_service.jobs_of(session, task_id)[0]
+        session.add(
+            Job(
+                task_id=task_id,
+                parent_job_id=parent.id,
+                type=task_service.CONSENSUS_REPLICA,
+                start_frame=parent.start_frame,
+                stop_frame=parent.stop_frame,
+            )
+        )
+        session.get(Task, task_id).consensus_replicas = 1
 
 
 def _team(app, admin) -> None:  # type: ignore[no-untyped-def]
@@ -177,6 +196,10 @@ def test_snapshot_restores_into_the_other_database(
     snapshots.restore_snapshot(target, target_db, local_storage, "latest")
 
     assert table_rows(target_db.engine, COMPARED) == table_rows(db.engine, COMPARED)
+    with target_db.session() as session:  # the replica, with its parent, came across
+        (replica,) = session.scalars(select(Job).where(Job.type == "consensus_replica"))
+        assert replica.parent_job_id is not None
+        assert session.get(Task, replica.task_id).consensus_replicas == 1
     assert _media_files(target) == _media_files(settings)
     # Ids go on after the restored ones (PostgreSQL sequences were moved past them).
     with target_db.session() as session:

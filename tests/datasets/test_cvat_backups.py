@@ -109,6 +109,28 @@ def test_cvat_made_backup_with_consensus_and_honeypots(admin) -> None:  # type: 
         (names[s["label_id"]], s["type"], tuple(s["points"])) for s in gt_got["shapes"]
     ) == sorted((s["label"], s["type"], tuple(s["points"])) for s in gt_saved["shapes"])
     assert len(gt_got["tags"]) == len(gt_saved["tags"])
+
+    # Every consensus replica comes back after its annotation job, over its frames, with
+    # its own objects (CVAT restores them as replica jobs of the same segment).
+    replicas = sorted((j for j in jobs if j["type"] == "consensus_replica"), key=lambda j: j["id"])
+    assert len(replicas) == kinds.count("consensus_replica")
+    assert task["consensus_replicas"] == meta["consensus_replicas"]
+    saved_replicas = [
+        job for job, kind in zip(saved, kinds, strict=True) if kind == "consensus_replica"
+    ]
+    parents = {j["id"]: j for j in jobs if j["type"] == "annotation"}
+    for replica, replica_saved in zip(replicas, saved_replicas, strict=True):
+        parent = parents[replica["parent_job_id"]]
+        assert (replica["start_frame"], replica["stop_frame"]) == (
+            parent["start_frame"],
+            parent["stop_frame"],
+        )
+        replica_got = admin.get(f"/api/jobs/{replica['id']}/annotations").json()
+        assert sorted(
+            (names[s["label_id"]], s["type"], tuple(s["points"])) for s in replica_got["shapes"]
+        ) == sorted((s["label"], s["type"], tuple(s["points"])) for s in replica_saved["shapes"])
+        assert len(replica_got["tags"]) == len(replica_saved["tags"])
+
     # ... and goes along in a backup made here, which restores to the same again
     again = restore(admin, "task", backup(admin, f"/api/tasks/{new_id}"))
     (gt2,) = [
@@ -119,6 +141,11 @@ def test_cvat_made_backup_with_consensus_and_honeypots(admin) -> None:  # type: 
     assert gt2["frame_count"] == gt["frame_count"]
     gt2_got = admin.get(f"/api/jobs/{gt2['id']}/annotations").json()
     assert len(gt2_got["shapes"]) == len(gt_got["shapes"]) and gt2_got["shapes"]
+    again_jobs = admin.get("/api/jobs", params={"task_id": again, "type": "consensus_replica"})
+    assert [
+        len(admin.get(f"/api/jobs/{j['id']}/annotations").json()["shapes"])
+        for j in sorted(again_jobs.json()["results"], key=lambda j: j["id"])
+    ] == [len(r["shapes"]) for r in saved_replicas]
 
 
 def _clip(frames: int = 30) -> bytes:

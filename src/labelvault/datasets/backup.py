@@ -50,7 +50,14 @@ from labelvault.review.ground_truth import GROUND_TRUTH, ground_truth_job
 from labelvault.tasks import service as tasks
 from labelvault.tasks.models import Job, Task
 
-from .backup_jobs import restore_ground_truth, segments, stage_state
+from .backup_jobs import (
+    assignee_name,
+    ordered_jobs,
+    restore_ground_truth,
+    restore_replicas,
+    segments,
+    stage_state,
+)
 from .base import ImportFailed, Progress, no_progress
 from .imports import delete_tasks
 from .labels import Schema, label_writes
@@ -92,7 +99,9 @@ def _task_json(
     gt: Job | None = None,
 ) -> dict[str, Any]:
     names = {f.frame: f.name for f in frames}
-    custom = any(j.frames is not None for j in jobs)
+    # jobs: each annotation job followed by its consensus replicas (same frames)
+    own = [j for j in jobs if j.type == tasks.ANNOTATION]
+    custom = any(j.frames is not None for j in own)
     assignees = {j.assignee_id for j in [*jobs, *([gt] if gt else [])]}
     users = {u.id: u.username for u in session.scalars(select(User).where(User.id.in_(assignees)))}
     data: dict[str, Any] = {
@@ -109,7 +118,7 @@ def _task_json(
         "custom_segments": custom,
     }
     if custom:
-        data["job_file_mapping"] = [[names[f] for f in tasks.job_frames(j)] for j in jobs]
+        data["job_file_mapping"] = [[names[f] for f in tasks.job_frames(j)] for j in own]
     job_list = []
     for job in jobs:
         entry: dict[str, Any] = {
@@ -144,7 +153,9 @@ def _task_json(
     return {
         "name": task.name,
         "bug_tracker": task.bug_tracker or "",
-        "status": tasks.task_status([_job_status(j) for j in jobs]),
+        "status": tasks.task_status([_job_status(j) for j in own]),
+        # CVAT before 2.26 wrote it; later ones count the replicas after each job instead
+        "consensus_replicas": task.consensus_replicas,
         "subset": task.subset or "",
         "labels": schema.labels_backup_json(),
         "version": VERSION,
@@ -205,7 +216,7 @@ def write_task(
         if task.data_state != "ready":
             raise ImportFailed(f"task '{task.name}' has no data to back up")
         schema = Schema.load(session, project_id=task.project_id, task_id=task.id)
-        jobs = tasks.jobs_of(session, task.id)
+        jobs = ordered_jobs(session, task.id)
         gt = ground_truth_job(session, task.id)
         frames = frames_of(session, task.id)
         meta = _task_json(session, task, schema, jobs, frames, gt)
@@ -441,14 +452,13 @@ def restore_task_dir(
             users = {u.username: u.id for u in session.scalars(select(User))}
             for job_row, job in zip(tasks.jobs_of(session, task_id), jobs, strict=False):
                 job_row.stage, job_row.state = stage_state(job)
-                assignee = job.get("assignee")
-                if isinstance(assignee, dict):
-                    assignee = assignee.get("username")
+                assignee = assignee_name(job)
                 if assignee in users:
                     job_row.assignee_id = users[assignee]
             gt = next((j for j in meta.get("jobs") or [] if j.get("type") == GROUND_TRUTH), None)
             if gt is not None:
                 restore_ground_truth(session, task, gt, flat, frame_map, users)
+            restore_replicas(session, task, meta.get("jobs") or [], users)
         progress(0.7, "Restoring annotations")
         kinds = [j.get("type", "annotation") for j in meta.get("jobs") or []]
         _restore_annotations(db, task_id, folder / "annotations.json", kinds, frame_map)
@@ -465,17 +475,20 @@ def _restore_annotations(
     kinds: list[str],
     frame_map: list[int] | None,
 ) -> None:
-    """The backup's annotation and ground-truth jobs' objects into ours (consensus replicas
-    have no counterpart here and are left out)."""
+    """The backup's annotation, ground-truth and consensus replica jobs' objects into ours."""
     if not path.is_file():
         return
     with db.session() as session, path.open(encoding="utf-8") as f:
         task = session.get(Task, task_id)
-        ours = iter(tasks.jobs_of(session, task_id))
         gt = ground_truth_job(session, task_id)
+        # the backup's jobs of each type, in task.json's order (ours were made in that order)
+        rows = {
+            tasks.ANNOTATION: iter(tasks.jobs_of(session, task_id)),
+            tasks.CONSENSUS_REPLICA: iter(tasks.replicas_of(session, task_id)),
+            GROUND_TRUTH: iter([gt]),
+        }
         jobs: list[Job | None] = [
-            next(ours, None) if kind == "annotation" else gt if kind == GROUND_TRUTH else None
-            for kind in kinds
+            next(rows[kind], None) if kind in rows else None for kind in kinds
         ] or tasks.jobs_of(session, task_id)
         objects = iter_job_annotations(f, path.name)
         if frame_map is not None:

@@ -1,4 +1,4 @@
-"""Jobs of a restored backup: CVAT's segment layout, job stages, the ground-truth job."""
+"""Jobs of a backup: CVAT's segment layout, job stages, the ground-truth job, consensus replicas."""
 
 from __future__ import annotations
 
@@ -66,9 +66,7 @@ def restore_ground_truth(
         raise ImportFailed("task.json: the ground-truth job has no frames")
     chosen = sorted(frames)
     stage, state = stage_state(job)
-    assignee = job.get("assignee")
-    if isinstance(assignee, dict):
-        assignee = assignee.get("username")
+    assignee = assignee_name(job)
     row = Job(
         task_id=task.id,
         start_frame=chosen[0],
@@ -80,4 +78,67 @@ def restore_ground_truth(
         assignee_id=users.get(str(assignee)) if assignee else None,
     )
     session.add(row)
+    session.flush()
+
+
+def assignee_name(job: dict[str, Any]) -> str | None:
+    """The username a backup's job names as its assignee (a name, or a user object)."""
+    assignee = job.get("assignee")
+    if isinstance(assignee, dict):
+        assignee = assignee.get("username")
+    return str(assignee) if assignee else None
+
+
+def ordered_jobs(session: Session, task_id: int) -> list[Job]:
+    """The task's annotation jobs, each followed by its consensus replicas (CVAT's order in
+    task.json and annotations.json: by segment, then by job id)."""
+    replicas: dict[int, list[Job]] = {}
+    for replica in tasks.replicas_of(session, task_id):
+        replicas.setdefault(replica.parent_job_id or 0, []).append(replica)
+    out: list[Job] = []
+    for job in tasks.jobs_of(session, task_id):
+        out.append(job)
+        out.extend(replicas.get(job.id, ()))
+    return out
+
+
+def restore_replicas(
+    session: Session, task: Task, jobs: list[dict[str, Any]], users: dict[str, int]
+) -> None:
+    """The backup's consensus replicas, each over its parent's frames (CVAT's rule: a replica
+    follows its annotation job in task.json); the task's count is the smallest per job."""
+    parents = iter(tasks.jobs_of(session, task.id))
+    parent: Job | None = None
+    counts: list[int] = []
+    for number, job in enumerate(jobs, 1):
+        kind = job.get("type", tasks.ANNOTATION)
+        if kind == tasks.ANNOTATION:
+            parent = next(parents, None)
+            counts.append(0)
+            continue
+        if kind != tasks.CONSENSUS_REPLICA:
+            parent = None
+            continue
+        if parent is None:
+            raise ImportFailed(
+                f"task.json: job {number} is a consensus replica but does not follow an "
+                "annotation job; list each replica right after its annotation job"
+            )
+        stage, state = stage_state(job)
+        assignee = assignee_name(job)
+        session.add(
+            Job(
+                task_id=task.id,
+                parent_job_id=parent.id,
+                type=tasks.CONSENSUS_REPLICA,
+                start_frame=parent.start_frame,
+                stop_frame=parent.stop_frame,
+                frames=list(parent.frames) if parent.frames is not None else None,
+                stage=stage,
+                state=state,
+                assignee_id=users.get(assignee) if assignee else None,
+            )
+        )
+        counts[-1] += 1
+    task.consensus_replicas = min(counts, default=0)
     session.flush()

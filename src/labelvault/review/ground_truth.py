@@ -67,7 +67,7 @@ def _select_frames(session: Session, task: Task, body: GroundTruthWrite) -> list
     if method == "random_per_job":
         rng = _rng(body.random_seed)
         jobs = session.scalars(
-            select(Job).where(Job.task_id == task.id, Job.type != GROUND_TRUTH).order_by(Job.id)
+            select(Job).where(Job.task_id == task.id, Job.type == "annotation").order_by(Job.id)
         )
         frames: set[int] = set()
         for job in jobs:

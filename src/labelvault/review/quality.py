@@ -16,7 +16,7 @@ from labelvault.db.base import utcnow
 from labelvault.errors import Invalid
 from labelvault.media.models import Frame
 from labelvault.projects.models import Label
-from labelvault.review.ground_truth import GROUND_TRUTH, ground_truth_job
+from labelvault.review.ground_truth import ground_truth_job
 from labelvault.review.matching import COMPARED_TYPES, Shape, Tag, Tally
 from labelvault.review.models import AnnotationConflict, QualityReport, QualitySettings
 from labelvault.review.schemas import QualitySettingsPatch
@@ -174,7 +174,7 @@ def task_report(
     names = label_names(session, task)
     jobs = list(
         session.scalars(
-            select(Job).where(Job.task_id == task_id, Job.type != GROUND_TRUTH).order_by(Job.id)
+            select(Job).where(Job.task_id == task_id, Job.type == "annotation").order_by(Job.id)
         )
     )
     now = utcnow()

@@ -6,7 +6,7 @@ from enum import Enum
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
-from sqlalchemy import delete, false, or_, select, true
+from sqlalchemy import delete, false, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from labelvault import filters
@@ -46,10 +46,10 @@ TAGS: list[str | Enum] = ["tasks", "jobs"]
 def _job_statuses(session: Session, task_ids: list[int]) -> dict[int, list[str]]:
     result: dict[int, list[str]] = {tid: [] for tid in task_ids}
     if task_ids:
-        # A ground-truth job is the reference, not work on the task: it never holds it back.
+        # Ground-truth and replica jobs are not the task's own work: they never hold it back.
         rows = session.execute(
             select(Job.task_id, Job.stage, Job.state).where(
-                Job.task_id.in_(task_ids), Job.type != "ground_truth"
+                Job.task_id.in_(task_ids), Job.type == service.ANNOTATION
             )
         )
         for tid, stage, state in rows:
@@ -114,7 +114,8 @@ def tasks_json(request: Request, session: Session, tasks: list[Task]) -> list[di
                 "labels": {"url": absolute(request, f"/api/labels?task_id={t.id}")},
                 "assignee_updated_date": t.assignee_updated_date,
                 "validation_mode": None,
-                "consensus_enabled": False,
+                "consensus_enabled": t.consensus_replicas > 0,
+                "consensus_replicas": t.consensus_replicas,
                 "data_cloud_storage_id": t.cloud_storage_id,
                 "media_type": ("video" if t.mode == "interpolation" else "image")
                 if has_data
@@ -146,14 +147,16 @@ def _username(column: Any) -> Any:
 
 def _status_clause(status: Any) -> Any:
     """Status is derived from jobs: a task is "annotation" while any job is in annotation."""
-    annotating = select(Job.task_id).where(Job.stage == "annotation")
-    not_done = select(Job.task_id).where(or_(Job.stage != "acceptance", Job.state != "completed"))
+    # as in the reply: ground-truth and replica jobs do not count
+    own = select(Job.task_id).where(Job.type == service.ANNOTATION)
+    annotating = own.where(Job.stage == "annotation")
+    not_done = own.where(or_(Job.stage != "acceptance", Job.state != "completed"))
     if status == "annotation":
-        return or_(Task.id.in_(annotating), ~Task.id.in_(select(Job.task_id)))
+        return or_(Task.id.in_(annotating), ~Task.id.in_(own))
     if status == "validation":
         return (~Task.id.in_(annotating)) & Task.id.in_(not_done)
     if status == "completed":
-        return Task.id.in_(select(Job.task_id)) & ~Task.id.in_(not_done)
+        return Task.id.in_(own) & ~Task.id.in_(not_done)
     raise Invalid("status must be annotation, validation or completed")
 
 
@@ -395,6 +398,13 @@ def jobs_json(request: Request, session: Session, jobs: list[Job]) -> list[dict[
     tasks = {t.id: t for t in session.scalars(select(Task).where(Task.id.in_(task_ids)))}
     users = users_by_id(session, {j.assignee_id for j in jobs})
     issue_counts = review_service.issue_counts(session, [j.id for j in jobs])
+    replica_counts: dict[int, int] = dict(
+        session.execute(
+            select(Job.parent_job_id, func.count())
+            .where(Job.parent_job_id.in_([j.id for j in jobs]))
+            .group_by(Job.parent_job_id)
+        ).all()
+    )
     project_ids = {t.project_id for t in tasks.values() if t.project_id}
     # A job shows its task's guide, else its project's (CVAT's Job.get_guide).
     guides = guide_ids(session, task_ids, project_ids)
@@ -442,8 +452,8 @@ def jobs_json(request: Request, session: Session, jobs: list[Job]) -> list[dict[
             "target_storage": None,
             "source_storage": None,
             "assignee_updated_date": j.assignee_updated_date,
-            "parent_job_id": None,
-            "replicas_count": 0,
+            "parent_job_id": j.parent_job_id,
+            "replicas_count": replica_counts.get(j.id, 0),
             "annotation_version": j.annotation_version,
             "task_name": tasks[j.task_id].name,
             "project_name": projects.get(tasks[j.task_id].project_id),
@@ -484,7 +494,7 @@ JOB_FILTERS = {
     "dimension": filters.Field(_task_column(Task.dimension)),
     "mode": filters.Field(_task_column(Task.mode)),
     "media_type": filters.Field(equals=lambda v: true() if v == "image" else false()),
-    "parent_job_id": filters.Field(equals=lambda v: true() if v is None else false()),
+    "parent_job_id": filters.Field(Job.parent_job_id),
     "updated_date": filters.Field(Job.updated_date),
 }
 
@@ -500,10 +510,13 @@ def list_jobs(
     stage: str | None = None,
     state: str | None = None,
     type: str | None = None,
+    parent_job_id: int | None = None,
     task_name: str | None = None,
     sort: str | None = None,
 ) -> dict[str, Any]:
     query = select(Job).where(permissions.job_filter(user))
+    if parent_job_id is not None:
+        query = query.where(Job.parent_job_id == parent_job_id)
     if task_id is not None:
         query = query.where(Job.task_id == task_id)
     if project_id is not None:

@@ -55,6 +55,8 @@ class Task(Base):
     cloud_storage_id: Mapped[int | None] = mapped_column(
         ForeignKey("cloud_storages.id", ondelete="SET NULL"), nullable=True
     )
+    # CVAT's consensus_replicas: how many replica jobs each annotation job has (0: none).
+    consensus_replicas: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class Job(Base):
@@ -73,6 +75,10 @@ class Job(Base):
     stage: Mapped[str] = mapped_column(String(16), default="annotation")
     state: Mapped[str] = mapped_column(String(16), default="new")
     type: Mapped[str] = mapped_column(String(32), default="annotation")
+    # A consensus replica's annotation job (CVAT's parent_job_id); None for every other type.
+    parent_job_id: Mapped[int | None] = mapped_column(
+        ForeignKey("jobs.id", ondelete="CASCADE"), nullable=True, index=True
+    )
     created_date: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     updated_date: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     # Bumped by every annotation write, returned as `version` in the annotation JSON.

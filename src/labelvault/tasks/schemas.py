@@ -65,6 +65,7 @@ class TaskRead(BaseModel):
     assignee_updated_date: datetime | None
     validation_mode: str | None
     consensus_enabled: bool
+    consensus_replicas: int
     data_cloud_storage_id: int | None
     media_type: str
     initial_replicas: int

@@ -17,6 +17,8 @@ from labelvault.projects.models import Project
 from labelvault.projects.schemas import LabelWrite
 from labelvault.tasks.models import Job, Task
 
+ANNOTATION = "annotation"
+CONSENSUS_REPLICA = "consensus_replica"
 STAGES = ("annotation", "validation", "acceptance")
 STATES = ("new", "in progress", "completed", "rejected")
 # CVAT's default ceiling; more jobs than this make a task unusable in its UI anyway.
@@ -228,10 +230,22 @@ def delete_project(settings: Settings, session: Session, project: Project) -> No
     project_service.delete_project(session, project)
 
 
-def jobs_of(session: Session, task_id: int, ground_truth: bool = False) -> list[Job]:
-    """A task's annotation jobs; its ground-truth job (a reference for quality reports, not
-    part of the task's annotations, exports or backups) only when asked for."""
-    query = select(Job).where(Job.task_id == task_id)
-    if not ground_truth:
-        query = query.where(Job.type != "ground_truth")
+def jobs_of(
+    session: Session, task_id: int, ground_truth: bool = False, replicas: bool = False
+) -> list[Job]:
+    """A task's annotation jobs; its ground-truth job (a reference for quality reports) and
+    consensus replicas (extra annotations of a job's frames), neither part of the task's
+    annotations, exports or job counts, only when asked for."""
+    kinds = [ANNOTATION]
+    if ground_truth:
+        kinds.append("ground_truth")
+    if replicas:
+        kinds.append(CONSENSUS_REPLICA)
+    query = select(Job).where(Job.task_id == task_id, Job.type.in_(kinds))
+    return list(session.scalars(query.order_by(Job.id)))
+
+
+def replicas_of(session: Session, task_id: int) -> list[Job]:
+    """A task's consensus replica jobs, in the order they were made."""
+    query = select(Job).where(Job.task_id == task_id, Job.type == CONSENSUS_REPLICA)
     return list(session.scalars(query.order_by(Job.id)))
