@@ -62,15 +62,21 @@ def empty_postgres(url: str) -> None:
     engine.dispose()
 
 
-def start_server(data_dir: Path, database_url: str | None) -> tuple[subprocess.Popen, str]:
+def start_server(
+    data_dir: Path, database_url: str | None, profile: str | None = None
+) -> tuple[subprocess.Popen, str]:
     port = free_port()
     env = dict(os.environ)
+    command = [str(VENV_BIN / "labelvault")]
+    if profile:  # pyinstrument around the annotation calls, one report per request
+        env["LV_PROFILE_DIR"] = profile
+        command = [sys.executable, str(Path(__file__).with_name("profiled_server.py"))]
     env.pop("LABELVAULT_DATABASE_URL", None)
     if database_url:
         env["LABELVAULT_DATABASE_URL"] = database_url
     process = subprocess.Popen(
         [
-            str(VENV_BIN / "labelvault"),
+            *command,
             "serve",
             "--data-dir",
             str(data_dir),
@@ -187,13 +193,14 @@ def main() -> None:
     parser.add_argument("--shapes", type=int, default=100_000)
     parser.add_argument("--patch-runs", type=int, default=200)
     parser.add_argument("--runs", type=int, default=3, help="repeats of PUT and GET")
+    parser.add_argument("--profile", metavar="DIR", help="write pyinstrument reports to DIR")
     args = parser.parse_args()
 
     if args.postgres:
         empty_postgres(args.postgres)
     with tempfile.TemporaryDirectory(prefix="lv-bench-") as tmp:
         data_dir = Path(tmp) / "data"
-        process, base = start_server(data_dir, args.postgres)
+        process, base = start_server(data_dir, args.postgres, args.profile)
         try:
             time.sleep(1.0)
             rss_start = rss_mb(process.pid)
