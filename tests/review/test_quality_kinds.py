@@ -214,3 +214,55 @@ def test_every_kind_compared_as_cvat_does(team) -> None:  # type: ignore[no-unty
     params = data["parameters"]
     assert params["oks_sigma"] == SIGMA and params["line_thickness"] == THICKNESS
     assert np.isclose(params["object_visibility_threshold"], 0.05)
+
+
+def test_tracks_are_compared_on_each_ground_truth_frame(team) -> None:  # type: ignore[no-untyped-def]
+    """A track's interpolated box on a ground-truth frame counts as that frame's object."""
+    owner = team.owner
+    task, jobs = team.make_task(frames=5, segment_size=5, labels=LABELS)
+    ids = {
+        lb["name"]: lb["id"]
+        for lb in owner.get("/api/labels", params={"task_id": task["id"], "page_size": 100}).json()[
+            "results"
+        ]
+    }
+
+    def key(frame: int, points: list[float], outside: bool = False) -> dict:  # type: ignore[type-arg]
+        return {"frame": frame, "type": "rectangle", "points": points, "outside": outside}
+
+    # Keyframes at 0 and 4 (outside from 4): frame 2 lies half way, frame 4 shows nothing.
+    track = {
+        "frame": 0,
+        "label_id": ids["person"],
+        "shapes": [key(0, [0, 0, 10, 10]), key(4, [20, 0, 30, 10], outside=True)],
+    }
+    r = owner.put(f"/api/jobs/{jobs[0]['id']}/annotations", json={"tracks": [track]})
+    assert r.status_code == 200, r.text
+    gt = owner.post(
+        "/api/jobs",
+        json={
+            "type": "ground_truth",
+            "task_id": task["id"],
+            "frame_selection_method": "manual",
+            "frames": [2, 4],
+        },
+    )
+    assert gt.status_code == 201, gt.text
+    # Frame 2: the interpolated box exactly; frame 4: an object the track no longer shows.
+    gt_shapes = [
+        {"frame": 2, "label_id": ids["person"], "type": "rectangle", "points": [10, 0, 20, 10]},
+        {"frame": 4, "label_id": ids["person"], "type": "rectangle", "points": [20, 0, 30, 10]},
+    ]
+    r = owner.put(f"/api/jobs/{gt.json()['id']}/annotations", json={"shapes": gt_shapes})
+    assert r.status_code == 200, r.text
+
+    report = _report(owner, task["id"])
+    data = owner.get(f"/api/quality/reports/{report['id']}/data").json()
+    person = next(row for row in data["labels"] if row["name"] == "person")
+    assert (person["gt_count"], person["ds_count"], person["valid_count"]) == (2, 1, 1)
+    assert person["mean_iou"] == pytest.approx(1.0)
+    child = owner.get("/api/quality/reports", params={"parent_id": report["id"]}).json()
+    conflicts = owner.get(
+        "/api/quality/conflicts", params={"report_id": child["results"][0]["id"]}
+    ).json()["results"]
+    assert [(c["frame"], c["type"]) for c in conflicts] == [(4, "missing_annotation")]

@@ -53,7 +53,8 @@ class Tag:
 def _ref(s: Shape | Tag) -> dict[str, Any]:
     if isinstance(s, Tag):
         return {"obj_id": s.id, "job_id": s.job_id, "type": "tag", "shape_type": None}
-    return {"obj_id": s.id, "job_id": s.job_id, "type": "shape", "shape_type": s.type}
+    kind = "track" if s.track else "shape"
+    return {"obj_id": s.id, "job_id": s.job_id, "type": kind, "shape_type": s.type}
 
 
 @dataclass
@@ -149,7 +150,7 @@ class Tally:
             pairs += [(kg[r], kd[c], value, flipped) for r, c, value, flipped in found]
             unmatched_gt += [g for r, g in enumerate(kg) if r not in {f[0] for f in found}]
             unmatched_ds += [d for c, d in enumerate(kd) if c not in {f[1] for f in found}]
-        matched = {g.id: d for g, d, _, _ in pairs}
+        matched = {(g.id, g.track): d for g, d, _, _ in pairs}
         for g, d, overlap, flipped in pairs:
             self.confusion[(g.label_id, d.label_id)] += 1
             if g.label_id != d.label_id:
@@ -192,7 +193,12 @@ class Tally:
         }
 
     def _groups_agree(
-        self, g: Shape, d: Shape, gt: list[Shape], ds: list[Shape], matched: dict[int, Shape]
+        self,
+        g: Shape,
+        d: Shape,
+        gt: list[Shape],
+        ds: list[Shape],
+        matched: dict[tuple[int, bool], Shape],
     ) -> bool:
         """Whether the ground-truth group of `g`, seen through the matches, is `d`'s group.
 
@@ -202,9 +208,12 @@ class Tally:
         if not g.group and not d.group:
             return True
         g_group = [s for s in gt if s.group == g.group] if g.group else [g]
-        d_group = {s.id for s in ds if s.group == d.group} if d.group else {d.id}
-        mapped = {matched[s.id].id for s in g_group if s.id in matched}
-        unmapped = sum(1 for s in g_group if s.id not in matched)
+        d_group = (
+            {(s.id, s.track) for s in ds if s.group == d.group} if d.group else {(d.id, d.track)}
+        )
+        found = [matched.get((s.id, s.track)) for s in g_group]
+        mapped = {(m.id, m.track) for m in found if m is not None}
+        unmapped = sum(1 for m in found if m is None)
         union = len(mapped | d_group) + unmapped
         return (len(mapped & d_group) / union if union else 1.0) >= self.group_match_threshold
 

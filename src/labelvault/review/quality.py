@@ -11,9 +11,10 @@ from sqlalchemy.orm import Session
 
 from labelvault.access.deps import require_task_manager
 from labelvault.accounts.models import User
-from labelvault.annotations.models import LabeledImage, LabeledShape
+from labelvault.annotations.models import LabeledImage, LabeledShape, LabeledTrack, TrackedShape
 from labelvault.db.base import utcnow
 from labelvault.errors import Invalid
+from labelvault.formats.interpolation import tracked_at
 from labelvault.media.models import Frame
 from labelvault.projects.models import Label
 from labelvault.review.ground_truth import ground_truth_job
@@ -118,6 +119,60 @@ def _shapes(session: Session, job_ids: list[int], frames: set[int]) -> dict[int,
     return by_frame
 
 
+def _track_shapes(session: Session, job_ids: list[int], frames: set[int]) -> dict[int, list[Shape]]:
+    """Each compared frame's shapes of the jobs' tracks, as the exporters list them (CVAT
+    compares tracks frame by frame too); skeleton tracks are left out for now."""
+    by_frame: dict[int, list[Shape]] = {}
+    if not job_ids or not frames:
+        return by_frame
+    tracks = session.execute(
+        select(LabeledTrack.id, LabeledTrack.job_id, LabeledTrack.label_id, LabeledTrack.body)
+        .where(LabeledTrack.job_id.in_(job_ids), LabeledTrack.parent_id.is_(None))
+        .order_by(LabeledTrack.id)
+    ).all()
+    if not tracks:
+        return by_frame
+    keys: dict[int, list[dict[str, Any]]] = {}
+    rows = session.execute(
+        select(TrackedShape.track_id, TrackedShape.frame, TrackedShape.body).where(
+            TrackedShape.track_id.in_([t[0] for t in tracks])
+        )
+    )
+    for track_id, frame, body in rows:
+        keys.setdefault(track_id, []).append({**orjson.loads(body), "frame": frame})
+    for track_id, job_id, label_id, body in tracks:
+        parsed = orjson.loads(body)
+        for frame in sorted(frames):
+            shape = tracked_at(keys.get(track_id, []), frame)
+            if shape is None or shape["outside"] or shape.get("type") == "skeleton":
+                continue
+            attributes = [*parsed.get("attributes", []), *shape.get("attributes", [])]
+            by_frame.setdefault(frame, []).append(
+                Shape(
+                    track_id,
+                    job_id,
+                    frame,
+                    label_id,
+                    shape["type"],
+                    tuple(shape["points"]),
+                    shape.get("rotation", 0) or 0,
+                    shape.get("z_order", 0) or 0,
+                    parsed.get("group", 0) or 0,
+                    _attributes({"attributes": attributes}),
+                    track=True,
+                )
+            )
+    return by_frame
+
+
+def _objects(session: Session, job_ids: list[int], frames: set[int]) -> dict[int, list[Shape]]:
+    """Each frame's shapes and track shapes."""
+    by_frame = _shapes(session, job_ids, frames)
+    for frame, shapes in _track_shapes(session, job_ids, frames).items():
+        by_frame.setdefault(frame, []).extend(shapes)
+    return by_frame
+
+
 def _tags(session: Session, job_ids: list[int], frames: set[int]) -> dict[int, list[Tag]]:
     by_frame: dict[int, list[Tag]] = {}
     if not job_ids or not frames:
@@ -168,7 +223,7 @@ def task_report(
         select(QualitySettings).where(QualitySettings.task_id == task_id)
     ).first() or QualitySettings(iou_threshold=0.4, low_overlap_threshold=0.8)
     gt_frames = set(job_frames(gt_job))
-    gt_shapes = _shapes(session, [gt_job.id], gt_frames)
+    gt_shapes = _objects(session, [gt_job.id], gt_frames)
     gt_tags = _tags(session, [gt_job.id], gt_frames)
     sizes = _sizes(session, task_id)
     names = label_names(session, task)
@@ -197,7 +252,7 @@ def task_report(
         if not frames:
             continue
         tally = new_tally()
-        ds_shapes = _shapes(session, [job.id], frames)
+        ds_shapes = _objects(session, [job.id], frames)
         ds_tags = _tags(session, [job.id], frames)
         for frame in sorted(frames):
             tally.add(

@@ -36,6 +36,8 @@ class Shape:
     attributes: tuple[tuple[int, str], ...] = ()
     # A skeleton's points: (element label id, x, y, visible) in the order of its elements.
     elements: tuple[tuple[int, float, float, bool], ...] = field(default=())
+    # A track's shape on this frame (interpolated as the exporters do); `id` is the track's.
+    track: bool = False
 
 
 def _corners(s: Shape) -> list[tuple[float, float]]:
