@@ -1,4 +1,4 @@
-"""Account emails (password reset) over SMTP (stdlib smtplib), when an SMTP host is set."""
+"""Emails (password resets, invitations) over SMTP (stdlib smtplib), when an SMTP host is set."""
 
 from __future__ import annotations
 
@@ -15,8 +15,9 @@ def enabled(settings: Settings) -> bool:
     return bool(settings.smtp_host)
 
 
-def send(settings: Settings, to: str, subject: str, text: str) -> None:
-    """One plain-text message through the SMTP server invitations use too."""
+def send(settings: Settings, to: str, subject: str, text: str, instead: str = "") -> None:
+    """One plain-text message; a failure is a 502 naming the cause (and `instead`: what the
+    user can do without the email)."""
     message = EmailMessage()
     message["Subject"] = subject
     message["From"] = settings.mail_from
@@ -32,5 +33,5 @@ def send(settings: Settings, to: str, subject: str, text: str) -> None:
             smtp.send_message(message)
     except (OSError, smtplib.SMTPException) as exc:
         raise LabelVaultError(
-            f"The email could not be sent ({exc}); check the SMTP settings.", 502
+            f"The email could not be sent ({exc}); check the SMTP settings{instead}.", 502
         ) from None

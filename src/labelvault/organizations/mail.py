@@ -1,18 +1,11 @@
-"""Invitation emails over SMTP (stdlib smtplib), sent only when an SMTP host is configured."""
+"""Invitation emails, sent through the accounts' SMTP sender when an SMTP host is set."""
 
 from __future__ import annotations
 
-import smtplib
-from email.message import EmailMessage
-
+from labelvault.accounts.mail import enabled, send
 from labelvault.config import Settings
-from labelvault.errors import LabelVaultError
 
-SMTP_TIMEOUT = 15.0
-
-
-def enabled(settings: Settings) -> bool:
-    return bool(settings.smtp_host)
+__all__ = ["enabled", "invitation_link", "send_invitation"]
 
 
 def invitation_link(base_url: str, key: str) -> str:
@@ -23,26 +16,12 @@ def invitation_link(base_url: str, key: str) -> str:
 def send_invitation(
     settings: Settings, to: str, inviter: str, organization: str, role: str, link: str
 ) -> None:
-    message = EmailMessage()
-    message["Subject"] = f"You are invited to the organization {organization} on LabelVault"
-    message["From"] = settings.mail_from
-    message["To"] = to
-    message.set_content(
+    send(
+        settings,
+        to,
+        f"You are invited to the organization {organization} on LabelVault",
         f"{inviter} invites you to join the organization '{organization}' as {role}.\n\n"
         f"Open this link to accept or decline:\n{link}\n\n"
-        "The invitation expires after 7 days.\n"
+        "The invitation expires after 7 days.\n",
+        instead=" or share the invitation link instead",
     )
-    try:
-        smtp_class = smtplib.SMTP_SSL if settings.smtp_ssl else smtplib.SMTP
-        with smtp_class(settings.smtp_host, settings.smtp_port, timeout=SMTP_TIMEOUT) as smtp:
-            if settings.smtp_starttls and not settings.smtp_ssl:
-                smtp.starttls()
-            if settings.smtp_user:
-                smtp.login(settings.smtp_user, settings.smtp_password or "")
-            smtp.send_message(message)
-    except (OSError, smtplib.SMTPException) as exc:
-        raise LabelVaultError(
-            f"The invitation email could not be sent ({exc}); check the SMTP settings or "
-            "share the invitation link instead.",
-            502,
-        ) from None
