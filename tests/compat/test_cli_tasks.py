@@ -355,6 +355,7 @@ EXPORTERS = [
     "LabelMe 3.0",
     "ImageNet 1.0",
     "Segmentation mask 1.1",
+    "CamVid 1.0",
     "MOT 1.1",
 ]
 
@@ -376,6 +377,7 @@ _EVIDENCE: dict[str, tuple[str, ...]] = {
     "LabelMe 3.0": ("car",),
     "MOT 1.1": ("car",),
     "Segmentation mask 1.1": ("car", "person"),
+    "CamVid 1.0": ("background", "car", "person"),
 }
 
 
