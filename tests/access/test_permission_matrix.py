@@ -118,6 +118,7 @@ def _rows(w: dict[str, Any]) -> list[Row]:
         Row("PATCH", f"/api/groups/{G}", (200, 403, 403, 403), {"description": "g"}),
         Row("POST", "/api/groups", (201, 403, 403, 403), {"name": f"g-{w['n']}"}),
         Row("GET", f"/api/auth/access_tokens/{K}", (200, 200, 404, 404)),
+        Row("PATCH", f"/api/auth/access_tokens/{K}", (200, 200, 404, 404), {"name": "k2"}),
         Row(
             "POST",
             "/api/users",

@@ -131,3 +131,45 @@ def test_tokens_are_private_to_their_owner(admin, make_user, app) -> None:  # ty
     # A token authenticates as its own user.
     response = TestClient(app).get("/api/users/self", headers=_bearer(theirs["value"]))
     assert response.json()["username"] == "alice"
+
+
+def test_patch_changes_only_what_is_sent(admin, app) -> None:  # type: ignore[no-untyped-def]
+    created = _create(admin, name="old name")
+    url = f"/api/auth/access_tokens/{created['id']}"
+    later = (datetime.now(UTC) + timedelta(days=3)).isoformat()
+    renamed = admin.patch(url, json={"name": "new name", "expiry_date": later})
+    assert renamed.status_code == 200, renamed.text
+    sdk_validate(renamed.json(), "AccessTokenRead")
+    assert renamed.json()["name"] == "new name"
+    assert renamed.json()["read_only"] is False
+    assert renamed.json()["expiry_date"] is not None
+    assert renamed.json()["updated_date"] >= created["updated_date"]
+    made_read_only = admin.patch(url, json={"read_only": True})
+    assert made_read_only.json()["read_only"] is True
+    assert made_read_only.json()["name"] == "new name"  # not sent: kept
+    never = admin.patch(url, json={"expiry_date": None})
+    assert never.status_code == 200 and never.json()["expiry_date"] is None
+    # the token still works, now read-only: it reads but cannot change itself back
+    client = TestClient(app)
+    assert client.get("/api/users/self", headers=_bearer(created["value"])).status_code == 200
+    refused = client.patch(url, json={"read_only": False}, headers=_bearer(created["value"]))
+    assert refused.status_code == 403
+    assert admin.get(url).json()["read_only"] is True
+
+
+def test_patch_refuses_bad_values_and_changes_nothing(admin) -> None:  # type: ignore[no-untyped-def]
+    created = _create(admin, name="keep")
+    url = f"/api/auth/access_tokens/{created['id']}"
+    past = (datetime.now(UTC) - timedelta(days=1)).isoformat()
+    for body, field in (
+        ({"name": "x", "expiry_date": past}, "expiry_date"),
+        ({"name": ""}, "name"),
+        ({"name": None}, "name"),
+        ({"read_only": None}, "read_only"),
+    ):
+        response = admin.patch(url, json=body)
+        assert response.status_code == 400, (body, response.text)
+        assert field in response.text
+    after = admin.get(url).json()
+    assert after["name"] == "keep" and after["expiry_date"] is None
+    assert admin.patch("/api/auth/access_tokens/999999", json={"name": "x"}).status_code == 404

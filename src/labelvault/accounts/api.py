@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -22,6 +23,7 @@ from labelvault.accounts.models import AccessToken, Group, User, UserGroup
 from labelvault.accounts.replies import basic_user
 from labelvault.accounts.schemas import (
     AccessTokenCreated,
+    AccessTokenPatch,
     AccessTokenRead,
     AccessTokenWrite,
     GroupRead,
@@ -359,8 +361,7 @@ def create_token(
     user: User = Depends(current_user),
     session: DbSession = Depends(db_session),
 ) -> dict[str, Any]:
-    if body.expiry_date is not None and body.expiry_date.timestamp() < utcnow().timestamp():
-        raise Invalid({"expiry_date": ["The expiry date must be in the future."]})
+    _check_expiry(body.expiry_date)
     token, raw = service.create_token(session, user, body.name, body.expiry_date, body.read_only)
     audit.record(
         session,
@@ -371,6 +372,20 @@ def create_token(
         detail="read-only" if token.read_only else "",
     )
     return token_read(request, token, user) | {"value": raw}
+
+
+def _check_expiry(expiry: datetime | None) -> None:
+    if expiry is not None and expiry.timestamp() < utcnow().timestamp():
+        raise Invalid({"expiry_date": ["The expiry date must be in the future."]})
+
+
+def _owner_of(session: DbSession, token: AccessToken, me: User) -> User:
+    """The token's owner (an admin may read and change other users' tokens)."""
+    if token.user_id == me.id:
+        return me
+    owner = session.get(User, token.user_id)
+    assert owner is not None  # tokens are deleted with their user
+    return owner
 
 
 def _token_or_404(session: DbSession, user: User, token_id: int) -> AccessToken:
@@ -387,7 +402,42 @@ def get_token(
     user: User = Depends(current_user),
     session: DbSession = Depends(db_session),
 ) -> dict[str, Any]:
-    return token_read(request, _token_or_404(session, user, token_id), user)
+    token = _token_or_404(session, user, token_id)
+    return token_read(request, token, _owner_of(session, token, user))
+
+
+@router.patch("/api/auth/access_tokens/{token_id}", response_model=AccessTokenRead)
+def update_token(
+    token_id: int,
+    body: AccessTokenPatch,
+    request: Request,
+    user: User = Depends(current_user),
+    session: DbSession = Depends(db_session),
+) -> dict[str, Any]:
+    token = _token_or_404(session, user, token_id)
+    sent = body.model_fields_set
+    if "name" in sent and body.name is None:
+        raise Invalid({"name": ["A token's name cannot be null."]})
+    if "read_only" in sent and body.read_only is None:
+        raise Invalid({"read_only": ["read_only is true or false, not null."]})
+    if "expiry_date" in sent:
+        _check_expiry(body.expiry_date)
+    changed = []
+    for field in ("name", "expiry_date", "read_only"):
+        if field in sent and getattr(token, field) != getattr(body, field):
+            setattr(token, field, getattr(body, field))
+            changed.append(field)
+    if changed:
+        token.updated_date = utcnow()
+        audit.record(
+            session,
+            "token.updated",
+            user=user,
+            address=address_of(request),
+            target=f"token {token.id} {token.name}",
+            detail=",".join(changed),
+        )
+    return token_read(request, token, _owner_of(session, token, user))
 
 
 @router.delete("/api/auth/access_tokens/{token_id}", status_code=204)

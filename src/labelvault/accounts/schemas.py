@@ -82,6 +82,14 @@ class AccessTokenWrite(BaseModel):
     read_only: bool = False
 
 
+class AccessTokenPatch(BaseModel):
+    """CVAT's PatchedAccessTokenWriteRequest: only the fields sent change."""
+
+    name: str | None = Field(None, min_length=1, max_length=150)
+    expiry_date: datetime | None = None
+    read_only: bool | None = None
+
+
 class GroupRead(BaseModel):
     id: int
     name: str

@@ -22,6 +22,7 @@ KINDS = (
     "logout",
     "token.created",
     "token.revoked",
+    "token.updated",
     "user.created",
     "user.role_changed",
     "user.deleted",
