@@ -79,7 +79,8 @@ MAX_ID = 2**31 - 1
 def _out_of_range(value: str) -> bool:
     text = value.strip()
     digits = text[1:] if text[:1] in "+-" else text
-    return digits.isdigit() and abs(int(text)) > MAX_ID
+    # isdecimal, not isdigit: int() refuses superscripts such as "¹" that isdigit admits
+    return digits.isdecimal() and abs(int(text)) > MAX_ID
 
 
 def ids_in_range(request: Request) -> None:

@@ -223,7 +223,7 @@ def _export_tasks(root: Path) -> list[tuple[int, str]]:
             stack.pop()
             if el.tag == "task" and stack[-2:] == ["project", "tasks"]:
                 task_id = (el.findtext("id") or "").strip()
-                if task_id.isdigit():
+                if task_id.isdecimal():
                     out.append((int(task_id), (el.findtext("name") or "").strip()))
             elif el.tag == "meta":
                 break

@@ -26,7 +26,7 @@ def export_target(request: Request, session: Session, user: User) -> dict[str, o
     if location != "cloud_storage":
         raise Invalid({"location": [f"'{location}' is not one of: local, cloud_storage"]})
     raw = query.get("cloud_storage_id") or ""
-    if not raw.isdigit():
+    if not raw.isdecimal():
         raise Invalid({"cloud_storage_id": ["location=cloud_storage needs cloud_storage_id=<id>"]})
     cloud_id = int(raw)
     clouds: CloudStorages = request.app.state.cloud_storages

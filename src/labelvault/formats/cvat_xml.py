@@ -634,7 +634,7 @@ class CvatXmlDataset(ImportedDataset):
             width=int(el.get("width", "0")) or None,
             height=int(el.get("height", "0")) or None,
             subset=el.get("subset", ""),
-            task_id=int(el.get("task_id", "")) if el.get("task_id", "").isdigit() else None,
+            task_id=int(el.get("task_id", "")) if el.get("task_id", "").isdecimal() else None,
         )
         for child in el:
             if child.tag == "tag":
@@ -678,7 +678,7 @@ class CvatXmlDataset(ImportedDataset):
             "shapes": [],
             "elements": [],
         }
-        if el.get("task_id", "").isdigit():
+        if el.get("task_id", "").isdecimal():
             track["task_id"] = int(el.get("task_id", ""))  # project exports: the track's task
         elements: dict[str, Track] = {}
         for child in el:

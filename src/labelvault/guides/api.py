@@ -164,7 +164,7 @@ async def create_asset(request: Request, user: CurrentUser, session: DbSession) 
     raw_guide = form.get("guide_id")
     if not isinstance(upload, UploadFile):
         raise Invalid({"file": ["Send the image as the multipart field 'file'"]})
-    if not isinstance(raw_guide, str) or not raw_guide.strip().isdigit():
+    if not isinstance(raw_guide, str) or not raw_guide.strip().isdecimal():
         raise Invalid({"guide_id": ["Send the guide's id as the multipart field 'guide_id'"]})
     guide = _guide(session, user, int(raw_guide), manage=True)
     content_type = (upload.content_type or "").split(";")[0].strip().lower()

@@ -66,7 +66,7 @@ def frames_of(
 
 def is_video_frame(frame: Frame) -> bool:
     ref, sep, number = frame.path.rpartition("#")
-    return bool(sep) and number.isdigit() and is_video_name(ref)
+    return bool(sep) and number.isdecimal() and is_video_name(ref)
 
 
 def source_file(settings: Settings, frame: Frame, clouds: CloudResolver | None = None) -> Path:

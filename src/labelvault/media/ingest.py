@@ -599,7 +599,7 @@ def cleanup_interrupted(db: Database, settings: Settings) -> list[int]:
         shutil.rmtree(cache_dir(settings, task_id), ignore_errors=True)
     root = settings.media_dir / "tasks"
     for staging in root.glob(f"*/raw/{STAGING_PREFIX}*"):
-        task_id = int(staging.parent.parent.name) if staging.parent.parent.name.isdigit() else -1
+        task_id = int(staging.parent.parent.name) if staging.parent.parent.name.isdecimal() else -1
         if task_id in waiting:
             continue
         shutil.rmtree(staging, ignore_errors=True)

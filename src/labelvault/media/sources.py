@@ -587,7 +587,7 @@ def _download(client: httpx.Client, url: str, target: Path, limit: int, allow: l
                 if response.status_code != 200:
                     raise SourceError(f"'{url}' answered HTTP {response.status_code}")
                 declared = response.headers.get("content-length")
-                if declared and declared.isdigit() and int(declared) > limit:
+                if declared and declared.isdecimal() and int(declared) > limit:
                     raise SourceError(f"'{url}' is larger than the {limit} byte limit")
                 size = 0
                 tmp = target.with_name(f".{target.name}.part")
