@@ -34,8 +34,12 @@ window.lvBench = {
         times.push(time(() => fn(i)));
         await new Promise((res) => requestAnimationFrame(res));
       }
+      const first = times[0];
       times.sort((a, b) => a - b);
-      out[kind] = { median: times[times.length >> 1], max: times[times.length - 1] };
+      out[kind] = {
+        median: times[times.length >> 1], max: times[times.length - 1], first,
+        over16: times.filter((t) => t > 16).length, n,
+      };
     }
     return out;
   },

@@ -266,6 +266,11 @@ def main() -> None:
                     f"{max(runs[f][0]['worst'], runs[f][1]['worst']):.1f}" for f in (False, True)
                 )
                 print(f"{n:>7} | {cells} | {before:>7} | {zoom:>13} {pan:>13} {worst:>15}")
+                slow = ", ".join(
+                    f"{k} {edits[k]['over16']} of {edits[k]['n']} (first {edits[k]['first']:.1f})"
+                    for k in ("create", "move", "attribute", "delete")
+                )
+                print(f"{'':>7} | edits over 16 ms: {slow}")
                 if opts.profile:
                     trace = Path(opts.profile) / f"zoom-{n}.json"
                     _, hot = profiled(page, "window.lvBench.gesture('zoom', 3000)", trace)
